@@ -1,0 +1,131 @@
+"""Assembly of one bot instance: database, python-telegram-bot Application, sender, poller."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+
+from bot import uow as uow_mod
+from bot.clock import Clock
+from bot.config import Settings
+from bot.inbox import Poller
+from bot.outbox import OutboxSender
+from bot.processing import ChatOrderedProcessor, UpdateRunner
+from storage.db import Database
+from storage.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Desk:
+    """Everything a handler may need besides the update: reachable as ``bot_data['desk']``."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> dt.datetime:
+        """The desk's current time (injectable clock)."""
+        return self.clock.now()
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A handler raised: mark the unit of work failed so its transaction is rolled back."""
+    try:
+        uow_mod.current().failed = context.error
+    except RuntimeError:
+        log.error("error outside an update: %r", context.error, exc_info=context.error)
+
+
+async def _apologise(uow: uow_mod.UnitOfWork, update: Update) -> None:
+    from handlers.base import apologise
+
+    await apologise(uow, update)
+
+
+class ServiceDeskApp:
+    """One running bot: ``await start()``, ``await stop()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        token: str,
+        base_url: str,
+        base_file_url: str,
+        clock: Clock | None = None,
+        rate_limit: float = 30.0,
+        poll_timeout: int = 10,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or Clock(settings.timezone)
+        self.db = Database(settings.database_url)
+        self.desk = Desk(settings=settings, db=self.db, clock=self.clock)
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(base_url)
+            .base_file_url(base_file_url)
+            .updater(None)
+            .job_queue(None)
+            .rate_limiter(AIORateLimiter(overall_max_rate=rate_limit, max_retries=2))
+            .connection_pool_size(64)
+            .pool_timeout(10)
+        )
+        self._builder = builder
+        self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.sender: OutboxSender | None = None
+        self.runner: UpdateRunner | None = None
+        self.poller: Poller | None = None
+        self.poll_timeout = poll_timeout
+
+    def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        """Create the Application with our processor and handlers."""
+        from handlers import register_all
+
+        self.sender = OutboxSender(self.db, None, self.clock.now)
+        self.runner = UpdateRunner(self.db, self.sender, self.clock.now, on_failure=_apologise)
+        processor = ChatOrderedProcessor(self.runner, self.settings.max_concurrent_updates)
+        bot_app = self._builder.concurrent_updates(processor).build()
+        self.sender.bot = bot_app.bot
+        bot_app.bot_data["desk"] = self.desk
+        bot_app.add_error_handler(_on_error)
+        register_all(bot_app)
+        self.application = bot_app
+        return bot_app
+
+    async def start(self, *, migrate: bool = True, poll: bool = True) -> None:
+        """Migrate, initialise, start processing, the sender and (optionally) polling."""
+        if migrate:
+            await upgrade_async(self.settings.database_url)
+        app = self.application or self.build()
+        await app.initialize()
+        await app.start()
+        assert self.sender is not None
+        self.sender.start()
+        if poll:
+            self.poller = Poller(
+                self.db, app.bot, app.update_queue, self.clock.now, timeout=self.poll_timeout
+            )
+            self.poller.start()
+
+    async def stop(self) -> None:
+        """Stop polling, finish in-flight updates, stop the sender, close everything."""
+        if self.poller is not None:
+            await self.poller.stop()
+        app = self.application
+        if app is not None and app.running:
+            await app.stop()
+        if self.sender is not None:
+            await self.sender.flush(limit_seconds=5)
+            await self.sender.stop()
+        if app is not None:
+            await app.shutdown()
+        await self.db.dispose()

@@ -1,0 +1,59 @@
+"""Turns stored Bot API payloads (plain JSON) into typed python-telegram-bot calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    ReplyParameters,
+)
+
+
+def _markup(data: dict[str, Any], bot: Bot) -> Any:
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, bot)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, bot)
+    if data.get("remove_keyboard"):
+        return ReplyKeyboardRemove()
+    raise ValueError(f"unknown reply_markup {sorted(data)}")
+
+
+def _typed(payload: dict[str, Any], bot: Bot) -> dict[str, Any]:
+    kwargs = dict(payload)
+    if "reply_markup" in kwargs:
+        kwargs["reply_markup"] = _markup(kwargs["reply_markup"], bot)
+    if "link_preview_options" in kwargs:
+        kwargs["link_preview_options"] = LinkPreviewOptions(**kwargs["link_preview_options"])
+    if "reply_parameters" in kwargs:
+        kwargs["reply_parameters"] = ReplyParameters(**kwargs["reply_parameters"])
+    return kwargs
+
+
+async def call(bot: Bot, method: str, payload: dict[str, Any]) -> int | None:
+    """Perform one stored call; returns the message id it produced, if any."""
+    kwargs = _typed(payload, bot)
+    match method:
+        case "sendMessage":
+            result: Any = await bot.send_message(**kwargs)
+        case "editMessageText":
+            result = await bot.edit_message_text(**kwargs)
+        case "editMessageReplyMarkup":
+            result = await bot.edit_message_reply_markup(**kwargs)
+        case "sendPhoto":
+            result = await bot.send_photo(**kwargs)
+        case "sendDocument":
+            result = await bot.send_document(**kwargs)
+        case "answerCallbackQuery":
+            result = await bot.answer_callback_query(**kwargs)
+        case "deleteMessage":
+            result = await bot.delete_message(**kwargs)
+        case _:
+            raise ValueError(f"unsupported outbox method {method}")
+    return result.message_id if isinstance(result, Message) else None

@@ -1,0 +1,108 @@
+"""Command line: ``sdbot`` / ``python -m bot``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"sdbot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot."""
+    from bot.runner import run
+
+    settings = _settings()
+    setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""])
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Run only the Bot API sandbox (for benchmarks: its own process, its own core)."""
+    from bot.sandbox import serve_forever
+
+    setup_logging("INFO")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(args.host, args.port))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply migrations."""
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the demo data into the configured database."""
+    from bot.demo import load_demo
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+
+    async def go() -> bool:
+        db = Database(settings.database_url)
+        try:
+            return await load_demo(db)
+        finally:
+            await db.dispose()
+
+    print("demo data loaded" if asyncio.run(go()) else "demo data already present")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command tree."""
+    parser = argparse.ArgumentParser(prog="sdbot", description="Service-desk Telegram bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the bot (sandbox when TELEGRAM_BOT_TOKEN is unset)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sandbox", help="run only the Bot API sandbox server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8081)
+    p.set_defaults(func=cmd_sandbox)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_cmd", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    sub.add_parser("demo", help="load demo data").set_defaults(func=cmd_demo)
+
+    for module in ("bot.rules.cli", "bot.roster.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sdbot`` script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

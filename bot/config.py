@@ -1,0 +1,81 @@
+"""Settings from the environment and an optional ``.env`` file (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.i18n import LOCALES
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one bot instance."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(default=None)
+    database_url: str = "sqlite+aiosqlite:///data/servicedesk.db"
+    policy_file: Path | None = None
+    roster_file: Path | None = None
+    default_locale: str = "zh"
+    timezone: str = "Asia/Shanghai"
+    bot_api_base_url: str = "https://api.telegram.org/bot"
+    bot_api_file_url: str = "https://api.telegram.org/file/bot"
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8081
+    web_port: int = 8080
+    max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in LOCALES:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @field_validator("policy_file", "roster_file")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
+
+    @property
+    def token(self) -> str | None:
+        """The bot token, or None for sandbox mode."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; raise ConfigError with one line naming the first bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise ConfigError(f"invalid setting {name}: {err['msg']}") from None

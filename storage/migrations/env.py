@@ -1,0 +1,39 @@
+"""Alembic environment: runs migrations through the async engine for any URL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from storage.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _run(sync_conn) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=sync_conn,
+        target_metadata=target_metadata,
+        render_as_batch=sync_conn.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(_run_async())

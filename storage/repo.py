@@ -1,0 +1,76 @@
+"""Small repositories over the session of the current unit of work."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Conversation, Staff, TelegramUser
+
+
+async def upsert_user(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    first_name: str,
+    last_name: str | None,
+    username: str | None,
+    locale: str,
+    now: dt.datetime,
+) -> TelegramUser:
+    """Fetch the Telegram account row, creating it on first contact."""
+    user = await session.get(TelegramUser, user_id)
+    if user is None:
+        user = TelegramUser(
+            id=user_id,
+            first_name=first_name[:128],
+            last_name=(last_name or None) and last_name[:128],
+            username=username,
+            locale=locale,
+            locale_chosen=False,
+            verified=False,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(user)
+        # link a staff record registered with this Telegram id (demo data, CLI)
+        staff = await session.scalar(select(Staff).where(Staff.telegram_user_id == user_id))
+        if staff is not None:
+            user.staff_id = staff.id
+            user.staff = staff
+        return user
+    user.last_seen_at = now
+    return user
+
+
+async def get_conversation(session: AsyncSession, chat_id: int) -> Conversation | None:
+    """The chat's running flow, if any."""
+    return await session.get(Conversation, chat_id)
+
+
+async def set_conversation(
+    session: AsyncSession,
+    chat_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+) -> Conversation:
+    """Move the chat's flow to ``step`` with ``data`` (in the current transaction)."""
+    conv = await session.get(Conversation, chat_id)
+    if conv is None:
+        conv = Conversation(chat_id=chat_id, flow=flow, step=step, data=data, version=0, updated_at=now)
+        session.add(conv)
+    else:
+        conv.flow, conv.step, conv.data = flow, step, dict(data)
+        conv.version += 1
+        conv.updated_at = now
+    return conv
+
+
+async def clear_conversation(session: AsyncSession, chat_id: int) -> None:
+    """End the chat's flow."""
+    await session.execute(delete(Conversation).where(Conversation.chat_id == chat_id))
