@@ -1,0 +1,182 @@
+"""End-to-end harness: the sandbox Bot API server, the real Application, a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.app import ServiceDeskApp
+from bot.clock import Clock
+from bot.config import Settings
+from bot.demo import load_demo
+from bot.sandbox import SandboxServer
+
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+
+
+class Chat:
+    """One sandbox user's view: send, press, and read what the bot sent since last time."""
+
+    def __init__(self, harness: Harness, user_id: int, language_code: str = "zh", **profile: Any):
+        self.h = harness
+        self.user_id = user_id
+        self.language_code = language_code
+        self.profile = {"first_name": f"User{user_id}", **profile}
+        self.seen = 0
+
+    async def send(self, text: str | None = None, **extra: Any) -> dict[str, Any]:
+        """Send a message (text, photo, contact…) as this user."""
+        body = {"user_id": self.user_id, "language_code": self.language_code, **self.profile, **extra}
+        if text is not None:
+            body["text"] = text
+        return await self.h.post("/sandbox/send", body)
+
+    async def press(self, message_id: int, data: str) -> dict[str, Any]:
+        """Press an inline button (data is not checked: forged presses are possible)."""
+        return await self.h.post(
+            "/sandbox/press", {"user_id": self.user_id, "message_id": message_id, "data": data}
+        )
+
+    async def read(self, wait: float = 5.0) -> list[dict[str, Any]]:
+        """Messages (new or edited) since the last read; waits for at least one."""
+        data = await self.h.get(
+            "/sandbox/messages", user_id=self.user_id, since=self.seen, wait=wait
+        )
+        msgs = data["messages"]
+        if msgs:
+            self.seen = max(self.seen, data.get("last_id", max(m["id"] for m in msgs)))
+        return msgs
+
+    async def ask(self, text: str | None = None, wait: float = 5.0, **extra: Any) -> dict[str, Any]:
+        """Send and return the first reply."""
+        await self.send(text, **extra)
+        msgs = await self.read(wait)
+        assert msgs, f"no reply to {text!r}"
+        return msgs[0]
+
+    async def quiet(self, wait: float = 0.5) -> list[dict[str, Any]]:
+        """What arrives within a short wait (expected to be nothing, usually)."""
+        return await self.read(wait)
+
+
+class Harness:
+    """Starts and restarts the bot against one sandbox and one database."""
+
+    def __init__(self, sandbox: SandboxServer, db_url: str, clock: Clock) -> None:
+        self.sandbox = sandbox
+        self.db_url = db_url
+        self.clock = clock
+        self.app: ServiceDeskApp | None = None
+        self.http = aiohttp.ClientSession()
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings(
+            database_url=self.db_url,
+            telegram_bot_token=None,
+            **overrides,
+        )
+
+    async def start(self, **overrides: Any) -> ServiceDeskApp:
+        """Start a fresh bot instance (the database may already hold state)."""
+        app = ServiceDeskApp(
+            self.settings(**overrides),
+            token=TOKEN,
+            base_url=self.sandbox.bot_base_url,
+            base_file_url=self.sandbox.file_base_url,
+            clock=self.clock,
+            rate_limit=1000,
+            poll_timeout=1,
+        )
+        await app.start(migrate=False)
+        self.app = app
+        return app
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            await self.app.stop()
+            self.app = None
+
+    async def crash(self) -> None:
+        """Stop without any grace: cancel everything, as if the process died."""
+        app = self.app
+        if app is None:
+            return
+        if app.poller:
+            await app.poller.stop()
+        if app.sender:
+            await app.sender.stop()
+        assert app.application is not None
+        app.application.bot_data.clear()
+        await app.application.stop()
+        await app.application.shutdown()
+        await app.db.dispose()
+        self.app = None
+
+    def chat(self, user_id: int, language_code: str = "zh", **profile: Any) -> Chat:
+        return Chat(self, user_id, language_code, **profile)
+
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.http.post(self.sandbox.url + path, json=body) as resp:
+            data = await resp.json()
+            assert resp.status == 200, data
+            return data
+
+    async def get(self, path: str, **params: Any) -> dict[str, Any]:
+        async with self.http.get(self.sandbox.url + path, params=params) as resp:
+            data = await resp.json()
+            assert resp.status == 200, data
+            return data
+
+    async def close(self) -> None:
+        await self.stop()
+        await self.http.close()
+
+
+def migrated_template(base: Path) -> Path:
+    """A migrated SQLite file, made once per session and copied per test."""
+    from storage.migrate import upgrade
+
+    path = base / "template.db"
+    if not path.exists():
+        upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def fresh_sqlite(template: Path, tmp_path: Path) -> str:
+    """Copy the migrated template into this test's directory."""
+    target = tmp_path / "desk.db"
+    shutil.copy(template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+def test_clock(when: dt.datetime | None = None) -> Clock:
+    """A clock fixed relative to real time at ``when`` (default: a Monday 10:00 Shanghai)."""
+    clock = Clock("Asia/Shanghai")
+    clock.set(when or dt.datetime(2026, 11, 23, 10, 0))
+    return clock
+
+
+async def seeded(h: Harness) -> None:
+    """Demo customers, staff and roster."""
+    from storage.db import Database
+
+    db = Database(h.db_url)
+    try:
+        await load_demo(db)
+    finally:
+        await db.dispose()
+
+
+def postgres_url() -> str | None:
+    """Tests also run against PostgreSQL when TEST_DATABASE_URL is set."""
+    return os.environ.get("TEST_DATABASE_URL")
+
+
+async def settle(seconds: float = 0.05) -> None:
+    await asyncio.sleep(seconds)
