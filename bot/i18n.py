@@ -50,9 +50,17 @@ def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
     return env
 
 
-def render(locale: str, name: str, **context: Any) -> str:
-    """Render ``templates/<locale>/<name>.j2`` and strip surrounding whitespace."""
+def render(locale: str, name: str, /, **context: Any) -> str:
+    """Render ``templates/<locale>/<name>.j2`` and strip surrounding whitespace.
+
+    ``area/file#block`` renders one ``{% block %}`` of ``area/file.j2`` — short labels such as
+    button texts live together in one file that way.
+    """
     if locale not in LOCALES:
         locale = DEFAULT_LOCALE
-    template = environment().get_template(f"{locale}/{name}.j2")
-    return template.render(locale=locale, **context).strip()
+    path, _, block = name.partition("#")
+    template = environment().get_template(f"{locale}/{path}.j2")
+    if not block:
+        return template.render(locale=locale, **context).strip()
+    ctx = template.new_context({"locale": locale, **context})
+    return "".join(template.blocks[block](ctx)).strip()

@@ -6,20 +6,32 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import common
+from handlers import common, customer, report
 from handlers.flows import route_message
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler, most specific first."""
-    app.add_handler(CommandHandler("start", common.start))
-    app.add_handler(CommandHandler("help", common.help_command))
-    app.add_handler(CommandHandler("lang", common.lang_command))
+    commands = {
+        "start": common.start,
+        "help": common.help_command,
+        "lang": common.lang_command,
+        "report": report.report_command,
+        "cancel": report.cancel_command,
+        "mytickets": customer.my_tickets,
+        "ticket": customer.show_ticket,
+        "whoami": customer.whoami,
+        "unlink": customer.unlink,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
     app.add_handler(CallbackQueryHandler(common.lang_button, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(report.on_button, pattern=r"^rp:"))
+    app.add_handler(CallbackQueryHandler(customer.cancel_button, pattern=r"^tk:cancel:"))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     app.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & (filters.TEXT | filters.CONTACT | filters.PHOTO), route_message)
+        MessageHandler(filters.TEXT | filters.CONTACT | filters.PHOTO, route_message)
     )
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.ALL, common.unsupported))
     app.add_handler(CallbackQueryHandler(common.stale_button))

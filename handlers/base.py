@@ -33,11 +33,11 @@ class Actor:
     locale: str
     chat_id: int
 
-    def t(self, name: str, **context: Any) -> str:
+    def t(self, name: str, /, **context: Any) -> str:
         """Render a template in this person's locale."""
         return render(self.locale, name, **context)
 
-    def reply(self, name: str, *, buttons: uow_mod.Buttons | None = None, **context: Any) -> None:
+    def reply(self, name: str, /, *, buttons: uow_mod.Buttons | None = None, **context: Any) -> None:
         """Queue a templated reply to this chat."""
         uow_mod.current().send(self.chat_id, self.t(name, **context), buttons=buttons)
 

@@ -93,6 +93,7 @@ class TelegramUser(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     phone: Mapped[str | None] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
 
