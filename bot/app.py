@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.inbox import Poller
 from bot.outbox import OutboxSender
 from bot.processing import ChatOrderedProcessor, UpdateRunner
+from bot.timers import TimerWorker
 from storage.db import Database
 from storage.migrate import upgrade_async
 
@@ -29,11 +30,27 @@ class Desk:
     settings: Settings
     db: Database
     clock: Clock
+    policy: Any = None
+    roster: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> dt.datetime:
         """The desk's current time (injectable clock)."""
         return self.clock.now()
+
+
+def load_desk_policy(settings: Settings) -> Any:
+    """The policy file (the built-in default unless POLICY_FILE is set)."""
+    from bot.rules.policy import load_policy
+
+    return load_policy(settings.policy_file)
+
+
+def load_desk_roster(settings: Settings) -> Any:
+    """The roster file (the built-in demo roster unless ROSTER_FILE is set)."""
+    from bot.roster import DEFAULT_ROSTER, load_roster
+
+    return load_roster(settings.roster_file or DEFAULT_ROSTER)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -67,7 +84,13 @@ class ServiceDeskApp:
         self.settings = settings
         self.clock = clock or Clock(settings.timezone)
         self.db = Database(settings.database_url)
-        self.desk = Desk(settings=settings, db=self.db, clock=self.clock)
+        self.desk = Desk(
+            settings=settings,
+            db=self.db,
+            clock=self.clock,
+            policy=load_desk_policy(settings),
+            roster=load_desk_roster(settings),
+        )
         builder = (
             Application.builder()
             .token(token)
@@ -84,10 +107,13 @@ class ServiceDeskApp:
         self.sender: OutboxSender | None = None
         self.runner: UpdateRunner | None = None
         self.poller: Poller | None = None
+        self.timers: TimerWorker | None = None
         self.poll_timeout = poll_timeout
 
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""
+        import bot.dispatch
+        import bot.worklog  # noqa: F401  (registers timer handlers)
         from handlers import register_all
 
         self.sender = OutboxSender(self.db, None, self.clock.now)
@@ -110,6 +136,8 @@ class ServiceDeskApp:
         await app.start()
         assert self.sender is not None
         self.sender.start()
+        self.timers = TimerWorker(self.db, self.sender, self.clock.now, self.desk)
+        self.timers.start()
         if poll:
             self.poller = Poller(
                 self.db, app.bot, app.update_queue, self.clock.now, timeout=self.poll_timeout
@@ -120,6 +148,8 @@ class ServiceDeskApp:
         """Stop polling, finish in-flight updates, stop the sender, close everything."""
         if self.poller is not None:
             await self.poller.stop()
+        if self.timers is not None:
+            await self.timers.stop()
         app = self.application
         if app is not None and app.running:
             await app.stop()

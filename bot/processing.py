@@ -112,8 +112,9 @@ class UpdateRunner:
                     self.duplicates += 1
                     _close(coroutine)
                     return
-                uow = uow_mod.UnitOfWork(session=session, now=now, update_id=update.update_id)
-                self._claim_direct(uow)
+                uow = uow_mod.UnitOfWork(
+                    session=session, now=now, update_id=update.update_id, claim_as=self.sender.instance
+                )
                 token = uow_mod.bind(uow)
                 try:
                     await coroutine
@@ -128,18 +129,6 @@ class UpdateRunner:
             return
         self.processed += 1
         await self._after_commit(uow)
-
-    def _claim_direct(self, uow: uow_mod.UnitOfWork) -> None:
-        """Rows a handler queues are claimed by this process so only it sends them first."""
-        original = uow.queue
-
-        def queue(*args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
-            row = original(*args, **kwargs)
-            row.claimed_by = self.sender.instance
-            row.claimed_until = uow.now + dt.timedelta(seconds=30)
-            return row
-
-        uow.queue = queue  # type: ignore[method-assign]
 
     async def _after_commit(self, uow: uow_mod.UnitOfWork) -> None:
         if uow.outbox:
@@ -160,8 +149,9 @@ class UpdateRunner:
                 .where(InboxUpdate.update_id == update.update_id)
                 .values(status="failed", processed_at=self.now())
             )
-            uow = uow_mod.UnitOfWork(session=session, now=self.now(), update_id=update.update_id)
-            self._claim_direct(uow)
+            uow = uow_mod.UnitOfWork(
+                session=session, now=self.now(), update_id=update.update_id, claim_as=self.sender.instance
+            )
             if self.on_failure is not None:
                 await self.on_failure(uow, update)
         await self._after_commit(uow)

@@ -25,6 +25,8 @@ PRIORITY_NOTICE = 3  # customer notices
 PRIORITY_REPLY = 5  # replies to the user's own message
 PRIORITY_REPORT = 8  # summaries, handover logs
 
+DIRECT_CLAIM = dt.timedelta(seconds=30)  # how long the committing process has to send its rows
+
 
 def inline_keyboard(buttons: Buttons) -> dict[str, Any]:
     """Bot API ``InlineKeyboardMarkup`` from rows of (label, callback data)."""
@@ -67,6 +69,7 @@ class UnitOfWork:
     outbox: list[OutboxMessage] = field(default_factory=list)
     after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     failed: BaseException | None = None
+    claim_as: str | None = None  # sender instance that sends this unit's rows right after commit
 
     def queue(
         self,
@@ -91,6 +94,9 @@ class UnitOfWork:
             next_attempt_at=self.now,
             created_at=self.now,
         )
+        if self.claim_as is not None:
+            row.claimed_by = self.claim_as
+            row.claimed_until = self.now + DIRECT_CLAIM
         self.session.add(row)
         self.outbox.append(row)
         return row

@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import common, customer, report
+from handlers import common, customer, engineer, report
 from handlers.flows import route_message
 
 
@@ -22,12 +22,18 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "ticket": customer.show_ticket,
         "whoami": customer.whoami,
         "unlink": customer.unlink,
+        "oncall": engineer.oncall,
+        "myshifts": engineer.myshifts,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
     app.add_handler(CallbackQueryHandler(common.lang_button, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(report.on_button, pattern=r"^rp:"))
     app.add_handler(CallbackQueryHandler(customer.cancel_button, pattern=r"^tk:cancel:"))
+    app.add_handler(CallbackQueryHandler(customer.rate_button, pattern=r"^rt:"))
+    app.add_handler(CallbackQueryHandler(customer.confirm_report, pattern=r"^sr:"))
+    app.add_handler(CallbackQueryHandler(engineer.on_button, pattern=r"^dp:"))
+    app.add_handler(CallbackQueryHandler(engineer.on_kind, pattern=r"^wk:kind:"))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     app.add_handler(

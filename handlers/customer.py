@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot import tickets
 from bot import uow as uow_mod
 from handlers.base import Actor, guarded
-from storage.models import Customer
+from storage.models import Customer, Ticket
 
 
 def _status(actor: Actor, status: str) -> str:
@@ -94,3 +94,36 @@ async def unlink(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Acto
     user.verified = False
     user.phone = None
     actor.reply("tickets/text#unlinked")
+
+
+@guarded(roles=("customer",))
+async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``rt:<ticket id>:<rating key>``: only the reporter, only once, only while resolved."""
+    from bot import worklog
+    from handlers.base import desk_of
+
+    uow = uow_mod.current()
+    parts = (update.callback_query.data or "").split(":") if update.callback_query else []
+    ticket = None
+    if len(parts) == 3 and parts[1].isdigit():
+        ticket = await uow.session.get(Ticket, int(parts[1]))
+    if ticket is None or ticket.reporter_user_id != actor.user.id:
+        actor.reply("common/stale_button")
+        return
+    if not await worklog.rate(uow, desk_of(context), ticket, actor.user.id, parts[2]):
+        actor.reply("work/text#already_rated", number=ticket.number)
+        return
+    actor.reply("work/text#thanks_rating", number=ticket.number)
+
+
+@guarded(roles=("customer",))
+async def confirm_report(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``sr:<ticket id>``: the customer confirms the on-site service report."""
+    uow = uow_mod.current()
+    raw = (update.callback_query.data or "").partition(":")[2] if update.callback_query else ""
+    ticket = await uow.session.get(Ticket, int(raw)) if raw.isdigit() else None
+    if ticket is None or ticket.reporter_user_id != actor.user.id:
+        actor.reply("common/stale_button")
+        return
+    tickets.record(uow.session, ticket, "report_confirmed", tickets.Actor("customer", actor.user.id), uow.now)
+    actor.reply("work/text#report_confirmed", number=ticket.number)

@@ -152,7 +152,7 @@ class Timer(Base):
     key: Mapped[str] = mapped_column(String(96), unique=True)
     due_at: Mapped[dt.datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|done|cancelled
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|done|cancelled|failed
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[dt.datetime | None]
     fired_at: Mapped[dt.datetime | None]

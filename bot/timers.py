@@ -1,0 +1,154 @@
+"""Durable timers: ack timeouts, queued dispatches, SLA checks, auto-close.
+
+A timer is a row; the worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
+writer on SQLite) and runs each in its own transaction together with the row's ``done`` mark, so a
+crash fires it again after restart and a commit never fires it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import uow as uow_mod
+from bot.outbox import OutboxSender
+from storage.db import Database
+from storage.models import Timer
+
+log = logging.getLogger(__name__)
+
+TimerHandler = Callable[[uow_mod.UnitOfWork, Any, dict[str, Any]], Awaitable[None]]
+HANDLERS: dict[str, TimerHandler] = {}
+
+
+def timer_handler(kind: str) -> Callable[[TimerHandler], TimerHandler]:
+    """Register what happens when a timer of ``kind`` comes due."""
+
+    def deco(fn: TimerHandler) -> TimerHandler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return deco
+
+
+def schedule(
+    session: AsyncSession, kind: str, key: str, due_at: dt.datetime, payload: dict[str, Any]
+) -> Timer:
+    """Add a timer (``key`` is unique: one timer per purpose)."""
+    row = Timer(kind=kind, key=key, due_at=due_at, payload=payload, status="pending")
+    session.add(row)
+    return row
+
+
+async def cancel(session: AsyncSession, key_prefix: str) -> None:
+    """Cancel every pending timer whose key starts with ``key_prefix``."""
+    await session.execute(
+        update(Timer)
+        .where(Timer.status == "pending", Timer.key.startswith(key_prefix, autoescape=True))
+        .values(status="cancelled")
+    )
+
+
+class TimerWorker:
+    """Fires due timers; sleeps until the next one (at most ``idle`` seconds)."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: OutboxSender,
+        now: Callable[[], dt.datetime],
+        context: Any,
+        idle: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.now = now
+        self.context = context
+        self.idle = idle
+        self.wake = asyncio.Event()
+        self.fired = 0
+        self.lateness: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def fire_one(self) -> bool:
+        """Claim and run one due timer; False when none is due."""
+        async with self.db.write() as session:
+            now = self.now()
+            timer = await session.scalar(
+                select(Timer)
+                .where(Timer.status == "pending", Timer.due_at <= now)
+                .order_by(Timer.due_at, Timer.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if timer is None:
+                return False
+            uow = uow_mod.UnitOfWork(session=session, now=now, claim_as=self.sender.instance)
+            timer.status, timer.fired_at = "done", now
+            handler = HANDLERS.get(timer.kind)
+            if handler is None:
+                log.error("no handler for timer kind %s (%s)", timer.kind, timer.key)
+            else:
+                token = uow_mod.bind(uow)
+                try:
+                    async with session.begin_nested():
+                        await handler(uow, self.context, dict(timer.payload))
+                except Exception:  # a broken timer must not block the others or spin
+                    log.exception("timer %s (%s) failed", timer.id, timer.key)
+                    timer.status = "failed"
+                    uow.outbox.clear()
+                finally:
+                    uow_mod.unbind(token)
+            self.lateness.append((now - timer.due_at).total_seconds())
+            if len(self.lateness) > 10_000:
+                del self.lateness[:5_000]
+        self.fired += 1
+        if uow.outbox:
+            await self.sender.send_now(uow.outbox)
+        return True
+
+    async def next_due(self) -> dt.datetime | None:
+        """When the earliest pending timer is due."""
+        async with self.db.read() as s:
+            return await s.scalar(
+                select(Timer.due_at).where(Timer.status == "pending").order_by(Timer.due_at).limit(1)
+            )
+
+    async def run(self) -> None:
+        """Fire timers forever."""
+        while True:
+            try:
+                while await self.fire_one():
+                    pass
+                due = await self.next_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("timer loop error")
+                due = None
+            wait = self.idle
+            if due is not None:
+                wait = max(0.0, min(wait, (due - self.now()).total_seconds()))
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=wait)
+
+    def start(self) -> None:
+        """Start in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="timers")
+
+    async def stop(self) -> None:
+        """Stop the background loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,194 @@
+"""Engineer side: acknowledge, record a contact, resolve, hand over; /oncall and /myshifts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import dispatch, tickets, worklog
+from bot import uow as uow_mod
+from handlers.base import STAFF_ROLES, Actor, desk_of, guarded
+from handlers.flows import flow
+from storage.models import Conversation, Staff, Ticket
+from storage.repo import clear_conversation, set_conversation
+
+CONTACT_KINDS = ("phone", "remote", "onsite")
+TEXT_MAX = 1000
+_CALLBACK = re.compile(r"^dp:(ack|contact|resolve|handover):(\d{1,12})$")
+
+
+def _staff(actor: Actor) -> Staff:
+    assert actor.user.staff is not None
+    return actor.user.staff
+
+
+def _status(actor: Actor, status: str) -> str:
+    return actor.t(f"tickets/labels#status_{status}")
+
+
+@guarded(roles=STAFF_ROLES)
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``dp:<action>:<ticket id>`` — validated, then checked against the ticket's state."""
+    query = update.callback_query
+    match = _CALLBACK.match(query.data or "") if query else None
+    if match is None:
+        actor.reply("common/stale_button")
+        return
+    action, ticket_id = match.group(1), int(match.group(2))
+    uow = uow_mod.current()
+    desk = desk_of(context)
+    if action == "ack":
+        result = await dispatch.acknowledge(uow, desk, ticket_id, _staff(actor))
+        if result.ticket is None:
+            actor.reply("dispatch/text#not_found")
+        elif result.won:
+            actor.reply("dispatch/text#ack_won", number=result.ticket.number)
+        elif result.ticket.status in tickets.OPEN_STATES and result.holder is not None:
+            actor.reply("dispatch/text#ack_lost", number=result.ticket.number, holder=result.holder.name)
+        else:
+            actor.reply("dispatch/text#ack_closed", number=result.ticket.number, status=_status(actor, result.ticket.status))
+        return
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None:
+        actor.reply("dispatch/text#not_found")
+        return
+    if not _may_work(actor, ticket):
+        actor.reply("work/text#not_yours", number=ticket.number)
+        return
+    if action == "contact":
+        await set_conversation(uow.session, actor.chat_id, "work", "contact_kind", {"ticket_id": ticket.id}, uow.now)
+        buttons = [[(actor.t(f"work/labels#kind_{k}"), f"wk:kind:{k}") for k in CONTACT_KINDS]]
+        actor.reply("work/text#ask_kind", buttons=buttons, number=ticket.number)
+    elif action == "resolve":
+        await set_conversation(uow.session, actor.chat_id, "work", "resolve", {"ticket_id": ticket.id}, uow.now)
+        actor.reply("work/text#ask_resolution", number=ticket.number)
+    else:
+        await set_conversation(uow.session, actor.chat_id, "work", "handover", {"ticket_id": ticket.id}, uow.now)
+        actor.reply("work/text#ask_handover_reason", number=ticket.number)
+
+
+def _may_work(actor: Actor, ticket: Ticket) -> bool:
+    """The assignee works the ticket once acknowledged; supervisors and admins always may."""
+    if ticket.status not in tickets.OPEN_STATES:
+        return False
+    if actor.role in ("supervisor", "admin"):
+        return True
+    return ticket.assignee_id == _staff(actor).id and ticket.status != "dispatched"
+
+
+@guarded(roles=STAFF_ROLES)
+async def on_kind(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``wk:kind:<phone|remote|onsite>`` in the record-contact flow."""
+    uow = uow_mod.current()
+    from storage.repo import get_conversation
+
+    conv = await get_conversation(uow.session, actor.chat_id)
+    kind = (update.callback_query.data or "").rpartition(":")[2] if update.callback_query else ""
+    if conv is None or conv.flow != "work" or conv.step != "contact_kind" or kind not in CONTACT_KINDS:
+        actor.reply("common/stale_button")
+        return
+    data = {**conv.data, "kind": kind}
+    await set_conversation(uow.session, actor.chat_id, "work", "contact_done", data, uow.now)
+    actor.reply("work/text#ask_done")
+
+
+@flow("work")
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation) -> None:
+    """Typed answers in the engineer's work flows."""
+    uow = uow_mod.current()
+    msg = update.effective_message
+    text = (msg.text or "").strip() if msg else ""
+    data = dict(conv.data)
+    ticket = await uow.session.get(Ticket, data.get("ticket_id"))
+    if ticket is None or not _may_work(actor, ticket):
+        await clear_conversation(uow.session, actor.chat_id)
+        actor.reply("work/text#flow_ended")
+        return
+    if conv.step == "contact_kind":
+        actor.reply("report/text#use_buttons")
+        return
+    if not text or len(text) > TEXT_MAX:
+        actor.reply("work/text#bad_text", max=TEXT_MAX)
+        return
+    if conv.step == "contact_done":
+        data["done"] = text
+        await set_conversation(uow.session, actor.chat_id, "work", "contact_result", data, uow.now)
+        actor.reply("work/text#ask_result")
+    elif conv.step == "contact_result":
+        data["result"] = text
+        await set_conversation(uow.session, actor.chat_id, "work", "contact_minutes", data, uow.now)
+        actor.reply("work/text#ask_minutes")
+    elif conv.step == "contact_minutes":
+        minutes = _minutes(text)
+        if minutes is None:
+            actor.reply("work/text#bad_minutes")
+            return
+        worklog.record_contact(uow, ticket, _staff(actor), data["kind"], data["done"], data["result"], minutes)
+        await clear_conversation(uow.session, actor.chat_id)
+        actor.reply("work/text#contact_saved", number=ticket.number, minutes=minutes)
+    elif conv.step == "resolve":
+        await worklog.resolve(uow, desk_of(context), ticket, _staff(actor), text)
+        await clear_conversation(uow.session, actor.chat_id)
+        actor.reply("work/text#resolved", number=ticket.number)
+    elif conv.step == "handover":
+        to = await worklog.hand_over(uow, desk_of(context), ticket, _staff(actor), text)
+        await clear_conversation(uow.session, actor.chat_id)
+        if to is None:
+            actor.reply("work/text#handover_nobody", number=ticket.number)
+        else:
+            actor.reply("work/text#handed_over", number=ticket.number, to=to.name)
+
+
+def _minutes(text: str) -> int | None:
+    """``45``, ``45分钟``, ``1.5h``, ``1小时`` → minutes (1..1440)."""
+    t = text.strip().lower().translate(str.maketrans("０１２３４５６７８９．", "0123456789."))
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(h|hr|hrs|hours?|小时|个小时|m|min|mins|minutes?|分钟|分)?", t)
+    if m is None:
+        return None
+    value = float(m.group(1))
+    unit = m.group(2) or "m"
+    minutes = round(value * 60) if unit.startswith(("h", "小", "个")) else round(value)
+    return minutes if 1 <= minutes <= 1440 else None
+
+
+@guarded(roles=STAFF_ROLES)
+async def oncall(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """Who is on duty now and the next handoffs."""
+    from bot.roster.duty import next_handoffs, next_window_start, on_duty
+
+    uow = uow_mod.current()
+    roster = await dispatch.effective_roster(uow, desk_of(context))
+    names = {m.key: m.name for m in roster.members.values()}
+    staff_names = await _staff_names(uow)
+    now = [
+        {"layer": a.layer, "name": staff_names.get(a.member, names.get(a.member, a.member)), "until": a.end}
+        for a in on_duty(roster, uow.now)
+    ]
+    handoffs = [
+        {"at": h.at, "layer": h.layer, "to": staff_names.get(h.to_member, h.to_member)}
+        for h in next_handoffs(roster, uow.now, count=3)
+    ]
+    actor.reply("work/text#oncall", now=now, handoffs=handoffs, next_start=next_window_start(roster, uow.now))
+
+
+@guarded(roles=STAFF_ROLES)
+async def myshifts(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """The engineer's coming duty (two weeks)."""
+    from bot.roster.duty import shifts_for
+
+    uow = uow_mod.current()
+    roster = await dispatch.effective_roster(uow, desk_of(context))
+    shifts = shifts_for(roster, _staff(actor).key, uow.now, uow.now + dt.timedelta(days=14))
+    actor.reply("work/text#myshifts", shifts=shifts[:30])
+
+
+async def _staff_names(uow: uow_mod.UnitOfWork) -> dict[str, str]:
+    from sqlalchemy import select
+
+    rows = await uow.session.execute(select(Staff.key, Staff.name))
+    return {k: n for k, n in rows.all()}
+
+
