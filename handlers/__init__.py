@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import common, customer, engineer, report
+from handlers import admin, common, customer, engineer, report
 from handlers.flows import route_message
 
 
@@ -24,6 +24,8 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "unlink": customer.unlink,
         "oncall": engineer.oncall,
         "myshifts": engineer.myshifts,
+        "register": admin.register_command,
+        "staff": admin.staff_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))

@@ -94,6 +94,8 @@ class TelegramUser(Base):
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     phone: Mapped[str | None] = mapped_column(String(32))
     display_name: Mapped[str | None] = mapped_column(String(100))
+    register_failures: Mapped[int] = mapped_column(Integer, default=0)
+    register_locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
 

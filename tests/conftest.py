@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from bot.sandbox import SandboxServer
 
+from bot.sandbox import SandboxServer
 from tests.harness import Harness, fresh_sqlite, migrated_template, seeded, test_clock
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from bot.sandbox import SandboxServer
 
 from bot.app import ServiceDeskApp
 from bot.clock import Clock
 from bot.config import Settings
 from bot.demo import load_demo
+from bot.sandbox import SandboxServer
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 

@@ -1,0 +1,421 @@
+"""aiohttp front end of the sandbox: the Bot API, file downloads and the /sandbox/ control API."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.sandbox.methods import Params, Upload, call, canonical
+from bot.sandbox.state import ApiError, World
+
+log = logging.getLogger("bot.sandbox")
+
+TOKEN_RE = re.compile(r"(\d+):(.+)")
+TIMEOUT_FAULT_HOLD = 30.0  # seconds a "timeout" fault holds the request
+MAX_BODY = 64 * 1024 * 1024
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class ControlError(Exception):
+    """A control-API error (HTTP status + message)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _api_error(exc: ApiError) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+    if exc.retry_after is not None:
+        body["parameters"] = {"retry_after": exc.retry_after}
+    return web.json_response(body, status=exc.code)
+
+
+def _int(body: dict[str, Any] | Any, key: str) -> int:
+    try:
+        return int(body[key])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError(400, f"{key} (integer) is required") from None
+
+
+def _read_local(path: str) -> bytes | None:
+    try:
+        p = Path(path)
+        return p.read_bytes() if p.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+class SandboxServer:
+    """A fake Telegram Bot API server with a JSON control API for tests and demos."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        delay_ms: float = 0,
+        flood_limits: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.world = World(clock)
+        self.world.delay_ms = float(delay_ms)
+        self.world.flood_enabled = flood_limits
+        self._runner: web.AppRunner | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def bot_base_url(self) -> str:
+        return self.url + "/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        return self.url + "/file/bot"
+
+    async def start(self) -> None:
+        """Bind and serve (the real port is known afterwards when port=0)."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/bot{token}/{method}", self._bot_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        r = app.router
+        r.add_get("/sandbox/health", self._health)
+        r.add_post("/sandbox/send", self._send)
+        r.add_post("/sandbox/press", self._press)
+        r.add_post("/sandbox/edit", self._edit)
+        r.add_post("/sandbox/update", self._update)
+        r.add_post("/sandbox/redeliver", self._redeliver)
+        r.add_get("/sandbox/messages", self._messages)
+        r.add_get("/sandbox/callback_answers", self._callback_answers)
+        r.add_post("/sandbox/faults", self._faults)
+        r.add_delete("/sandbox/faults", self._clear_faults)
+        r.add_post("/sandbox/config", self._config)
+        r.add_get("/sandbox/stats", self._stats)
+        r.add_post("/sandbox/reset", self._reset)
+        r.add_get("/sandbox/files/{file_id}", self._file)
+        self._stopping.clear()
+        self.world.closing = False
+        # no access log: request paths contain the bot token
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        for addr in self._runner.addresses:
+            if isinstance(addr, tuple):
+                self.port = int(addr[1])
+                break
+        log.info("Bot API sandbox listening on %s", self.url)
+
+    async def stop(self) -> None:
+        """Stop serving; pending long polls return at once."""
+        self.world.closing = True
+        self._stopping.set()
+        self.world.updates_signal.fire()
+        self.world.messages_signal.fire()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ---------------------------------------------------------------- Bot API
+    async def _read_params(self, request: web.Request) -> Params:
+        values: dict[str, Any] = dict(request.query)
+        uploads: dict[str, Upload] = {}
+        if request.body_exists:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise ApiError(400, "Bad Request: can't parse JSON body") from None
+                if isinstance(body, dict):
+                    values.update(body)
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        uploads[key] = Upload(value.file.read(), value.filename, value.content_type)
+                    elif isinstance(value, bytes | bytearray):
+                        uploads[key] = Upload(bytes(value))
+                    else:
+                        values[key] = value
+        return Params(values, uploads)
+
+    async def _bot_api(self, request: web.Request) -> web.Response:
+        world = self.world
+        raw_method = request.match_info["method"]
+        match = TOKEN_RE.fullmatch(request.match_info["token"])
+        log.debug("%s /bot<redacted>/%s", request.method, raw_method)
+        try:
+            if match is None:
+                raise ApiError(401, "Unauthorized")
+            world.bot_id = int(match.group(1))
+            name = canonical(raw_method)
+            world.calls[name or raw_method] += 1
+            if name is None:
+                raise ApiError(404, "Not Found")
+            params = await self._read_params(request)
+            if world.delay_ms > 0:
+                await asyncio.sleep(world.delay_ms / 1000)
+            fault = world.take_fault(name.lower())
+            if fault is not None:
+                await self._inject_fault(*fault)
+            result = await call(world, name, params)
+        except ApiError as exc:
+            world.errors[str(exc.code)] += 1
+            return _api_error(exc)
+        self._ensure_webhook()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _inject_fault(self, kind: str, retry_after: int) -> None:
+        if kind == "429":
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        if kind == "timeout":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), TIMEOUT_FAULT_HOLD)
+            raise ApiError(502, "Bad Gateway")
+        raise ApiError(500, "Internal Server Error")
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if TOKEN_RE.fullmatch(request.match_info["token"]) is None:
+            return _api_error(ApiError(401, "Unauthorized"))
+        f = self.world.files_by_path.get(request.match_info["path"])
+        if f is None:
+            return _api_error(ApiError(404, "Not Found"))
+        return web.Response(body=f.data, content_type=f.mime_type or "application/octet-stream")
+
+    # ---------------------------------------------------------------- webhook delivery
+    def _ensure_webhook(self) -> None:
+        if self.world.webhook_url and (self._webhook_task is None or self._webhook_task.done()):
+            self._webhook_task = asyncio.create_task(self._webhook_loop())
+
+    async def _webhook_loop(self) -> None:
+        """POST pending updates in order; retry with exponential backoff on failure."""
+        world = self.world
+        backoff = 0.05
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            while world.webhook_url and not world.closing:
+                if not world.updates:
+                    await world.updates_signal.wait(1.0)
+                    continue
+                pending = world.updates[0]
+                headers = {SECRET_HEADER: world.webhook_secret} if world.webhook_secret else {}
+                error = ""
+                try:
+                    async with session.post(
+                        world.webhook_url, json=pending.payload, headers=headers
+                    ) as resp:
+                        if not 200 <= resp.status < 300:
+                            error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    error = f"Connection error: {type(exc).__name__}"
+                if not error:
+                    world.confirm_webhook(pending)
+                    backoff = 0.05
+                    continue
+                world.webhook_last_error = (int(world.clock()), error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    # ---------------------------------------------------------------- control API
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ControlError(400, "body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise ControlError(400, "body must be a JSON object")
+        return body
+
+    @staticmethod
+    def _ok(data: dict[str, Any]) -> web.Response:
+        return web.json_response(data)
+
+    @staticmethod
+    async def _bytes(value: Any, what: str) -> bytes:
+        """Decode base64, or read a local file path."""
+        if isinstance(value, str) and len(value) < 4096:
+            data = await asyncio.to_thread(_read_local, value)
+            if data is not None:
+                return data
+        try:
+            return base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            raise ControlError(400, f"{what} must be base64 or a local file path") from None
+
+    async def _guard(self, coro: Any) -> web.Response:
+        try:
+            return self._ok(await coro)
+        except ControlError as exc:
+            return web.json_response({"ok": False, "description": str(exc)}, status=exc.status)
+        except LookupError as exc:
+            msg = exc.args[0] if exc.args else str(exc)
+            return web.json_response({"ok": False, "description": msg}, status=404)
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"ok": False, "description": str(exc)}, status=400)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return self._ok({"ok": True})
+
+    async def _send(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            user_id = _int(body, "user_id")
+            if isinstance(body.get("photo"), str):
+                body["photo"] = await self._bytes(body["photo"], "photo")
+            doc = body.get("document")
+            if doc is not None:
+                if not isinstance(doc, dict):
+                    raise ControlError(400, "document must be an object")
+                body["document"] = {
+                    **doc,
+                    "content": await self._bytes(doc.get("content_base64", ""), "document"),
+                }
+            update_id, message_id = self.world.user_send(user_id, body)
+            return {"update_id": update_id, "message_id": message_id}
+
+        return await self._guard(run())
+
+    async def _press(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            update_id, query_id = self.world.user_press(
+                _int(body, "user_id"), _int(body, "message_id"), str(body.get("data", ""))
+            )
+            return {"update_id": update_id, "callback_query_id": query_id}
+
+        return await self._guard(run())
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            text = body.get("text")
+            if not isinstance(text, str) or not text:
+                raise ControlError(400, "text is required")
+            update_id = self.world.user_edit(_int(body, "user_id"), _int(body, "message_id"), text)
+            return {"update_id": update_id}
+
+        return await self._guard(run())
+
+    async def _update(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            update = body.get("update")
+            if not isinstance(update, dict):
+                raise ControlError(400, "update must be an object")
+            return {"update_id": self.world.inject(update)}
+
+        return await self._guard(run())
+
+    async def _redeliver(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            update_id = _int(body, "update_id")
+            if not self.world.redeliver(update_id):
+                raise LookupError(f"update {update_id} unknown")
+            return {"update_id": update_id}
+
+        return await self._guard(run())
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            q = request.query
+            user_id = _int(q, "user_id")
+            since = int(q.get("since") or 0)
+            wait = min(60.0, max(0.0, float(q.get("wait") or 0)))
+            include_user = q.get("include_user", "") not in ("", "0", "false")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + wait
+            while True:
+                msgs, last_id = self.world.view_messages(user_id, since, include_user, self.url)
+                remaining = deadline - loop.time()
+                if msgs or remaining <= 0 or self.world.closing:
+                    break
+                await self.world.messages_signal.wait(remaining)
+            self.world.remember_cursor(user_id, last_id)
+            return {"messages": msgs, "last_id": last_id}
+
+        return await self._guard(run())
+
+    async def _callback_answers(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            user_id = _int(request.query, "user_id")
+            return {"answers": list(self.world.answers.get(user_id, []))}
+
+        return await self._guard(run())
+
+    async def _faults(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            self.world.add_fault(await self._body(request))
+            return {"ok": True}
+
+        return await self._guard(run())
+
+    async def _clear_faults(self, request: web.Request) -> web.Response:
+        self.world.faults.clear()
+        self.world.rate_faults.clear()
+        return self._ok({"ok": True})
+
+    async def _config(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            if "delay_ms" in body:
+                self.world.delay_ms = max(0.0, float(body["delay_ms"]))
+            if "flood_limits" in body:
+                self.world.flood_enabled = bool(body["flood_limits"])
+                self.world.reset_flood()
+            return {
+                "ok": True,
+                "delay_ms": self.world.delay_ms,
+                "flood_limits": self.world.flood_enabled,
+            }
+
+        return await self._guard(run())
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return self._ok(self.world.stats())
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.world.reset()
+        return self._ok({"ok": True})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        f = self.world.files.get(request.match_info["file_id"])
+        if f is None:
+            return web.json_response({"ok": False, "description": "file not found"}, status=404)
+        return web.Response(body=f.data, content_type=f.mime_type or "application/octet-stream")
+
+
+async def serve_forever(host: str = "127.0.0.1", port: int = 8081, **kw: Any) -> None:
+    """Run a sandbox until cancelled (``sdbot sandbox``)."""
+    server = SandboxServer(host, port, **kw)
+    await server.start()
+    print(f"Bot API sandbox on {server.url} (control API: {server.url}/sandbox/)", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()

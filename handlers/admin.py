@@ -1,0 +1,47 @@
+"""/register CODE for staff, and /staff for admins (list, deactivate, activate, role)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import staff as staff_mod
+from bot import uow as uow_mod
+from handlers.base import Actor, guarded, role_of
+
+
+@guarded()
+async def register_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/register CODE``: link this Telegram account to a staff record."""
+    if not context.args:
+        actor.reply("admin/text#register_usage")
+        return
+    uow = uow_mod.current()
+    result = await staff_mod.register(uow.session, actor.user, context.args[0], uow.now)
+    if not result.ok:
+        actor.reply(f"admin/text#register_{result.reason}")
+        return
+    assert result.staff is not None
+    actor.reply("admin/text#registered", name=result.staff.name, role=role_of(actor.user))
+
+
+@guarded(roles=("admin",))
+async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/staff`` | ``/staff deactivate KEY`` | ``/staff activate KEY`` | ``/staff role KEY ROLE``."""
+    uow = uow_mod.current()
+    args = context.args or []
+    who = f"tg:{actor.user.id}"
+    try:
+        if not args:
+            rows = await staff_mod.list_staff(uow.session)
+            actor.reply("admin/text#staff_list", staff=rows)
+        elif args[0] in ("deactivate", "activate") and len(args) == 2:
+            staff = await staff_mod.set_active(uow.session, args[1], args[0] == "activate", uow.now, who)
+            actor.reply("admin/text#staff_changed", key=staff.key, active=staff.active, role=staff.role)
+        elif args[0] == "role" and len(args) == 3:
+            staff = await staff_mod.set_role(uow.session, args[1], args[2], uow.now, who)
+            actor.reply("admin/text#staff_changed", key=staff.key, active=staff.active, role=staff.role)
+        else:
+            actor.reply("admin/text#staff_usage")
+    except staff_mod.StaffError as exc:
+        actor.reply("admin/text#staff_error", error=str(exc))

@@ -1,0 +1,442 @@
+"""The Bot API sandbox, driven by a real telegram.Bot plus its JSON control API."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    MessageEntity,
+    ReplyKeyboardMarkup,
+)
+from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TimedOut
+
+from bot.sandbox import SandboxServer
+from bot.sandbox.html import HtmlError, parse_html
+from bot.sandbox.state import TINY_PNG
+
+TOKEN = "123:ABC"
+USER = 7001
+
+
+class Control:
+    """Tiny client for the /sandbox/ control API."""
+
+    def __init__(self, server: SandboxServer, http: aiohttp.ClientSession) -> None:
+        self.server, self.http = server, http
+
+    async def post(self, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        async with self.http.post(self.server.url + path, json=body) as resp:
+            data = await resp.json()
+            assert resp.status == status, data
+            return data
+
+    async def get(self, path: str, status: int = 200, **params: Any) -> dict[str, Any]:
+        params = {k: str(v) for k, v in params.items()}
+        async with self.http.get(self.server.url + path, params=params) as resp:
+            data = await resp.json()
+            assert resp.status == status, data
+            return data
+
+    async def send(self, text: str | None = None, user_id: int = USER, **extra: Any) -> dict:
+        body: dict[str, Any] = {"user_id": user_id, **extra}
+        if text is not None:
+            body["text"] = text
+        return await self.post("/sandbox/send", body)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[SandboxServer]:
+    s = SandboxServer(port=0)
+    await s.start()
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+async def tg(server: SandboxServer) -> AsyncIterator[Bot]:
+    bot = Bot(TOKEN, base_url=server.bot_base_url, base_file_url=server.file_base_url)
+    async with bot:
+        yield bot
+
+
+@pytest.fixture
+async def ctl(server: SandboxServer) -> AsyncIterator[Control]:
+    async with aiohttp.ClientSession() as http:
+        yield Control(server, http)
+
+
+def seconds(value: int | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+async def test_get_me(tg: Bot, server: SandboxServer) -> None:
+    me = await tg.get_me()
+    assert (me.id, me.is_bot, me.username) == (123, True, "servicedesk_sandbox_bot")
+    assert me.first_name == "ServiceDesk Sandbox" and me.can_join_groups
+    assert server.url.startswith("http://127.0.0.1:") and not server.url.endswith(":0")
+
+
+async def test_user_messages_parse_as_ptb_updates(tg: Bot, ctl: Control) -> None:
+    sent = await ctl.send("/start deep", first_name="Ann", username="ann", language_code="en")
+    await ctl.send(contact={"phone_number": "+8613800000000"})
+    await ctl.send(photo=base64.b64encode(TINY_PNG).decode(), caption="broken")
+    await ctl.send(sticker=True)
+    await ctl.send(voice=True)
+    await ctl.send(location={"latitude": 31.2, "longitude": 121.5})
+    await ctl.send(contact={"phone_number": "+1555", "user_id": None, "first_name": "Bob"})
+    updates = await tg.get_updates()
+    assert [u.update_id for u in updates] == list(range(sent["update_id"], sent["update_id"] + 7))
+    text, contact, photo, sticker, voice, location, other = (u.message for u in updates)
+    assert text.message_id == sent["message_id"] and text.text == "/start deep"
+    assert text.chat.id == USER and text.chat.type == "private"
+    assert text.from_user.language_code == "en" and text.from_user.username == "ann"
+    assert text.entities[0].type == MessageEntity.BOT_COMMAND and text.entities[0].length == 6
+    assert contact.contact.user_id == USER and contact.contact.phone_number == "+8613800000000"
+    assert other.contact.user_id is None and other.contact.first_name == "Bob"
+    assert len(photo.photo) >= 1 and photo.caption == "broken" and photo.photo[-1].file_id
+    assert sticker.sticker.file_id and voice.voice.mime_type == "audio/ogg"
+    assert location.location.latitude == pytest.approx(31.2)
+    assert [m.message_id for m in (text, contact, photo)] == [1, 2, 3]
+    data = await (await tg.get_file(photo.photo[-1].file_id)).download_as_bytearray()
+    assert bytes(data) == TINY_PNG
+    # confirmed updates are gone
+    assert await tg.get_updates(offset=updates[-1].update_id + 1) == ()
+
+
+async def test_html_message_with_inline_keyboard_is_visible(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Yes ✅", callback_data="yes:1")]])
+    msg = await tg.send_message(
+        USER, "<b>Hello</b> &amp; <i>wélcome</i> 😀 <a href='https://x.io'>x</a>",
+        parse_mode="HTML", reply_markup=keyboard,
+    )
+    assert msg.text == "Hello & wélcome 😀 x" and msg.message_id == 2
+    assert [(e.type, e.offset, e.length) for e in msg.entities] == [
+        ("bold", 0, 5), ("italic", 8, 7), ("text_link", 19, 1),
+    ]
+    assert msg.reply_markup == keyboard
+    view = await ctl.get("/sandbox/messages", user_id=USER, since=0)
+    (m,) = view["messages"]
+    assert m["text"] == msg.text and m["buttons"] == [[{"text": "Yes ✅", "data": "yes:1"}]]
+    assert not m["edited"] and m["reply_keyboard"] is None and view["last_id"] == 2
+    both = await ctl.get("/sandbox/messages", user_id=USER, since=0, include_user=1)
+    assert [(x["id"], x["from_user"]) for x in both["messages"]] == [(1, True), (2, False)]
+
+
+async def test_reply_keyboard_with_contact_button(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    kb = ReplyKeyboardMarkup([[KeyboardButton("Share phone", request_contact=True), "No"]])
+    await tg.send_message(USER, "Phone?", reply_markup=kb, reply_to_message_id=1)
+    (m,) = (await ctl.get("/sandbox/messages", user_id=USER))["messages"]
+    assert m["reply_keyboard"] == [
+        [{"text": "Share phone", "request_contact": True}, {"text": "No", "request_contact": False}]
+    ]
+    assert m["reply_to"] == 1 and m["buttons"] == []
+
+
+async def test_press_and_answer_callback(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data="go")]])
+    msg = await tg.send_message(USER, "Pick", reply_markup=keyboard)
+    await ctl.post("/sandbox/press", {"user_id": USER, "message_id": 99, "data": "go"}, 404)
+    pressed = await ctl.post(
+        "/sandbox/press", {"user_id": USER, "message_id": msg.message_id, "data": "forged"}
+    )
+    update = (await tg.get_updates(offset=pressed["update_id"]))[0]
+    query = update.callback_query
+    assert query.id == pressed["callback_query_id"] and query.data == "forged"
+    assert query.message.message_id == msg.message_id and query.from_user.id == USER
+    assert await query.answer("Done", show_alert=True)
+    answers = await ctl.get("/sandbox/callback_answers", user_id=USER)
+    assert answers["answers"] == [
+        {"callback_query_id": query.id, "text": "Done", "show_alert": True}
+    ]
+    with pytest.raises(BadRequest, match="(?i)query is too old"):
+        await tg.answer_callback_query(query.id)
+    with pytest.raises(BadRequest, match="(?i)query is too old"):
+        await tg.answer_callback_query("nope")
+
+
+async def test_edits_and_deletes_show_up_once_via_since(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    first = await tg.send_message(USER, "one", reply_markup=keyboard)
+    second = await tg.send_message(USER, "two")
+    view = await ctl.get("/sandbox/messages", user_id=USER, since=0)
+    seen = view["last_id"]
+    assert [m["text"] for m in view["messages"]] == ["one", "two"]
+    edited = await tg.edit_message_text("one, edited", USER, first.message_id)
+    assert edited.text == "one, edited" and edited.edit_date is not None
+    assert edited.reply_markup is None  # no reply_markup given: keyboard removed, as Telegram
+    await tg.delete_message(USER, second.message_id)
+    view = await ctl.get("/sandbox/messages", user_id=USER, since=seen)
+    assert [(m["id"], m["text"], m["edited"], m["deleted"]) for m in view["messages"]] == [
+        (first.message_id, "one, edited", True, False),
+        (second.message_id, "two", False, True),
+    ]
+    assert view["messages"][0]["buttons"] == []
+    again = await ctl.get("/sandbox/messages", user_id=USER, since=view["last_id"])
+    assert again["messages"] == []
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        await tg.edit_message_text("one, edited", USER, first.message_id)
+    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+        await tg.edit_message_text("x", USER, 999)
+    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+        await tg.delete_message(USER, second.message_id)
+    markup = await tg.edit_message_reply_markup(USER, first.message_id, reply_markup=keyboard)
+    assert markup.reply_markup == keyboard
+    # the user edits their own message
+    edit = await ctl.post("/sandbox/edit", {"user_id": USER, "message_id": 1, "text": "hey"})
+    (update,) = await tg.get_updates(offset=edit["update_id"])
+    assert update.edited_message.text == "hey" and update.edited_message.message_id == 1
+
+
+async def test_telegram_limits(tg: Bot, ctl: Control) -> None:
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await tg.send_message(4242, "hello")
+    await ctl.send("hi")
+    assert (await tg.send_message(USER, "x" * 4096)).text == "x" * 4096
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await tg.send_message(USER, "x" * 4097)
+    # the limit applies after entity parsing
+    assert await tg.send_message(USER, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
+    with pytest.raises(BadRequest, match="(?i)message text is empty"):
+        await tg.send_message(USER, "  \n ")
+    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+        await tg.send_message(
+            USER, "x", reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("b", callback_data="d" * 65)]]
+            ),
+        )
+    assert await tg.send_message(
+        USER, "x", reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("b", callback_data="é" * 32)]]
+        ),
+    )
+    for bad in ["<b>open", "<b><i>x</b></i>", "a < b", "<div>x</div>", "x</b>"]:
+        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            await tg.send_message(USER, bad, parse_mode="HTML")
+    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        await tg.send_document(USER, b"data", filename="a.txt", caption="c" * 1025)
+    with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
+        await tg.send_message(USER, "x", reply_to_message_id=999)
+    stats = await ctl.get("/sandbox/stats")
+    assert stats["errors"]["400"] >= 10 and stats["calls"]["sendMessage"] >= 12
+
+
+def test_html_parser_details() -> None:
+    text, ents = parse_html('<pre><code class="language-py">a&lt;b</code></pre> &#128512;&x')
+    assert text == "a<b 😀&x"
+    assert ents == [{"offset": 0, "length": 3, "type": "pre", "language": "py"}]
+    text, ents = parse_html("😀<tg-spoiler>s</tg-spoiler><blockquote expandable>q</blockquote>")
+    assert [(e["type"], e["offset"]) for e in ents] == [("spoiler", 2), ("expandable_blockquote", 3)]
+    with pytest.raises(HtmlError, match='Unmatched end tag at byte offset 8, expected "</i>"'):
+        parse_html("<b><i>x</b></i>")
+    with pytest.raises(HtmlError, match='Unsupported start tag "span"|must have class'):
+        parse_html("<span>x</span>")
+
+
+async def test_long_poll_returns_promptly(tg: Bot, ctl: Control) -> None:
+    started = time.monotonic()
+    poll = asyncio.create_task(tg.get_updates(timeout=5, read_timeout=10))
+    await asyncio.sleep(0.1)
+    assert not poll.done()
+    sent = await ctl.send("ping")
+    (update,) = await poll
+    assert update.update_id == sent["update_id"] and update.message.text == "ping"
+    assert time.monotonic() - started < 2
+    # and an empty long poll really waits, then returns nothing
+    started = time.monotonic()
+    assert await tg.get_updates(offset=sent["update_id"] + 1, timeout=0.3) == ()
+    assert time.monotonic() - started >= 0.25
+
+
+async def test_messages_wait_returns_when_bot_replies(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    started = time.monotonic()
+    read = asyncio.create_task(ctl.get("/sandbox/messages", user_id=USER, since=1, wait=5))
+    await asyncio.sleep(0.05)
+    await tg.send_message(USER, "reply")
+    view = await read
+    assert [m["text"] for m in view["messages"]] == ["reply"]
+    assert time.monotonic() - started < 2
+
+
+async def test_redeliver_repeats_the_same_update(tg: Bot, ctl: Control) -> None:
+    sent = await ctl.send("/lang en")
+    (first,) = await tg.get_updates()
+    nxt = first.update_id + 1
+    assert await tg.get_updates(offset=nxt) == ()
+    await ctl.post("/sandbox/redeliver", {"update_id": sent["update_id"]})
+    (again,) = await tg.get_updates(offset=nxt)
+    assert again.update_id == first.update_id and again.message.text == "/lang en"
+    assert await tg.get_updates(offset=nxt) == ()
+    await ctl.post("/sandbox/redeliver", {"update_id": 987654}, status=404)
+
+
+async def test_faults_429_500_timeout_and_rate(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    await ctl.post(
+        "/sandbox/faults", {"method": "sendMessage", "count": 1, "kind": "429", "retry_after": 7}
+    )
+    with pytest.raises(RetryAfter) as exc:
+        await tg.send_message(USER, "a")
+    assert seconds(exc.value.retry_after) == 7
+    assert (await tg.send_message(USER, "a")).text == "a"
+    await ctl.post("/sandbox/faults", {"method": "*", "count": 1, "kind": "500"})
+    with pytest.raises(NetworkError, match="500"):
+        await tg.get_me()
+    await ctl.post("/sandbox/faults", {"method": "sendmessage", "count": 1, "kind": "timeout"})
+    started = time.monotonic()
+    with pytest.raises(TimedOut):
+        await tg.send_message(USER, "lost", read_timeout=0.3)
+    assert time.monotonic() - started < 2
+    await ctl.post("/sandbox/faults", {"rate": 1.0, "kinds": ["500"], "seed": 1})
+    with pytest.raises(NetworkError):
+        await tg.get_me()
+    async with ctl.http.delete(ctl.server.url + "/sandbox/faults") as resp:
+        assert resp.status == 200
+    assert (await tg.get_me()).id == 123
+    view = await ctl.get("/sandbox/messages", user_id=USER)
+    assert [m["text"] for m in view["messages"]] == ["a"]  # faulted calls had no effect
+    stats = await ctl.get("/sandbox/stats")
+    assert stats["errors"]["429"] == 1 and stats["errors"]["500"] == 2
+
+
+async def test_upload_and_download_files(tg: Bot, ctl: Control, server: SandboxServer) -> None:
+    await ctl.send("hi")
+    doc_msg = await tg.send_document(USER, b"%PDF-1.4 report", filename="report.pdf",
+                                     caption="<b>Report</b>", parse_mode="HTML")
+    doc = doc_msg.document
+    assert (doc.file_name, doc.mime_type, doc.file_size) == ("report.pdf", "application/pdf", 15)
+    assert doc_msg.caption == "Report" and doc_msg.caption_entities[0].type == "bold"
+    tg_file = await tg.get_file(doc.file_id)
+    assert tg_file.file_path and tg_file.file_size == 15
+    assert bytes(await tg_file.download_as_bytearray()) == b"%PDF-1.4 report"
+    photo_msg = await tg.send_photo(USER, TINY_PNG, caption="pic")
+    assert len(photo_msg.photo) >= 1 and photo_msg.photo[-1].width == 1
+    got = await (await tg.get_file(photo_msg.photo[0].file_id)).download_as_bytearray()
+    assert bytes(got) == TINY_PNG
+    reused = await tg.send_document(USER, doc.file_id)
+    assert reused.document.file_id == doc.file_id
+    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+        await tg.send_document(USER, "no-such-file-id")
+    view = await ctl.get("/sandbox/messages", user_id=USER)
+    d, p, _ = view["messages"]
+    assert d["document"]["file_name"] == "report.pdf" and d["document"]["size"] == 15
+    assert p["photo"]["caption"] == "pic"
+    async with ctl.http.get(d["document"]["url"]) as resp:
+        assert await resp.read() == b"%PDF-1.4 report"
+    async with ctl.http.get(f"{server.file_base_url}{TOKEN}/nope/x") as resp:
+        assert resp.status == 404
+
+
+async def test_flood_limits_per_chat_burst() -> None:
+    now = [1000.0]
+    server = SandboxServer(port=0, flood_limits=True, clock=lambda: now[0])
+    await server.start()
+    try:
+        async with (
+            Bot(TOKEN, base_url=server.bot_base_url) as bot,
+            aiohttp.ClientSession() as http,
+        ):
+            ctl = Control(server, http)
+            await ctl.send("hi")
+            await ctl.send("hi", user_id=USER + 1)
+            for i in range(3):
+                await bot.send_message(USER, f"burst {i}")
+            with pytest.raises(RetryAfter) as exc:
+                await bot.send_message(USER, "one too many")
+            assert seconds(exc.value.retry_after) >= 1
+            assert await bot.send_message(USER + 1, "other chat is fine")
+            now[0] += 1.0
+            assert await bot.send_message(USER, "after a second")
+            await ctl.post("/sandbox/config", {"flood_limits": False, "delay_ms": 1})
+            for _ in range(5):
+                await bot.send_message(USER, "unlimited")
+            assert (await ctl.get("/sandbox/stats"))["errors"] == {"429": 1}
+    finally:
+        await server.stop()
+
+
+async def test_webhook_delivery_with_secret_and_retry(tg: Bot, ctl: Control) -> None:
+    received: list[tuple[dict[str, Any], str | None]] = []
+    got = asyncio.Event()
+    attempts = [0]
+
+    async def hook(request: web.Request) -> web.Response:
+        attempts[0] += 1
+        if attempts[0] == 1:
+            return web.Response(status=500)  # the first try fails: Telegram retries
+        received.append((await request.json(), request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+        got.set()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        assert await tg.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cr-et_")
+        with pytest.raises(Conflict):
+            await tg.get_updates()
+        sent = await ctl.send("via webhook")
+        await asyncio.wait_for(got.wait(), 5)
+        (payload, secret), = received
+        assert secret == "s3cr-et_" and payload["update_id"] == sent["update_id"]
+        assert payload["message"]["text"] == "via webhook" and attempts[0] == 2
+        info = await tg.get_webhook_info()
+        assert info.url.endswith("/hook") and info.pending_update_count == 0
+        assert await tg.delete_webhook()
+        assert await tg.get_updates() == ()
+    finally:
+        await runner.cleanup()
+
+
+async def test_control_misc_commands_json_body_and_reset(
+    tg: Bot, ctl: Control, server: SandboxServer
+) -> None:
+    await ctl.send("hi")
+    async with ctl.http.post(
+        f"{server.bot_base_url}{TOKEN}/SENDMESSAGE", json={"chat_id": USER, "text": "json body"}
+    ) as resp:
+        body = await resp.json()
+        assert body["ok"] and body["result"]["text"] == "json body"
+    async with ctl.http.post(f"{server.bot_base_url}{TOKEN}/frobnicate") as resp:
+        assert resp.status == 404
+        assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+    assert await tg.set_my_commands([("start", "Start"), ("help", "Help")])
+    assert [c.command for c in await tg.get_my_commands()] == ["start", "help"]
+    assert await tg.delete_my_commands() and await tg.get_my_commands() == ()
+    assert await tg.send_chat_action(USER, "typing")
+    raw = await ctl.post("/sandbox/update", {"update": {"message": {
+        "message_id": 50, "date": 0, "chat": {"id": 9, "type": "private"},
+        "from": {"id": 9, "is_bot": False, "first_name": "Raw"}, "text": "raw"}}})
+    (update,) = await tg.get_updates(offset=raw["update_id"])
+    assert update.message.text == "raw" and update.update_id == raw["update_id"]
+    assert (await ctl.get("/sandbox/health")) == {"ok": True}
+    stats = await ctl.get("/sandbox/stats")
+    assert stats["calls"]["sendMessage"] == 1 and stats["updates_delivered"] == 1
+    await ctl.post("/sandbox/reset", {})
+    stats = await ctl.get("/sandbox/stats")
+    assert stats == {"calls": {}, "errors": {}, "updates_delivered": 0, "pending_updates": 0}
+    assert (await ctl.get("/sandbox/messages", user_id=USER))["messages"] == []
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await tg.send_message(USER, "gone")
+    again = await ctl.send("back")  # update ids keep increasing across resets
+    assert again["update_id"] > raw["update_id"] and again["message_id"] == 1
