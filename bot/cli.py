@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="load demo data").set_defaults(func=cmd_demo)
 
-    for module in ("bot.rules.cli", "bot.roster.cli", "bot.staff_cli", "bot.registry_cli"):
+    for module in (
+        "bot.rules.cli", "bot.rules.ask_cli", "bot.roster.cli", "bot.staff_cli", "bot.registry_cli"
+    ):
         __import__(module, fromlist=["register"]).register(sub)
     return parser
 

@@ -105,3 +105,10 @@ async def equipment_of(
 def local(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """``now`` in the desk's zone."""
     return now.astimezone(tz)
+
+
+def mid_flow_answer(desk: Any, text: str, locale: str, step: str, now: dt.datetime) -> str | None:
+    """A policy question typed during the report flow → its answer; None when it is not one."""
+    from bot.rules.answer import answer_in_flow
+
+    return answer_in_flow(desk.policy, text, locale=locale, today=local(now, desk.clock.tz).date())
