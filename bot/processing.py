@@ -131,13 +131,13 @@ class UpdateRunner:
         await self._after_commit(uow)
 
     async def _after_commit(self, uow: uow_mod.UnitOfWork) -> None:
+        """Send the replies and run the after-commit actions (button answers) side by side."""
+        jobs = [action() for action in uow.after_commit]
         if uow.outbox:
-            await self.sender.send_now(uow.outbox)
-        for action in uow.after_commit:
-            try:
-                await action()
-            except Exception:
-                log.exception("after-commit action failed")
+            jobs.append(self.sender.send_now(uow.outbox))
+        for result in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.error("after-commit action failed: %r", result, exc_info=result)
 
     async def _record_failure(self, update: Update, failed: uow_mod.UnitOfWork | None) -> None:
         """The handler raised: its changes are gone; mark the update failed and apologise."""

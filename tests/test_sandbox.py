@@ -242,7 +242,7 @@ def test_html_parser_details() -> None:
     assert ents == [{"offset": 0, "length": 3, "type": "pre", "language": "py"}]
     text, ents = parse_html("😀<tg-spoiler>s</tg-spoiler><blockquote expandable>q</blockquote>")
     assert [(e["type"], e["offset"]) for e in ents] == [("spoiler", 2), ("expandable_blockquote", 3)]
-    with pytest.raises(HtmlError, match='Unmatched end tag at byte offset 8, expected "</i>"'):
+    with pytest.raises(HtmlError, match='Unmatched end tag at byte offset 7, expected "</i>", found "</b>"'):
         parse_html("<b><i>x</b></i>")
     with pytest.raises(HtmlError, match='Unsupported start tag "span"|must have class'):
         parse_html("<span>x</span>")
@@ -296,7 +296,7 @@ async def test_faults_429_500_timeout_and_rate(tg: Bot, ctl: Control) -> None:
     assert seconds(exc.value.retry_after) == 7
     assert (await tg.send_message(USER, "a")).text == "a"
     await ctl.post("/sandbox/faults", {"method": "*", "count": 1, "kind": "500"})
-    with pytest.raises(NetworkError, match="500"):
+    with pytest.raises(NetworkError, match="Internal Server Error"):
         await tg.get_me()
     await ctl.post("/sandbox/faults", {"method": "sendmessage", "count": 1, "kind": "timeout"})
     started = time.monotonic()
