@@ -20,11 +20,26 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def _check_files(settings: Settings) -> None:
+    """Load the policy and roster files once, so a bad file stops start-up with one line."""
+    from bot.app import load_desk_policy, load_desk_roster
+    from bot.roster.model import RosterError
+    from bot.rules.policy import PolicyError
+
+    try:
+        load_desk_policy(settings)
+        load_desk_roster(settings)
+    except (PolicyError, RosterError) as exc:
+        print(f"sdbot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot."""
     from bot.runner import run
 
     settings = _settings()
+    _check_files(settings)
     setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""])
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))

@@ -1,0 +1,44 @@
+"""A bad setting or file stops ``sdbot run`` at once with one line naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("DEFAULT_LOCALE", "xx", "DEFAULT_LOCALE"),
+        ("TIMEZONE", "Mars/Base", "TIMEZONE"),
+        ("DATABASE_URL", "mysql://db", "DATABASE_URL"),
+        ("MAX_CONCURRENT_UPDATES", "0", "MAX_CONCURRENT_UPDATES"),
+        ("POLICY_FILE", "/nonexistent/policy.toml", "POLICY_FILE"),
+    ],
+)
+def test_invalid_setting_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, needle: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exc:
+        main(["run"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
+
+
+def test_invalid_policy_file_names_file_and_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "policy.toml"
+    bad.write_text('[dispatch]\nack_timeout_minutes = "soon"\n', encoding="utf-8")
+    monkeypatch.setenv("POLICY_FILE", str(bad))
+    with pytest.raises(SystemExit) as exc:
+        main(["run"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert str(bad) in err and "dispatch.ack_timeout_minutes" in err
