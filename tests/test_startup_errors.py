@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,13 @@ def test_invalid_setting_names_the_setting(
 def test_invalid_policy_file_names_file_and_key(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    from bot.rules.policy import DEFAULT_POLICY
+
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    broken, count = re.subn(r"(?m)^ack_timeout_minutes = .*$", 'ack_timeout_minutes = "soon"', text)
+    assert count == 1
     bad = tmp_path / "policy.toml"
-    bad.write_text('[dispatch]\nack_timeout_minutes = "soon"\n', encoding="utf-8")
+    bad.write_text(broken, encoding="utf-8")
     monkeypatch.setenv("POLICY_FILE", str(bad))
     with pytest.raises(SystemExit) as exc:
         main(["run"])
