@@ -323,7 +323,19 @@ class TicketEvent(Base):
         Index("ix_events_ticket", "ticket_id", "id"),
         Index("ix_events_at", "at"),
         Index("ix_events_actor_at", "actor_id", "at"),
+        Index("ix_events_kind_at", "kind", "at"),
     )
+
+
+class ReportPages(Base):
+    """A long supervisor answer split into pages, for the ◀ ▶ buttons (only its owner may page)."""
+
+    __tablename__ = "report_pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_user_id: Mapped[int] = mapped_column(BigInteger)
+    pages: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class TicketCounter(Base):
