@@ -6,7 +6,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_POLICY = Path(str(resources.files("bot.rules").joinpath("default_policy.toml")))
 
@@ -42,11 +42,26 @@ class Satisfaction(_Section):
     scores: Scores
 
 
+class Escalation(_Section):
+    """The acknowledgement chain: after each ack timeout one step (issue 5, policy §4)."""
+
+    reminders: int = Field(default=1, ge=0, le=5)
+    next_engineers: int = Field(default=1, ge=0, le=5)
+
+
+class SlaWatch(_Section):
+    """When a missed first-response / on-site / fix due time alerts the supervisors."""
+
+    grace_minutes: int = Field(default=0, ge=0, le=1440)
+
+
 class Policy(_Section):
     """The whole policy file."""
 
     dispatch: Dispatch
     satisfaction: Satisfaction
+    escalation: Escalation = Escalation()
+    sla_watch: SlaWatch = SlaWatch()
 
 
 def load_policy(path: Path | str | None = None) -> Policy:
