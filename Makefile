@@ -16,7 +16,11 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== the suite again on PostgreSQL (TEST_DATABASE_URL) =="; \
+		$(BIN)/pytest -q; \
+	fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -2,13 +2,62 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox import SandboxServer
-from tests.harness import Harness, fresh_sqlite, migrated_template, seeded, test_clock
+from tests.harness import (
+    Harness,
+    fresh_sqlite,
+    migrated_template,
+    postgres_url,
+    seeded,
+    test_clock,
+)
+from tests.pgdb import PgTemplate
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (TEST_DATABASE_URL)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` need TEST_DATABASE_URL: deselected (not skipped) without it."""
+    if postgres_url():
+        return
+    keep = [i for i in items if i.get_closest_marker("postgres") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[PgTemplate | None]:
+    """The migrated PostgreSQL template database, when TEST_DATABASE_URL is set."""
+    url = postgres_url()
+    if not url:
+        yield None
+        return
+    template = PgTemplate(url)
+    asyncio.run(template.create())
+    yield template
+    asyncio.run(template.destroy())
+
+
+@pytest.fixture
+async def db_url(
+    pg_template: PgTemplate | None, template_db: Path, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A fresh migrated database for this test: PostgreSQL when configured, else SQLite."""
+    if pg_template is None:
+        yield fresh_sqlite(template_db, tmp_path)
+        return
+    url = await pg_template.fresh()
+    yield url
+    await pg_template.drop(url)
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +74,8 @@ async def sandbox() -> AsyncIterator[SandboxServer]:
 
 
 @pytest.fixture
-async def harness(sandbox: SandboxServer, template_db: Path, tmp_path: Path) -> AsyncIterator[Harness]:
-    h = Harness(sandbox, fresh_sqlite(template_db, tmp_path), test_clock())
+async def harness(sandbox: SandboxServer, db_url: str) -> AsyncIterator[Harness]:
+    h = Harness(sandbox, db_url, test_clock())
     await seeded(h)
     yield h
     await h.close()
