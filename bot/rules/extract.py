@@ -1,0 +1,294 @@
+"""Parameters in a normalised question: items with quantities, dates, amounts, zone, people…
+
+Input is the output of ``bot.rules.normalize.normalize`` (ASCII digits, Simplified, lower case).
+Every function is pure; ``extract`` gathers what is present into a JSON-friendly dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+# item key → phrases (longest first wins where phrases overlap: 程控交换机 before 交换机)
+ITEMS: dict[str, tuple[str, ...]] = {
+    "pbx": ("程控交换机", "电话交换机", "程控", "集团电话", "pbx"),
+    "info_point": ("信息点", "网络点", "网络信息点", "information point", "data point",
+                   "network point"),
+    "voice_point": ("语音点", "电话点", "voice point"),
+    "switch": ("交换机", "switches", "switch"),
+    "server": ("服务器", "servers", "server"),
+    "pc": ("电脑", "计算机", "pcs", "pc", "computers", "computer"),
+    "billing_software": ("计费软件", "话费软件", "话务计费", "call billing", "billing software"),
+    "speaker": ("音箱", "喇叭", "扬声器", "speakers", "speaker"),
+    "amplifier": ("功放", "功率放大器", "扩音机", "amplifiers", "amplifier", "amps", "amp"),
+    "nvr": ("硬盘录像机", "录像机", "监控主机", "nvrs", "nvr", "dvrs", "dvr"),
+    "camera": ("摄像头", "摄像机", "监控头", "枪机", "球机", "半球", "cameras", "camera", "cams"),
+    "cctv_aux": ("监控辅助设备", "辅助设备", "auxiliary"),
+    "detector": ("探测器", "detectors", "detector"),
+    "alarm_host": ("报警主机", "alarm host", "alarm panel"),
+    "attendance": ("考勤机", "考勤终端", "attendance terminal", "attendance"),
+    "access_terminal": ("门禁机", "门禁终端", "门禁控制器", "门禁", "access control",
+                        "access terminal"),
+    "pos": ("消费机", "收银机", "pos机", "pos terminal", "pos"),
+    "onecard_software": ("一卡通软件", "one-card software"),
+}
+_ITEM_PHRASES = sorted(
+    ((phrase, key) for key, phrases in ITEMS.items() for phrase in phrases),
+    key=lambda pk: -len(pk[0]),
+)
+_COUNTER = r"(?:台|个|部|套|只|路|块|件|组|个的|\s)?"
+_NUM = r"(\d{1,5})"
+
+CITY_DISTRICTS = ("罗湖", "福田", "南山", "luohu", "futian", "nanshan")
+SUBURB_DISTRICTS = ("宝安", "龙岗", "龙华", "坪山", "光明", "盐田", "大鹏", "坪地", "观澜", "布吉",
+                    "baoan", "bao'an", "longgang", "longhua", "pingshan", "guangming", "yantian",
+                    "dapeng")
+_CITY_WORDS = ("市区", "市内", "关内", "city centre", "city center", "downtown", "in the city",
+               "city district")
+_SUBURB_WORDS = ("郊区", "关外", "市外", "郊外", "suburb", "outside the city", "outskirts")
+
+
+def _item_at(text: str, pos: int) -> tuple[str, str] | None:
+    for phrase, key in _ITEM_PHRASES:
+        if text.startswith(phrase, pos):
+            return phrase, key
+    return None
+
+
+def items(text: str) -> list[dict[str, Any]]:
+    """Items named in the text with quantity (``qty``) and size (``size``: ports / watts)."""
+    found: list[dict[str, Any]] = []
+    taken: list[tuple[int, int]] = []
+    for phrase, key in _ITEM_PHRASES:
+        start = 0
+        while (pos := text.find(phrase, start)) != -1:
+            end = pos + len(phrase)
+            start = end
+            if any(a <= pos < b or a < end <= b for a, b in taken):
+                continue
+            if phrase.isascii() and not _word_bounded(text, pos, end):
+                continue
+            taken.append((pos, end))
+            found.append({"item": key, "pos": pos, **_quantity_near(text, pos, end, key)})
+    found.sort(key=lambda d: d.pop("pos"))
+    merged: dict[tuple[str, Any], dict[str, Any]] = {}
+    for entry in found:
+        k = (entry["item"], entry.get("size"))
+        if k in merged:
+            if "qty" in entry:
+                merged[k]["qty"] = merged[k].get("qty", 0) + entry["qty"]
+            continue
+        merged[k] = entry
+    return list(merged.values())
+
+
+def _word_bounded(text: str, start: int, end: int) -> bool:
+    """An ASCII phrase is matched only as a whole word ("pos" not inside "postage")."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isascii() and before.isalpha()) and not (after.isascii() and after.isalpha())
+
+
+def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
+    """Quantity just before ("12台交换机", "12 switches") or after ("交换机12台"); size too."""
+    out: dict[str, Any] = {}
+    before = text[max(0, start - 16):start]
+    after = text[end:end + 14]
+    size_rx = r"(\d{1,5})\s*(?:门|口|端口|路|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
+    m = re.search(rf"{_NUM}\s*{_COUNTER}\s*(?:{size_rx}\s*(?:的)?\s*)?$", before)
+    size_before = re.search(rf"{size_rx}\s*(?:的)?\s*$", before)
+    if size_before:
+        out["size"] = int(size_before.group(1))
+        head = before[:size_before.start()]
+        m2 = re.search(rf"{_NUM}\s*{_COUNTER}\s*$", head)
+        if m2:
+            out["qty"] = int(m2.group(1))
+    elif m:
+        out["qty"] = int(m.group(1))
+    if "qty" not in out:
+        m = re.match(rf"\s*{_NUM}\s*(?:台|个|部|套|只|路|块|件|units?|pcs)", after)
+        if m:
+            out["qty"] = int(m.group(1))
+    if "size" not in out:
+        m = re.match(rf"\s*(?:,|，)?\s*{size_rx}", after)
+        if m:
+            out["size"] = int(m.group(1))
+    if key in ("pbx", "amplifier", "server", "nvr", "billing_software", "onecard_software") and (
+        "qty" not in out and re.search(r"(?:^|[^\d])(?:1|a|one|an)\s*(?:台|套|个)?\s*$", before)
+    ):
+        out["qty"] = 1
+    if key not in ("pbx", "amplifier"):
+        out.pop("size", None)
+    return out
+
+
+# --- dates --------------------------------------------------------------------------------
+
+_ISO = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
+_MD = re.compile(r"(去年|今年|前年)?(\d{1,2})月(\d{1,2})[日号]")
+_EN_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_EN_DATE = re.compile(
+    r"\b(\d{1,2})\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(\d{4})\b"
+    r"|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b"
+)
+
+
+def date_in(text: str, today: dt.date | None = None) -> dt.date | None:
+    """The first calendar date in the text (ISO, 2025年3月15日, 去年6月1号, 1 June 2025…)."""
+    today = today or dt.date.today()
+    if m := _ISO.search(text):
+        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if m := _EN_DATE.search(text):
+        if m.group(1):
+            return _safe_date(int(m.group(3)), _EN_MONTHS[m.group(2)], int(m.group(1)))
+        return _safe_date(int(m.group(6)), _EN_MONTHS[m.group(4)], int(m.group(5)))
+    if m := _MD.search(text):
+        shift = {"去年": -1, "前年": -2, "今年": 0}.get(m.group(1) or "")
+        year = today.year + (shift or 0)
+        found = _safe_date(year, int(m.group(2)), int(m.group(3)))
+        if found and shift is None and found > today:
+            found = _safe_date(year - 1, int(m.group(2)), int(m.group(3)))
+        return found
+    return None
+
+
+def _safe_date(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+# --- amounts and counts -------------------------------------------------------------------
+
+_AMOUNT = r"(\d+(?:\.\d+)?)\s*(万|千|k(?![a-z])|w(?![a-z]))?\s*(?:元|块|rmb|yuan|cny)?"
+
+
+def _scaled(number: str, unit: str | None) -> Decimal:
+    value = Decimal(number)
+    return value * {"万": 10000, "w": 10000, "千": 1000, "k": 1000}.get(unit or "", 1)
+
+
+def amount_after(text: str, word_rx: str) -> Decimal | None:
+    """An amount right after (or right before) a word: "软件10万" → 100000."""
+    m = re.search(rf"(?:{word_rx})\s*(?:款|价格|价|是|为|:|：)?\s*{_AMOUNT}", text)
+    if m:
+        return _scaled(m.group(1), m.group(2))
+    m = re.search(rf"{_AMOUNT}\s*(?:的)?\s*(?:{word_rx})", text)
+    if m and m.group(1):
+        return _scaled(m.group(1), m.group(2))
+    return None
+
+
+def money(text: str) -> Decimal | None:
+    """An amount of money: a number with 元/块/万/yuan/rmb/¥, or a bare number ≥ 100."""
+    m = re.search(r"(?:¥|￥|rmb|cny)\s*(\d+(?:\.\d+)?)\s*(万|k(?![a-z]))?", text)
+    if m:
+        return _scaled(m.group(1), m.group(2))
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(万|千|k(?![a-z]))?\s*(元|块|yuan|rmb|cny|的东西|的货|的设备)", text)
+    if m:
+        return _scaled(m.group(1), m.group(2))
+    m = re.search(r"(\d+(?:\.\d+)?)\s*万", text)
+    if m:
+        return _scaled(m.group(1), "万")
+    m = re.search(r"(?<![\d-])(\d{3,9})(?![\d-])", text)
+    if m and not re.search(r"\d{4}[-/年]", text):
+        return Decimal(m.group(1))
+    return None
+
+
+def zone(text: str) -> tuple[str | None, str | None]:
+    """(zone, district) from district names or words like 市区/郊区."""
+    for d in CITY_DISTRICTS:
+        if d in text:
+            return "city", d
+    for d in SUBURB_DISTRICTS:
+        if d in text:
+            return "suburb", d
+    if any(w in text for w in _SUBURB_WORDS):
+        return "suburb", None
+    if any(w in text for w in _CITY_WORDS):
+        return "city", None
+    return None, None
+
+
+def _count(text: str, rx: str) -> int | None:
+    m = re.search(rx, text)
+    if not m:
+        return None
+    return int(next(g for g in m.groups() if g is not None))
+
+
+def event(text: str) -> str | None:
+    """How the warranty starts: acceptance, express, freight or sale."""
+    if re.search(r"验收|工程(?!师)|项目|acceptance|accepted|project|install", text):
+        return "acceptance"
+    if re.search(r"快递|顺丰|courier|express", text):
+        return "express"
+    if re.search(r"物流|货运|托运|freight|shipped by truck|logistics", text):
+        return "freight"
+    if re.search(r"门店|柜台|购买|买的|买了|现场买|(?<![a-z])bought(?![a-z])|purchased|over the counter|(?<![a-z])sale(?![a-z])", text):
+        return "sale"
+    return None
+
+
+def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Every parameter present in the normalised question."""
+    out: dict[str, Any] = {}
+    found = items(text)
+    if found:
+        out["items"] = found
+    when = date_in(text, today)
+    if when:
+        out["date"] = when.isoformat()
+    z, district = zone(text)
+    if z:
+        out["zone"] = z
+    if district:
+        out["district"] = district
+    ev = event(text)
+    if ev:
+        out["event"] = ev
+        out["kind"] = "project" if ev == "acceptance" else "product"
+    elif re.search(r"工程(?!师)|项目|系统集成|project", text):
+        out["kind"] = "project"
+    soft = amount_after(text, r"软件|software")
+    hard = amount_after(text, r"硬件|hardware")
+    if soft is not None:
+        out["software_amount"] = str(soft)
+    if hard is not None:
+        out["hardware_amount"] = str(hard)
+    if soft is None and hard is None and (amount := money(text)) is not None:
+        out["amount"] = str(amount)
+    people = _count(text, r"(\d+)\s*(?:个人|人|位|名|people|persons?|staff)")
+    days = _count(text, r"(\d+)\s*(?:天|days?)")
+    if people:
+        out["people"] = people
+    if days:
+        out["days"] = days
+    if re.search(r"高级|进阶|advanced", text):
+        out["level"] = "advanced"
+    elif re.search(r"基础|初级|入门|basic|beginner", text):
+        out["level"] = "basic"
+    if re.search(r"系统故障|系统问题|system", text):
+        out["remote_kind"] = "system"
+    elif re.search(r"软件|software|app", text):
+        out["remote_kind"] = "software"
+    if re.search(r"复杂|难题|疑难|技术难|hard|difficult|complex|technical problem", text):
+        out["phone_kind"] = "hard"
+    trips = _count(text, r"(\d+)\s*(?:趟|trips?)")
+    if trips:
+        out["transport_trips"] = trips
+    extra_visits = _count(text, r"(\d+)\s*(?:次返|extra visits?|more visits?)")
+    if extra_visits:
+        out["extra_visits"] = extra_visits
+    extra_hours = _count(text, r"(?:多|加班|超出|extra)\s*(\d+)\s*(?:个)?\s*(?:小时|hours?)")
+    if extra_hours:
+        out["extra_hours"] = extra_hours
+    day_no = _count(text, r"第(\d+)天|day\s*(\d+)") or _count(text, r"(?:到货|收到|after)\D{0,6}(\d+)\s*(?:天|days?)")
+    if day_no:
+        out["day"] = day_no
+    return out
