@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 from bot.app import ServiceDeskApp
 from bot.clock import Clock
@@ -28,14 +29,17 @@ async def _wait_for_stop() -> None:
 
 async def run(settings: Settings) -> None:
     """Run until Ctrl-C / SIGTERM, then shut down cleanly."""
-    sandbox = None
+    sandbox = webchat = None
+    clock = Clock(settings.timezone)  # one clock: bot, timers, sandbox and the web page's controls
     if settings.token:
         token = settings.token
         base_url, file_url = settings.bot_api_base_url, settings.bot_api_file_url
     else:
         from bot.sandbox import SandboxServer
 
-        sandbox = SandboxServer(settings.sandbox_host, settings.sandbox_port)
+        sandbox = SandboxServer(
+            settings.sandbox_host, settings.sandbox_port, clock=lambda: clock.now().timestamp()
+        )
         await sandbox.start()
         token, base_url, file_url = SANDBOX_TOKEN, sandbox.bot_base_url, sandbox.file_base_url
     desk = ServiceDeskApp(
@@ -43,24 +47,44 @@ async def run(settings: Settings) -> None:
         token=token,
         base_url=base_url,
         base_file_url=file_url,
-        clock=Clock(settings.timezone),
+        clock=clock,
     )
     try:
         await desk.start()
         if sandbox is not None:
             await load_demo(desk.db)
-            print(sandbox_banner(sandbox.url), flush=True)
+            webchat = await start_webchat(settings, sandbox, desk)
+            print(sandbox_banner(sandbox.url, webchat.url), flush=True)
         else:
             log.info("polling Telegram; press Ctrl-C to stop")
         await _wait_for_stop()
     finally:
         print("shutting down…", flush=True)
+        if webchat is not None:
+            await webchat.stop()
         await desk.stop()
         if sandbox is not None:
             await sandbox.stop()
 
 
-def sandbox_banner(url: str) -> str:
+async def start_webchat(settings: Settings, sandbox: Any, desk: ServiceDeskApp) -> Any:
+    """The browser chat on loopback, sharing the desk's clock; wakes the timers when it moves."""
+    from bot.webchat import WebChat
+
+    def wake() -> None:
+        if desk.timers is not None:
+            desk.timers.wake.set()
+
+    webchat = WebChat(sandbox, desk.clock, port=settings.web_port, wake=wake)
+    try:
+        await webchat.start()
+    except OSError as exc:
+        raise SystemExit(f"sdbot: web chat cannot listen on 127.0.0.1:{settings.web_port} "
+                         f"({exc.strerror or exc}); set WEB_PORT to a free port") from None
+    return webchat
+
+
+def sandbox_banner(url: str, web_url: str) -> str:
     """How to talk to the sandboxed bot."""
     return f"""
 ServiceDesk bot is running against the built-in Bot API sandbox (no Telegram token set).
@@ -72,4 +96,6 @@ Talk to it as a customer (user 5001):
   curl -s '{url}/sandbox/messages?user_id=5001&wait=2'
 Demo staff user ids: engineers 1001 1002 1003, supervisor 2001, admin 9001.
 Press Ctrl-C to stop.
+
+Open {web_url} in your browser to chat as a customer, an engineer or a supervisor.
 """

@@ -1,0 +1,234 @@
+"""The web chat in a real browser: Debian's headless Chromium driven by Playwright.
+
+The sandbox, the real bot and the web page run in this test's event loop; the browser is the
+system's ``/usr/bin/chromium`` (no browser download). Without it these tests FAIL — ``.ci/run``
+installs it. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Locator, Page, async_playwright, expect
+
+from bot.app import ServiceDeskApp
+from bot.sandbox import SandboxServer
+from bot.webchat import WebChat
+from tests.harness import TOKEN, Harness, seeded
+from tests.harness import test_clock as make_clock
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Web:
+    """The running stack: harness (bot + sandbox + clock) and the web chat."""
+
+    h: Harness
+    chat: WebChat
+    app: ServiceDeskApp
+
+    async def bot_api(self, method: str, **params: Any) -> dict[str, Any]:
+        """Call the sandbox Bot API as the bot does (to send or edit a message directly)."""
+        url = f"{self.h.sandbox.bot_base_url}{TOKEN}/{method}"
+        async with self.h.http.post(url, json=params) as resp:
+            data = await resp.json()
+            assert data["ok"], data
+            return data["result"]
+
+
+@pytest.fixture
+async def web(db_url: str) -> AsyncIterator[Web]:
+    """Sandbox, bot and web chat sharing one clock (as ``sdbot run`` wires them)."""
+    clock = make_clock()
+    sandbox = SandboxServer(port=0, clock=lambda: clock.now().timestamp())
+    await sandbox.start()
+    h = Harness(sandbox, db_url, clock)
+    await seeded(h)
+    app = await h.start()
+
+    def wake() -> None:
+        if app.timers is not None:
+            app.timers.wake.set()
+
+    chat = WebChat(sandbox, clock, port=0, wake=wake)
+    await chat.start()
+    try:
+        yield Web(h, chat, app)
+    finally:
+        await chat.stop()
+        await h.close()
+        await sandbox.stop()
+
+
+def chromium_installed() -> bool:
+    """Is the system Chromium there (the browser tests need it; they never download one)?"""
+    return CHROMIUM.is_file()
+
+
+@pytest.fixture
+async def page(tmp_path: Path) -> AsyncIterator[Page]:
+    """A fresh headless Chromium page (own profile directory); fails without Chromium."""
+    assert chromium_installed(), (
+        f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium; "
+        ".ci/run does) or point CHROMIUM at a Chromium binary"
+    )
+    errors: list[str] = []
+    async with async_playwright() as pw:
+        context = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1440, "height": 900},
+            locale="en-GB",
+        )
+        try:
+            pg = context.pages[0] if context.pages else await context.new_page()
+            pg.set_default_timeout(TIMEOUT_MS)
+            pg.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            yield pg
+        finally:
+            await context.close()
+    assert not errors, errors
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A solid-colour PNG (a 'photo' to upload)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def open_page(page: Page, web: Web) -> tuple[Locator, Locator]:
+    """Load the page; return the (customer, engineer) panes once both chats are open."""
+    await page.goto(web.chat.url)
+    await expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    left, right = page.locator("#pane-0"), page.locator("#pane-1")
+    await expect(left).to_have_attribute("data-user-id", "5001")
+    await expect(right).to_have_attribute("data-user-id", "1001")
+    return left, right
+
+
+async def type_and_send(pane: Locator, text: str) -> None:
+    """Type into the pane's composer and press Enter."""
+    box = pane.locator("textarea.input")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(box).to_have_value("")
+
+
+def bot_msg(pane: Locator, text: str) -> Locator:
+    return pane.locator(".msg.bot", has_text=text)
+
+
+async def test_start_lang_buttons_edit_photo_document_and_clock(web: Web, page: Page) -> None:
+    left, right = await open_page(page, web)
+
+    # START in an empty chat sends /start; the greeting arrives live, its /report is clickable
+    await left.locator(".empty button.start").click()
+    greeting = bot_msg(left, "售后服务台")
+    await expect(greeting).to_be_visible()
+    await expect(left.locator(".msg.user", has_text="/start")).to_be_visible()
+    await expect(greeting.locator("a.cmd", has_text="/report")).to_be_visible()
+
+    # /lang typed, the inline "English" button pressed: the reply comes in English
+    await type_and_send(left, "/lang")
+    prompt = bot_msg(left, "Please choose a language")
+    await prompt.locator("button.ikb-btn", has_text="English").click()
+    await expect(bot_msg(left, "Language set to English")).to_be_visible()
+
+    # the bot edits a message: it is replaced in place; HTML is rendered, not injected
+    prompt_id = int(await prompt.get_attribute("data-id") or 0)
+    await web.bot_api(
+        "editMessageText",
+        chat_id=5001,
+        message_id=prompt_id,
+        parse_mode="HTML",
+        text='<b>Bold</b> <i>it</i> <code>&lt;img src=x onerror="alert(1)"&gt;</code> '
+        '<a href="https://example.com/a?b=1">link</a> <a href="javascript:alert(2)">bad</a>',
+    )
+    edited = left.locator(f'.msg[data-id="{prompt_id}"]')
+    await expect(edited).to_have_count(1)
+    await expect(edited).to_have_class("msg bot edited")
+    await expect(edited.locator("strong")).to_have_text("Bold")
+    await expect(edited.locator("em")).to_have_text("it")
+    await expect(edited.locator("code")).to_have_text('<img src=x onerror="alert(1)">')
+    assert await edited.locator("img").count() == 0
+    await expect(edited.locator("a", has_text="link")).to_have_attribute(
+        "href", "https://example.com/a?b=1"
+    )
+    assert await edited.locator("a", has_text="bad").count() == 0  # javascript: is no link
+    assert await edited.locator(".ikb-btn").count() == 0  # the edit dropped the buttons
+
+    # a photo from the composer reaches the chat and displays
+    await left.locator("input.file").set_input_files(
+        files=[{"name": "nvr.png", "mimeType": "image/png", "buffer": png(96, 64, (200, 60, 60))}]
+    )
+    await expect(left.locator(".attachment-name")).to_contain_text("nvr.png")
+    await left.locator("button.send").click()
+    photo = left.locator(".msg.user img.photo")
+    await expect(photo).to_be_visible()
+    assert await photo.evaluate("img => img.naturalWidth") == 96
+    sandbox_msgs = await web.h.get("/sandbox/messages", user_id=5001, include_user=1)
+    assert any(m.get("photo") for m in sandbox_msgs["messages"] if m["from_user"])
+
+    # a document the bot sends can be opened from the page
+    doc_bytes = b"service report\n"
+    form = aiohttp.FormData()
+    form.add_field("chat_id", "5001")
+    form.add_field("document", doc_bytes, filename="report.txt", content_type="text/plain")
+    async with web.h.http.post(f"{web.h.sandbox.bot_base_url}{TOKEN}/sendDocument", data=form) as resp:
+        assert (await resp.json())["ok"]
+    doc = left.locator(".msg.bot a.doc", has_text="report.txt")
+    await expect(doc).to_be_visible()
+    href = await doc.get_attribute("href")
+    assert href and href.startswith("/sandbox/files/")
+    got = await page.request.get(web.chat.url + href)
+    assert got.ok and await got.body() == doc_bytes
+
+    # the clock control moves the bot's clock (shared object) and the page shows it
+    await page.locator('.clock-btn[data-action="jump2231"]').click()
+    await expect(page.locator("#clock-now")).to_contain_text("22:31")
+    now = web.h.clock.now()
+    assert (now.hour, now.minute) == (22, 31)
+    await page.locator('.clock-btn[data-action="advance15"]').click()
+    await expect(page.locator("#clock-now")).to_contain_text("22:46")
+
+    # the engineer pane is a separate live chat
+    await right.locator(".empty button.start").click()
+    await expect(bot_msg(right, "工程师")).to_be_visible()
+    assert await left.locator(".msg", has_text="工程师").count() == 0
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "webchat-basics.png"))
