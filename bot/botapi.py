@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from telegram import (
     Bot,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     ReplyKeyboardMarkup,
@@ -25,8 +27,18 @@ def _markup(data: dict[str, Any], bot: Bot) -> Any:
     raise ValueError(f"unknown reply_markup {sorted(data)}")
 
 
+def _upload(value: Any) -> Any:
+    """``{"base64": …, "filename": …}`` in a stored payload → the file's bytes to upload."""
+    if isinstance(value, dict) and "base64" in value:
+        return InputFile(base64.b64decode(value["base64"]), filename=value.get("filename"))
+    return value
+
+
 def _typed(payload: dict[str, Any], bot: Bot) -> dict[str, Any]:
     kwargs = dict(payload)
+    for key in ("document", "photo"):
+        if key in kwargs:
+            kwargs[key] = _upload(kwargs[key])
     if "reply_markup" in kwargs:
         kwargs["reply_markup"] = _markup(kwargs["reply_markup"], bot)
     if "link_preview_options" in kwargs:
