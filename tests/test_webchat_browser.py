@@ -7,7 +7,9 @@ installs it. Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -22,6 +24,7 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 from bot.app import ServiceDeskApp
 from bot.sandbox import SandboxServer
 from bot.webchat import WebChat
+from bot.webchat.personas import customer_personas, staff_personas
 from tests.harness import TOKEN, Harness, seeded
 from tests.harness import test_clock as make_clock
 
@@ -232,3 +235,72 @@ async def test_start_lang_buttons_edit_photo_document_and_clock(web: Web, page: 
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "webchat-basics.png"))
+
+
+async def engineer_with_card(web: Web) -> int:
+    """The demo engineer whose sandbox chat holds an unacknowledged dispatch card."""
+    for _ in range(50):
+        for p in staff_personas():
+            data = await web.h.get("/sandbox/messages", user_id=p["user_id"])
+            for m in data["messages"]:
+                if any(b["data"].startswith("dp:ack:") for row in m["buttons"] for b in row):
+                    return int(p["user_id"])
+        await asyncio.sleep(0.2)
+    raise AssertionError("no engineer received a dispatch card")
+
+
+async def answered(pane: Locator, text: str) -> None:
+    """Send ``text`` once the bot has answered what came before; wait for its answer too."""
+    bots = pane.locator(".msg.bot")
+    before = await bots.count()
+    await type_and_send(pane, text)
+    await expect(bots.nth(before)).to_be_visible()
+
+
+async def press_new_button(pane: Locator, prefix: str) -> None:
+    """Press the newest inline button whose callback data starts with ``prefix``."""
+    button = pane.locator(f'.msg.bot button.ikb-btn[data-data^="{prefix}"]').last
+    await expect(button).to_be_visible()
+    await button.click()
+
+
+async def test_customer_reports_engineer_acknowledges_side_by_side(web: Web, page: Page) -> None:
+    left, right = await open_page(page, web)
+    phone = next(p["phone"] for p in customer_personas() if p["user_id"] == 5001)
+
+    # the customer reports a fault through the page: number, shared phone, equipment, symptom…
+    await answered(left, "/report")
+    await type_and_send(left, "C1001")
+    share = left.locator(".reply-kb button.contact-btn")
+    await expect(share).to_be_visible()
+    await share.click()
+    await expect(left.locator(".msg.user .contact-phone")).to_have_text(phone)
+    await press_new_button(left, "rp:eq:")
+    await answered(left, "录像机没有画面，所有摄像头黑屏")
+    await press_new_button(left, "rp:sev:down")
+    await press_new_button(left, "rp:submit")
+    receipt = bot_msg(left, "SD-")
+    await expect(receipt).to_be_visible()
+    number = re.search(r"SD-[0-9-]+", await receipt.inner_text())
+    assert number, await receipt.inner_text()
+
+    # the on-duty engineer, opened in the other pane, has the dispatch card and acknowledges it
+    engineer = await engineer_with_card(web)
+    await right.locator("select.persona").select_option(f"u:{engineer}")
+    await expect(right).to_have_attribute("data-user-id", str(engineer))
+    card = right.locator(".msg.bot", has=page.locator('button[data-data^="dp:ack:"]'))
+    await expect(card).to_contain_text(number[0])
+    card_id = await card.get_attribute("data-id")
+    await card.locator('button[data-data^="dp:ack:"]').click()
+
+    # the card is edited in place (no ack button any more); the customer sees who took it
+    taken = right.locator(f'.msg[data-id="{card_id}"]')
+    await expect(taken).to_have_class("msg bot edited")
+    await expect(taken.locator('button[data-data^="dp:ack:"]')).to_have_count(0)
+    notice = bot_msg(left, "已由工程师")
+    await expect(notice).to_contain_text(number[0])
+    name = next(p["first_name"] for p in staff_personas() if p["user_id"] == engineer)
+    await expect(notice.locator("strong")).to_have_text(name)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "webchat-report-ack.png"))

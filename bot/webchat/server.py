@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.sandbox import SandboxServer
 from bot.sandbox.state import Message, view_message
 from bot.webchat import clockctl
-from bot.webchat.personas import NewUserIds, all_personas
+from bot.webchat.personas import NewUserIds, all_personas, staff_personas
 
 log = logging.getLogger("bot.webchat")
 
@@ -157,6 +157,7 @@ class WebChat:
     async def start(self) -> None:
         """Bind (port 0 picks a free port) and serve."""
         self._closing.clear()
+        self.greet_staff()
         self._runner = web.AppRunner(
             self.build(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
@@ -167,6 +168,12 @@ class WebChat:
                 self.port = int(addr[1])
                 break
         log.info("web chat on %s", self.url)
+
+    def greet_staff(self) -> None:
+        """The demo staff have 'started' the bot, so dispatches reach them before their pane opens."""
+        for p in staff_personas():
+            if p["user_id"] not in self.world.users:
+                self.world.touch_user(p["user_id"], {"first_name": p["first_name"], "language_code": "zh"})
 
     async def stop(self) -> None:
         """Close event streams and stop serving."""

@@ -1,0 +1,251 @@
+"""The web chat's HTTP side without a browser: clock control, guards, sending, events, files."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from bot.clock import Clock
+from bot.sandbox import SandboxServer
+from bot.sandbox.state import TINY_PNG
+from bot.webchat import WebChat
+from bot.webchat.clockctl import target_for
+from bot.webchat.personas import NEW_USER_ID_BASE, customer_personas, staff_personas
+
+SH = ZoneInfo("Asia/Shanghai")
+TOKEN = "123456:TEST-TOKEN-webchat"
+
+
+class Page:
+    """A client of one running web chat (plus its sandbox)."""
+
+    def __init__(self, chat: WebChat, http: aiohttp.ClientSession, woken: list[int]) -> None:
+        self.chat, self.http, self.woken = chat, http, woken
+        self.world = chat.world
+
+    async def post(self, path: str, body: Any, **kw: Any) -> tuple[int, dict[str, Any]]:
+        async with self.http.post(self.chat.url + path, json=body, **kw) as resp:
+            return resp.status, await resp.json()
+
+    async def get(self, path: str, **kw: Any) -> aiohttp.ClientResponse:
+        resp = await self.http.get(self.chat.url + path, **kw)
+        await resp.read()
+        return resp
+
+    async def bot(self, method: str, **params: Any) -> dict[str, Any]:
+        """Call the sandbox Bot API as the bot would."""
+        url = f"{self.chat.sandbox.bot_base_url}{TOKEN}/{method}"
+        async with self.http.post(url, json=params) as resp:
+            data = await resp.json()
+        assert data["ok"], data
+        return data["result"]
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    clock = Clock("Asia/Shanghai")
+    clock.set(dt.datetime(2026, 11, 23, 10, 0))
+    sandbox = SandboxServer(port=0, clock=lambda: clock.now().timestamp())
+    await sandbox.start()
+    woken: list[int] = []
+    chat = WebChat(sandbox, clock, port=0, wake=lambda: woken.append(1))
+    await chat.start()
+    async with aiohttp.ClientSession() as http:
+        yield Page(chat, http, woken)
+    await chat.stop()
+    await sandbox.stop()
+
+
+# ------------------------------------------------------------------ clock actions (pure)
+@pytest.mark.parametrize(
+    ("now", "action", "expected"),
+    [
+        (dt.datetime(2026, 11, 23, 10, 0), "advance15", dt.datetime(2026, 11, 23, 10, 15)),
+        (dt.datetime(2026, 11, 23, 23, 50), "advance15", dt.datetime(2026, 11, 24, 0, 5)),
+        (dt.datetime(2026, 11, 23, 10, 0), "jump2231", dt.datetime(2026, 11, 23, 22, 31)),
+        (dt.datetime(2026, 11, 23, 22, 31), "jump2231", dt.datetime(2026, 11, 24, 22, 31)),
+        (dt.datetime(2026, 11, 23, 23, 5), "jump2231", dt.datetime(2026, 11, 24, 22, 31)),
+        (dt.datetime(2026, 11, 23, 10, 0), "nextday", dt.datetime(2026, 11, 24, 9, 0)),
+        (dt.datetime(2026, 11, 23, 0, 30), "nextday", dt.datetime(2026, 11, 24, 9, 0)),
+        (dt.datetime(2026, 12, 31, 22, 0), "nextday", dt.datetime(2027, 1, 1, 9, 0)),
+    ],
+)
+def test_clock_actions_always_move_forward(
+    now: dt.datetime, action: str, expected: dt.datetime
+) -> None:
+    got = target_for(action, now.replace(tzinfo=SH))
+    assert got == expected.replace(tzinfo=SH)
+    assert got > now.replace(tzinfo=SH)
+
+
+def test_unknown_clock_action_is_refused() -> None:
+    with pytest.raises(ValueError, match="advance15"):
+        target_for("back-to-the-past", dt.datetime(2026, 11, 23, tzinfo=SH))
+
+
+# ------------------------------------------------------------------ personas
+def test_personas_are_the_demo_contacts_and_staff() -> None:
+    customers = customer_personas()
+    assert customers[0]["user_id"] == 5001 and customers[0]["customer"] == "C1001"
+    assert all(p["phone"].startswith("+86") for p in customers)
+    assert len({p["user_id"] for p in customers}) == len(customers)
+    staff = {p["user_id"]: p["role"] for p in staff_personas()}
+    assert staff[1001] == staff[1002] == staff[1003] == "engineer"
+    assert staff[2001] == "supervisor" and staff[9001] == "admin"
+
+
+async def test_new_user_ids_skip_users_the_sandbox_knows(page: Page) -> None:
+    page.world.touch_user(NEW_USER_ID_BASE, {"first_name": "Taken"})
+    _, first = await page.post("/api/users/new", {})
+    _, second = await page.post("/api/users/new", {})
+    assert first["user_id"] == NEW_USER_ID_BASE + 1
+    assert second["user_id"] == NEW_USER_ID_BASE + 2
+
+
+async def test_demo_staff_can_receive_messages_before_their_pane_opens(page: Page) -> None:
+    sent = await page.bot("sendMessage", chat_id=1002, text="dispatch")
+    assert sent["chat"]["id"] == 1002
+
+
+def test_binds_to_loopback_only() -> None:
+    sandbox = SandboxServer(port=0)
+    with pytest.raises(ValueError, match="loopback"):
+        WebChat(sandbox, Clock(), host="0.0.0.0")
+
+
+# ------------------------------------------------------------------ guards
+async def test_foreign_host_cross_origin_and_form_posts_are_refused(page: Page) -> None:
+    host = f"evil.example:{page.chat.port}"
+    assert (await page.get("/api/clock", headers={"Host": host})).status == 421
+    status, _ = await page.post(
+        "/api/clock", {"action": "advance15"}, headers={"Origin": "http://evil.example"}
+    )
+    assert status == 403
+    async with page.http.post(
+        page.chat.url + "/api/send", data={"user_id": "5001", "text": "hi"}
+    ) as resp:
+        assert resp.status == 415
+    assert page.world.chats.get(5001) is None
+    assert page.woken == []
+
+
+async def test_page_has_a_strict_content_security_policy(page: Page) -> None:
+    resp = await page.get("/")
+    assert resp.status == 200
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    js = await page.get("/static/app.js")
+    code = await js.text()
+    assert js.status == 200 and "function renderText" in code
+    for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in code, f"the page must not build HTML from strings: {sink}"
+
+
+# ------------------------------------------------------------------ acting
+async def test_clock_post_moves_the_shared_clock_and_wakes_the_timers(page: Page) -> None:
+    status, view = await page.post("/api/clock", {"action": "jump2231"})
+    assert status == 200
+    now = page.chat.clock.now()
+    assert (now.hour, now.minute) == (22, 31)
+    assert view["iso"].startswith(now.strftime("%Y-%m-%dT22:31"))
+    assert page.woken == [1]
+    status, _ = await page.post("/api/clock", {"action": "rewind"})
+    assert status == 400
+
+
+async def test_send_text_photo_document_and_contact(page: Page) -> None:
+    me = {"user_id": 5001, "first_name": "王小明", "language_code": "en"}
+    assert (await page.post("/api/open", me))[0] == 200
+    assert page.world.users[5001].language_code == "en"
+    await page.post("/api/send", {**me, "text": "/start"})
+    photo = base64.b64encode(TINY_PNG).decode()
+    await page.post("/api/send", {**me, "text": "the NVR", "photo_base64": photo})
+    doc = base64.b64encode(b"<script>alert(1)</script>").decode()
+    await page.post(
+        "/api/send",
+        {**me, "document_base64": doc, "file_name": "x.html", "mime_type": "text/html"},
+    )
+    await page.post("/api/send", {**me, "phone": "+8613800000001"})
+    msgs = [m.data for m in page.world.chats[5001].messages.values()]
+    assert msgs[0]["text"] == "/start"
+    assert msgs[1]["photo"] and msgs[1]["caption"] == "the NVR"
+    assert msgs[2]["document"]["file_name"] == "x.html"
+    assert msgs[3]["contact"] == {
+        "phone_number": "+8613800000001",
+        "first_name": "王小明",
+        "user_id": 5001,
+    }
+    assert len(page.world.updates) == 4
+
+    # files: an uploaded HTML document downloads (never renders on the page's origin)
+    html_id = msgs[2]["document"]["file_id"]
+    resp = await page.get(f"/sandbox/files/{html_id}")
+    assert resp.headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    img = await page.get(f"/sandbox/files/{msgs[1]['photo'][-1]['file_id']}")
+    assert img.headers["Content-Disposition"].startswith("inline") and await img.read() == TINY_PNG
+    assert (await page.get("/sandbox/files/nope")).status == 404
+
+
+async def test_bad_sends_change_nothing(page: Page) -> None:
+    me = {"user_id": 5001, "first_name": "A"}
+    assert (await page.post("/api/send", {**me, "text": "   "}))[0] == 400
+    assert (await page.post("/api/send", {**me, "photo_base64": "not base64!"}))[0] == 400
+    assert (await page.post("/api/send", {"text": "who am I"}))[0] == 400
+    assert (await page.post("/api/press", {**me, "message_id": 9, "data": "x"}))[0] == 404
+    assert (await page.post("/api/send", ["not", "an", "object"]))[0] == 400
+    assert page.world.updates == []
+
+
+async def read_events(resp: aiohttp.ClientResponse, count: int) -> list[tuple[str, Any]]:
+    """The next ``count`` server-sent events (name, data)."""
+    events: list[tuple[str, Any]] = []
+    name = ""
+    while len(events) < count:
+        line = (await resp.content.readline()).decode().rstrip("\n")
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+    return events
+
+
+async def test_events_stream_snapshot_new_messages_edits_and_answers(page: Page) -> None:
+    me = {"user_id": 5001, "first_name": "A"}
+    await page.post("/api/send", {**me, "text": "/start"})
+    hello = await page.bot(
+        "sendMessage",
+        chat_id=5001,
+        text="<b>Hi</b> there",
+        parse_mode="HTML",
+        reply_markup={"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]},
+    )
+    async with page.http.get(page.chat.url + "/api/events?user_id=5001") as resp:
+        assert resp.headers["Content-Type"] == "text/event-stream"
+        snapshot = await read_events(resp, 2)
+        assert [e[1]["text"] for e in snapshot] == ["/start", "Hi there"]
+        assert snapshot[1][1]["entities"] == [{"type": "bold", "offset": 0, "length": 2}]
+        assert snapshot[1][1]["buttons"] == [[{"text": "OK", "data": "ok"}]]
+
+        await page.bot(
+            "editMessageText", chat_id=5001, message_id=hello["message_id"], text="Edited"
+        )
+        [(kind, edited)] = await read_events(resp, 1)
+        assert kind == "message" and edited["id"] == hello["message_id"]
+        assert edited["edited"] and edited["text"] == "Edited" and edited["buttons"] == []
+
+        _, pressed = await page.post(
+            "/api/press", {**me, "message_id": hello["message_id"], "data": "ok"}
+        )
+        await page.bot("answerCallbackQuery", callback_query_id=pressed["callback_query_id"],
+                       text="Not yours")
+        [(kind, answer)] = await read_events(resp, 1)
+        assert kind == "answer" and answer["text"] == "Not yours"
