@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_files(settings)
     setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+        asyncio.run(run(settings, webhook=args.webhook))
     return 0
 
 
@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run the bot (sandbox when TELEGRAM_BOT_TOKEN is unset)")
+    p.add_argument(
+        "--webhook", action="store_true",
+        help="receive updates over a webhook (WEBHOOK_URL, WEBHOOK_HOST, WEBHOOK_PORT) and serve "
+        "/healthz, /readyz and /metrics, instead of long polling",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sandbox", help="run only the Bot API sandbox server")

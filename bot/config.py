@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +35,15 @@ class Settings(BaseSettings):
     max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
     log_level: str = "INFO"
     log_json: bool = False
+    webhook_url: str | None = None  # public base URL Telegram posts to (https://bot.example.com)
+    webhook_secret: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token; derived if unset
+    webhook_path: str = "/telegram"
+    webhook_host: str = "127.0.0.1"  # the webhook/health/metrics listener
+    webhook_port: int = 8088
+    metrics_public: bool = False  # serve /metrics to non-loopback clients too
+    inbox_claim_seconds: float = Field(default=60.0, gt=0)
+    flood_max_messages: int = Field(default=20, ge=1)  # per user per flood window
+    flood_window_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("default_locale")
     @classmethod
@@ -57,6 +67,20 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// URL")
+        return value or None
 
     @field_validator("policy_file", "roster_file")
     @classmethod

@@ -13,9 +13,11 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
@@ -144,3 +146,111 @@ class Poller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+class InboxClaimer:
+    """Feeds stored updates to this instance's queue, sharing the inbox with other instances.
+
+    Used in webhook mode, where any instance may receive any update: a row is claimed with
+    ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; the single writer on SQLite) for ``claim_seconds``,
+    and only when no earlier update of the same chat is still pending — so one chat's updates
+    are processed in order even when consecutive ones reached different instances. Rows claimed
+    by an instance that died become claimable again when the claim runs out.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        queue: asyncio.Queue[object],
+        now: Callable[[], dt.datetime],
+        instance: str,
+        *,
+        claim_seconds: float = 60.0,
+        idle: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.queue = queue
+        self.now = now
+        self.instance = instance
+        self.claim_seconds = claim_seconds
+        self.idle = idle
+        self.wake = asyncio.Event()
+        self.claimed = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def _eligible(self, now: dt.datetime):  # type: ignore[no-untyped-def]
+        earlier = aliased(InboxUpdate)
+        blocked = exists().where(
+            earlier.chat_id == InboxUpdate.chat_id,
+            earlier.update_id < InboxUpdate.update_id,
+            earlier.status == "pending",
+        )
+        return (
+            select(InboxUpdate)
+            .where(
+                InboxUpdate.status == "pending",
+                or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until < now),
+                or_(InboxUpdate.chat_id.is_(None), ~blocked),
+            )
+            .order_by(InboxUpdate.update_id)
+        )
+
+    async def claim(self, limit: int = 100) -> list[Update]:
+        """Claim the due updates (the earliest pending one of each chat) for this instance."""
+        now = self.now()
+        async with self.db.write() as s:
+            stmt = self._eligible(now).limit(limit).with_for_update(skip_locked=True)
+            rows = list((await s.scalars(stmt)).all())
+            if rows:
+                await s.execute(
+                    sql_update(InboxUpdate)
+                    .where(InboxUpdate.update_id.in_([r.update_id for r in rows]))
+                    .values(
+                        claimed_by=self.instance,
+                        claimed_until=now + dt.timedelta(seconds=self.claim_seconds),
+                    )
+                )
+        self.claimed += len(rows)
+        return [u for r in rows if (u := Update.de_json(r.payload, self.bot)) is not None]
+
+    async def run(self) -> None:
+        """Claim and queue until cancelled; wakes on new or finished updates, else polls."""
+        while True:
+            self.wake.clear()
+            try:
+                updates = await self.claim()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep claiming whatever happens (e.g. the database restarts)
+                log.exception("inbox claim failed")
+                updates = []
+            for u in updates:
+                await self.queue.put(u)
+            if updates:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=self.idle)
+
+    def start(self) -> None:
+        """Start claiming in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="inbox-claimer")
+
+    async def stop(self) -> None:
+        """Stop claiming (claimed, unprocessed rows fall to others when the claim runs out)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def release(self) -> None:
+        """Give back this instance's claimed, unprocessed rows (graceful shutdown)."""
+        async with self.db.write() as s:
+            await s.execute(
+                sql_update(InboxUpdate)
+                .where(InboxUpdate.claimed_by == self.instance, InboxUpdate.status == "pending")
+                .values(claimed_by=None, claimed_until=None)
+            )

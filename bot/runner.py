@@ -27,8 +27,8 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
-async def run(settings: Settings) -> None:
-    """Run until Ctrl-C / SIGTERM, then shut down cleanly."""
+async def run(settings: Settings, *, webhook: bool = False) -> None:
+    """Run until Ctrl-C / SIGTERM, then shut down cleanly (polling, or ``webhook`` mode)."""
     sandbox = webchat = None
     clock = Clock(settings.timezone)  # one clock: bot, timers, sandbox and the web page's controls
     if settings.token:
@@ -49,6 +49,9 @@ async def run(settings: Settings) -> None:
         base_file_url=file_url,
         clock=clock,
     )
+    if webhook:
+        await run_webhook(settings, desk, sandbox, token)
+        return
     try:
         await desk.start()
         if sandbox is not None:
@@ -67,15 +70,56 @@ async def run(settings: Settings) -> None:
             await sandbox.stop()
 
 
+async def run_webhook(
+    settings: Settings, desk: ServiceDeskApp, sandbox: Any, token: str
+) -> None:
+    """Webhook mode: serve until SIGTERM, then stop accepting, finish, flush and exit."""
+    from bot.webhook import WebhookServer, derive_secret
+
+    secret = (
+        settings.webhook_secret.get_secret_value() if settings.webhook_secret else derive_secret(token)
+    )
+    server = WebhookServer(
+        desk,
+        secret=secret,
+        host=settings.webhook_host,
+        port=settings.webhook_port,
+        path=settings.webhook_path,
+        public_url=settings.webhook_url,
+        metrics_public=settings.metrics_public,
+        claim_seconds=settings.inbox_claim_seconds,
+    )
+    try:
+        await server.start()
+        if sandbox is not None:
+            await load_demo(desk.db)
+            if not settings.webhook_url:  # the sandbox posts straight to this listener
+                assert desk.application is not None
+                await desk.application.bot.set_webhook(server.webhook_url, secret_token=secret)
+            print(f"Bot API sandbox (no token set): {sandbox.url}/sandbox/", flush=True)
+        print(f"webhook: {server.webhook_url}  health: {server.url}/healthz  "
+              f"metrics: {server.url}/metrics", flush=True)
+        await _wait_for_stop()
+    finally:
+        print("shutting down: finishing updates in flight, flushing the outbox…", flush=True)
+        await server.stop()
+        if sandbox is not None:
+            await sandbox.stop()
+
+
 async def start_webchat(settings: Settings, sandbox: Any, desk: ServiceDeskApp) -> Any:
     """The browser chat on loopback, sharing the desk's clock; wakes the timers when it moves."""
     from bot.webchat import WebChat
+    from bot.webchat.duty import on_duty_user_ids
 
     def wake() -> None:
         if desk.timers is not None:
             desk.timers.wake.set()
 
-    webchat = WebChat(sandbox, desk.clock, port=settings.web_port, wake=wake)
+    webchat = WebChat(
+        sandbox, desk.clock, port=settings.web_port, wake=wake,
+        on_duty=lambda: on_duty_user_ids(desk.desk),
+    )
     try:
         await webchat.start()
     except OSError as exc:

@@ -77,6 +77,9 @@ class SandboxServer:
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        # a load balancer in front of several bot instances: deliveries go to these in turn
+        # (a failed delivery is retried on the next one); empty = the registered webhook URL
+        self.webhook_targets: list[str] = []
 
     # ---------------------------------------------------------------- lifecycle
     @property
@@ -216,6 +219,7 @@ class SandboxServer:
         """POST pending updates in order; retry with exponential backoff on failure."""
         world = self.world
         backoff = 0.05
+        turn = 0
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             while world.webhook_url and not world.closing:
                 if not world.updates:
@@ -224,10 +228,10 @@ class SandboxServer:
                 pending = world.updates[0]
                 headers = {SECRET_HEADER: world.webhook_secret} if world.webhook_secret else {}
                 error = ""
+                targets = self.webhook_targets or [world.webhook_url]
+                url, turn = targets[turn % len(targets)], turn + 1
                 try:
-                    async with session.post(
-                        world.webhook_url, json=pending.payload, headers=headers
-                    ) as resp:
+                    async with session.post(url, json=pending.payload, headers=headers) as resp:
                         if not 200 <= resp.status < 300:
                             error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
                 except (aiohttp.ClientError, TimeoutError) as exc:

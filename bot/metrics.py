@@ -1,0 +1,140 @@
+"""Prometheus metrics of one bot instance (served at ``/metrics`` by the webhook app).
+
+Counters and the latency histogram are kept in memory per instance; the database-backed figures
+(outbox depth and age, timers due, escalations, open SLA breaches) are read at scrape time, so
+every instance reports the shared totals. Each instance has its own registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import and_, func, or_, select
+from telegram import Update
+
+from storage.db import Database
+from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def update_type(update: object) -> str:
+    """The kind of an update for the ``type`` label (message, callback_query, …)."""
+    if not isinstance(update, Update):
+        return "other"
+    for kind in ("message", "edited_message", "callback_query", "my_chat_member"):
+        if getattr(update, kind, None) is not None:
+            return kind
+    return "other"
+
+
+class Metrics:
+    """The metric objects, plus the scrape-time database figures."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.updates = Counter("sdbot_updates", "Updates received, by type", ["type"], registry=r)
+        self.rejected = Counter(
+            "sdbot_webhook_rejected", "Webhook requests refused, by reason", ["reason"], registry=r
+        )
+        self.latency = Histogram(
+            "sdbot_handler_seconds", "Time to process one update (transaction included)",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.api_errors = Counter(
+            "sdbot_bot_api_errors", "Bot API errors by code", ["code"], registry=r
+        )
+        self.rate_limited = Counter(
+            "sdbot_rate_limited", "Messages dropped by the per-user flood limit", registry=r
+        )
+        self.outbox_depth = Gauge("sdbot_outbox_depth", "Outbox rows waiting", registry=r)
+        self.outbox_age = Gauge(
+            "sdbot_outbox_oldest_age_seconds", "Age of the oldest waiting outbox row", registry=r
+        )
+        self.outbox_dead = Gauge("sdbot_outbox_dead", "Outbox rows refused for good", registry=r)
+        self.timers_due = Gauge("sdbot_timers_due", "Timers due and not yet fired", registry=r)
+        self.escalations = Gauge(
+            "sdbot_escalations_total", "Escalations recorded (all instances)", registry=r
+        )
+        self.sla_breaches = Gauge(
+            "sdbot_sla_breaches_open", "Open tickets past an SLA deadline", ["deadline"],
+            registry=r,
+        )
+
+    def count_update(self, update: object) -> None:
+        """One update received."""
+        self.updates.labels(type=update_type(update)).inc()
+
+    def api_error(self, code: int | str) -> None:
+        """One failed Bot API call."""
+        self.api_errors.labels(code=str(code)).inc()
+
+    def timed(
+        self, run: Callable[[object, Awaitable[Any]], Awaitable[None]]
+    ) -> Callable[[object, Awaitable[Any]], Awaitable[None]]:
+        """Wrap an update runner's ``run`` so each call lands in the latency histogram."""
+
+        async def timed_run(update: object, coroutine: Awaitable[Any]) -> None:
+            start = time.perf_counter()
+            try:
+                await run(update, coroutine)
+            finally:
+                self.latency.observe(time.perf_counter() - start)
+
+        return timed_run
+
+    async def refresh(self, db: Database, now: dt.datetime) -> None:
+        """Read the shared figures from the database."""
+        async with db.read() as s:
+            depth, oldest = (
+                await s.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at)).where(
+                        OutboxMessage.status == "pending"
+                    )
+                )
+            ).one()
+            dead = await s.scalar(
+                select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.status == "dead"
+                )
+            )
+            due = await s.scalar(
+                select(func.count()).select_from(Timer).where(
+                    Timer.status == "pending", Timer.due_at <= now
+                )
+            )
+            escalations = await s.scalar(
+                select(func.count()).select_from(TicketEvent).where(
+                    TicketEvent.kind == "escalated"
+                )
+            )
+            open_ = and_(Ticket.resolved_at.is_(None), Ticket.closed_at.is_(None))
+            first = await s.scalar(
+                select(func.count()).select_from(Ticket).where(
+                    open_, Ticket.acknowledged_at.is_(None), Ticket.first_response_due < now
+                )
+            )
+            fix = await s.scalar(
+                select(func.count()).select_from(Ticket).where(
+                    open_, or_(Ticket.fix_due < now, Ticket.onsite_due < now)
+                )
+            )
+        self.outbox_depth.set(depth or 0)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.UTC)
+        self.outbox_age.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        self.outbox_dead.set(dead or 0)
+        self.timers_due.set(due or 0)
+        self.escalations.set(escalations or 0)
+        self.sla_breaches.labels(deadline="first_response").set(first or 0)
+        self.sla_breaches.labels(deadline="fix").set(fix or 0)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
