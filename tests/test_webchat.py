@@ -249,3 +249,28 @@ async def test_events_stream_snapshot_new_messages_edits_and_answers(page: Page)
                        text="Not yours")
         [(kind, answer)] = await read_events(resp, 1)
         assert kind == "answer" and answer["text"] == "Not yours"
+
+
+async def test_duty_hint_comes_from_the_callback_and_never_breaks_the_page() -> None:
+    sandbox = SandboxServer(port=0)
+    await sandbox.start()
+    calls: list[str] = []
+
+    async def on_duty() -> list[int]:
+        calls.append("asked")
+        if len(calls) > 1:
+            raise RuntimeError("database gone")
+        return [1002]
+
+    chat = WebChat(sandbox, Clock(), port=0, on_duty=on_duty)
+    await chat.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            for expected in ([1002], []):
+                async with http.get(chat.url + "/api/duty") as resp:
+                    assert resp.status == 200
+                    assert (await resp.json())["user_ids"] == expected
+    finally:
+        await chat.stop()
+        await sandbox.stop()
+    assert calls == ["asked", "asked"]

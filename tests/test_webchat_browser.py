@@ -24,6 +24,7 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 from bot.app import ServiceDeskApp
 from bot.sandbox import SandboxServer
 from bot.webchat import WebChat
+from bot.webchat.duty import on_duty_user_ids
 from bot.webchat.personas import customer_personas, staff_personas
 from tests.harness import TOKEN, Harness, seeded
 from tests.harness import test_clock as make_clock
@@ -74,7 +75,9 @@ async def web(db_url: str) -> AsyncIterator[Web]:
         if app.timers is not None:
             app.timers.wake.set()
 
-    chat = WebChat(sandbox, clock, port=0, wake=wake)
+    chat = WebChat(
+        sandbox, clock, port=0, wake=wake, on_duty=lambda: on_duty_user_ids(app.desk)
+    )
     await chat.start()
     try:
         yield Web(h, chat, app)
@@ -134,12 +137,12 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 
 async def open_page(page: Page, web: Web) -> tuple[Locator, Locator]:
-    """Load the page; return the (customer, engineer) panes once both chats are open."""
+    """Load the page; return the (customer, on-duty engineer) panes once both chats are open."""
     await page.goto(web.chat.url)
     await expect(page.locator("body")).to_have_attribute("data-ready", "1")
     left, right = page.locator("#pane-0"), page.locator("#pane-1")
     await expect(left).to_have_attribute("data-user-id", "5001")
-    await expect(right).to_have_attribute("data-user-id", "1001")
+    await expect(right).to_have_attribute("data-role", "engineer")
     return left, right
 
 
@@ -286,6 +289,9 @@ async def test_customer_reports_engineer_acknowledges_side_by_side(web: Web, pag
 
     # the on-duty engineer, opened in the other pane, has the dispatch card and acknowledges it
     engineer = await engineer_with_card(web)
+    on_duty = int(await right.get_attribute("data-user-id") or 0)
+    assert engineer == on_duty  # the page opened the engineer dispatch picked
+    await expect(right.locator(".who-meta")).to_contain_text("on duty now")
     await right.locator("select.persona").select_option(f"u:{engineer}")
     await expect(right).to_have_attribute("data-user-id", str(engineer))
     card = right.locator(".msg.bot", has=page.locator('button[data-data^="dp:ack:"]'))

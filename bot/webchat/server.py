@@ -120,6 +120,7 @@ class WebChat:
         host: str = "127.0.0.1",
         port: int = 8080,
         wake: Callable[[], None] | None = None,
+        on_duty: Callable[[], Awaitable[list[int]]] | None = None,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"the web chat binds to loopback only, not {host}")
@@ -129,6 +130,7 @@ class WebChat:
         self.host = host
         self.port = port
         self.wake = wake
+        self.on_duty = on_duty
         self.new_ids = NewUserIds(self.world.users)
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -149,6 +151,7 @@ class WebChat:
         r.add_post("/api/send", self._send)
         r.add_post("/api/press", self._press)
         r.add_get("/api/events", self._events)
+        r.add_get("/api/duty", self._duty)
         r.add_get("/api/clock", self._clock_get)
         r.add_post("/api/clock", self._clock_post)
         r.add_get("/sandbox/files/{file_id}", self._file)
@@ -334,6 +337,16 @@ class WebChat:
             "tz": str(self.clock.tz),
             "offset_s": int(self.clock.offset.total_seconds()),
         }
+
+    async def _duty(self, request: web.Request) -> web.Response:
+        """Sandbox user ids of the staff on duty now (empty when unknown)."""
+        ids: list[int] = []
+        if self.on_duty is not None:
+            try:
+                ids = await self.on_duty()
+            except Exception:  # a hint for the page; never break it
+                log.exception("web chat: cannot work out who is on duty")
+        return web.json_response({"user_ids": ids})
 
     async def _clock_get(self, request: web.Request) -> web.Response:
         return web.json_response(self._clock_view())

@@ -3,7 +3,7 @@
 // never innerHTML. Telegram formatting comes from the message entities the sandbox parsed.
 "use strict";
 
-const state = { personas: null, clockSkewMs: 0, tz: "Asia/Shanghai", offsetS: 0, panes: [] };
+const state = { personas: null, clockSkewMs: 0, tz: "Asia/Shanghai", offsetS: 0, panes: [], onDuty: new Set() };
 
 // ------------------------------------------------------------------ helpers
 function el(tag, props, ...children) {
@@ -156,6 +156,15 @@ class Pane {
     select.append(group("Staff (demo)", state.personas.staff));
     select.append(el("option", { value: "new", text: "New user…" }));
     select.value = selected;
+    this.markDuty();
+  }
+
+  markDuty() {
+    for (const option of this.q(".persona").options) {
+      const p = option.value.startsWith("u:") ? this.findPersona(option.value) : null;
+      if (p && p.role !== "customer") option.textContent = p.label + (state.onDuty.has(p.user_id) ? " · on duty now" : "");
+    }
+    if (this.persona) this.renderWho();
   }
 
   wire() {
@@ -229,6 +238,7 @@ class Pane {
     if (p.customer) bits.push(p.customer);
     if (p.phone) bits.push(p.phone);
     bits.push(p.language_code === "en" ? "English app" : "中文 app");
+    if (state.onDuty.has(p.user_id)) bits.push("on duty now");
     this.q(".who-meta").textContent = bits.join(" · ");
     this.q(".avatar").textContent = (p.first_name || "?").slice(0, 1);
     this.root.dataset.role = p.role;
@@ -459,9 +469,16 @@ async function moveClock(action, button) {
   button.disabled = true;
   try {
     applyClock(await api("/api/clock", { action }));
+    await refreshDuty();
   } finally {
     button.disabled = false;
   }
+}
+
+async function refreshDuty() {
+  const { user_ids: ids } = await api("/api/duty");
+  state.onDuty = new Set(ids);
+  for (const pane of state.panes) pane.markDuty();
 }
 
 // ------------------------------------------------------------------ start-up
@@ -469,13 +486,15 @@ async function main() {
   state.personas = await api("/api/personas");
   applyClock(await api("/api/clock"));
   setInterval(tickClock, 1000);
-  setInterval(async () => applyClock(await api("/api/clock")), 10000);
+  await refreshDuty();
+  setInterval(async () => { applyClock(await api("/api/clock")); await refreshDuty(); }, 10000);
   for (const b of document.querySelectorAll(".clock-btn")) {
     b.addEventListener("click", () => moveClock(b.dataset.action, b));
   }
   const panes = document.getElementById("panes");
   const customer = state.personas.customers[0];
-  const engineer = state.personas.staff.find((p) => p.role === "engineer");
+  const engineers = state.personas.staff.filter((p) => p.role === "engineer");
+  const engineer = engineers.find((p) => state.onDuty.has(p.user_id)) || engineers[0];
   for (const [index, persona] of [customer, engineer].entries()) {
     const pane = new Pane(index, `u:${persona.user_id}`);
     panes.append(pane.root);
