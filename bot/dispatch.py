@@ -1,10 +1,19 @@
 """Dispatch to the on-duty engineer, acknowledgement and the escalation chain (no Telegram).
 
-* ``dispatch(uow, desk, ticket)`` sends the ticket to whoever the roster puts on duty now, or
-  queues it (a timer) until the next duty window opens.
-* Each dispatch starts an ack timer; each time it fires the chain climbs one step:
-  reminder → next engineer in the rotation → all supervisors. Any acknowledgement cancels it.
-* ``acknowledge`` is one conditional UPDATE: when two engineers press at once, exactly one wins.
+Entry point for intake (keep this name stable)::
+
+    outcome = await dispatch.dispatch(uow, desk, ticket)
+
+Call it once, inside the unit of work that created the ticket (``tickets.open_ticket``), and again
+when a ticket is reopened. It sends the dispatch card to the engineer on duty now (through the
+outbox, urgent priority) or — when nobody is on duty, e.g. 22:30–08:00 — queues the ticket in a
+timer row until the next duty window opens. ``outcome.pickup_at`` is then that time: tell the
+customer ("an engineer will pick this up at …"). It also starts the SLA watch of the ticket.
+
+* Each dispatch starts an ack timer; each time it fires the chain climbs one step (policy
+  ``[escalation]``): reminder(s) → next engineer(s) in the rotation → all supervisors, each step a
+  ticket event. Any acknowledgement cancels it.
+* ``acknowledge`` is one conditional UPDATE: when two people press at once, exactly one wins.
 """
 
 from __future__ import annotations
@@ -20,15 +29,21 @@ from bot import tickets, timers
 from bot import uow as uow_mod
 from bot.i18n import render
 from bot.notify import active_staff, locale_of, staff_by_key, tell
-from storage.models import RosterOverride, Staff, Ticket
+from storage.models import RosterOverride, Staff, Ticket, TicketEvent
 
-ACK_STAGES = ("remind", "next_engineer", "supervisors")
 DISPATCHABLE = ("new", "reopened", "dispatched")
+MANAGER_ROLES = ("supervisor", "admin")
 
 
 def ack_timeout(desk: Any) -> dt.timedelta:
     """The acknowledgement timeout from the policy file."""
     return dt.timedelta(minutes=desk.policy.dispatch.ack_timeout_minutes)
+
+
+def escalation_chain(desk: Any) -> list[str]:
+    """The steps taken after successive ack timeouts: ``remind``…, ``next``…, ``supervisors``."""
+    esc = desk.policy.escalation
+    return ["remind"] * esc.reminders + ["next"] * esc.next_engineers + ["supervisors"]
 
 
 async def effective_roster(uow: uow_mod.UnitOfWork, desk: Any) -> Any:
@@ -37,27 +52,35 @@ async def effective_roster(uow: uow_mod.UnitOfWork, desk: Any) -> Any:
 
     rows = (
         await uow.session.scalars(
-            select(RosterOverride).where(
-                RosterOverride.status == "active", RosterOverride.ends_at > uow.now
-            )
+            select(RosterOverride)
+            .where(RosterOverride.status == "active", RosterOverride.ends_at > uow.now)
+            .order_by(RosterOverride.id)
         )
     ).all()
     if not rows:
         return desk.roster
-    extra = tuple(Override(member=r.member, covers=r.covers, start=r.starts_at, end=r.ends_at) for r in rows)
+    extra = tuple(
+        Override(member=r.member, covers=r.covers, start=r.starts_at, end=r.ends_at, note=r.kind) for r in rows
+    )
     return dataclasses.replace(desk.roster, overrides=desk.roster.overrides + extra)
 
 
 @dataclass
 class DispatchOutcome:
-    """Where a ticket went: an engineer now, or a queue until ``pickup_at``."""
+    """Where a ticket went: an engineer now, supervisors (nobody active on duty), or a queue."""
 
     engineer: Staff | None
     pickup_at: dt.datetime | None
+    supervisors: int = 0
+
+    @property
+    def queued(self) -> bool:
+        """True when the ticket waits for the next duty window (``pickup_at``)."""
+        return self.pickup_at is not None
 
 
 async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Any) -> tuple[Staff | None, str | None]:
-    """The active engineer on duty now and the layer, or (None, None)."""
+    """The active, registered engineer on duty now and the layer, or (None, None)."""
     from bot.roster.duty import on_duty
 
     roster = await effective_roster(uow, desk)
@@ -69,52 +92,66 @@ async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Any) -> tuple[Staff | 
 
 
 async def dispatch(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> DispatchOutcome:
-    """Send ``ticket`` to the engineer on duty, or queue it for the next duty window."""
+    """Send ``ticket`` to the engineer on duty, or queue it for the next duty window.
+
+    The stable entry point for intake (see the module docstring). Also starts the SLA watch.
+    """
     from bot.roster.duty import next_window_start
 
+    await watch_sla(uow, desk, ticket)
     engineer, layer = await on_duty_engineer(uow, desk)
-    if engineer is None:
-        roster = await effective_roster(uow, desk)
-        pickup = next_window_start(roster, uow.now)
-        if pickup is None:  # no duty window at all: supervisors must know now
-            await _alert_supervisors(uow, desk, ticket, "dispatch/text#no_roster")
-            return DispatchOutcome(None, None)
-        timers.schedule(
+    if engineer is not None:
+        await send_to(uow, desk, ticket, engineer, layer=layer, stage=0)
+        return DispatchOutcome(engineer, None)
+    roster = await effective_roster(uow, desk)
+    pickup = next_window_start(roster, uow.now)
+    if pickup is not None and pickup > uow.now:
+        await timers.schedule_once(
             uow.session, "dispatch", f"dispatch:{ticket.id}:{int(pickup.timestamp())}", pickup,
             {"ticket_id": ticket.id},
         )
         tickets.record(uow.session, ticket, "queued", tickets.SYSTEM, uow.now, data={"until": pickup.isoformat()})
         return DispatchOutcome(None, pickup)
-    await send_to(uow, desk, ticket, engineer, layer=layer, stage=0)
-    return DispatchOutcome(engineer, None)
+    # a window is open but nobody on it can take tickets (inactive), or there is no window at all
+    _mark_dispatched(uow, ticket, "supervisors", layer=None, stage=0, reason="no_engineer")
+    count = await _alert_supervisors(uow, desk, ticket, "dispatch/text#no_engineer")
+    tickets.record(
+        uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
+        data={"level": "supervisors", "notified": count, "reason": "no_engineer"},
+    )
+    return DispatchOutcome(None, None, supervisors=count)
+
+
+def _mark_dispatched(
+    uow: uow_mod.UnitOfWork, ticket: Ticket, to: str, *, layer: str | None, stage: int, reason: str | None
+) -> None:
+    data = {"to": to, "layer": layer, "stage": stage, "reason": reason}
+    if ticket.status != "dispatched":
+        tickets.transition(uow.session, ticket, "dispatched", tickets.SYSTEM, uow.now, data=data)
+    else:
+        tickets.record(uow.session, ticket, "dispatched", tickets.SYSTEM, uow.now, data=data)
 
 
 async def send_to(
     uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, engineer: Staff, *, layer: str | None, stage: int,
-    reason: str | None = None,
+    reason: str | None = None, note: str | None = None, tried: list[str] | None = None,
 ) -> None:
-    """Dispatch message with buttons to ``engineer``; ticket → dispatched; ack timer started."""
-    if ticket.status != "dispatched":
-        tickets.transition(
-            uow.session, ticket, "dispatched", tickets.SYSTEM, uow.now,
-            data={"to": engineer.key, "layer": layer, "stage": stage, "reason": reason},
-        )
-    else:
-        tickets.record(
-            uow.session, ticket, "dispatched", tickets.SYSTEM, uow.now,
-            data={"to": engineer.key, "layer": layer, "stage": stage, "reason": reason},
-        )
-    if ticket.assignee_id is None:
+    """Dispatch message with buttons to ``engineer``; ticket → dispatched; ack timer (re)started."""
+    _mark_dispatched(uow, ticket, engineer.key, layer=layer, stage=stage, reason=reason)
+    if ticket.status == "dispatched" and reason in (None, "handover"):
         ticket.assignee_id = engineer.id
     if engineer.telegram_user_id is None:
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
     else:
-        await _send_card(uow, desk, ticket, engineer, reason=reason)
+        await _send_card(uow, desk, ticket, engineer, reason=reason, note=note)
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
     timers.schedule(
-        uow.session, "ack", f"ack:{ticket.id}:{stage}:{int(uow.now.timestamp())}",
+        uow.session, "ack", f"ack:{ticket.id}:{stage}:{uow.now.timestamp():.6f}",
         uow.now + ack_timeout(desk),
-        {"ticket_id": ticket.id, "stage": stage, "engineer": engineer.key},
+        {
+            "ticket_id": ticket.id, "stage": stage, "engineer": engineer.key, "layer": layer,
+            "tried": sorted({*(tried or []), engineer.key}), "sent_at": uow.now.isoformat(),
+        },
     )
 
 
@@ -129,16 +166,43 @@ def card_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.But
     return [[(label("ack"), f"dp:ack:{ticket_id}")], work, [(label("handover"), f"dp:handover:{ticket_id}")]]
 
 
+def warranty_stage(desk: Any, equipment: Any, today: dt.date) -> str | None:
+    """The warranty stage of ``equipment`` today (return/exchange/repair/lifetime) from the rules."""
+    if equipment is None:
+        return None
+    try:
+        from bot.rules import warranty as rules_warranty  # developer H1's calculators
+    except ImportError:
+        return None
+    fn = getattr(rules_warranty, "stage_of_equipment", None)
+    if fn is None:
+        return None
+    try:
+        return str(fn(desk.policy, equipment, today))
+    except Exception:  # the card must go out even when the calculator cannot answer
+        return None
+
+
 async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> dict[str, Any]:
     """Everything the dispatch card shows."""
-    from storage.models import Customer
+    from storage.models import Contact, Customer, Equipment
 
     customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+    equipment = await uow.session.get(Equipment, ticket.equipment_id) if ticket.equipment_id else None
+    phone = None
+    if ticket.verified and ticket.customer_id:
+        phone = await uow.session.scalar(
+            select(Contact.phone).where(
+                Contact.customer_id == ticket.customer_id, Contact.name == ticket.reporter_name
+            ).limit(1)
+        )
     tz = uow.now.tzinfo
     return {
         "t": ticket,
         "customer": customer,
+        "phone": phone,
         "zone": customer.zone if customer else None,
+        "warranty": warranty_stage(desk, equipment, uow.now.date()),
         "due_first": ticket.first_response_due.astimezone(tz) if ticket.first_response_due else None,
         "due_onsite": ticket.onsite_due.astimezone(tz) if ticket.onsite_due else None,
         "due_fix": ticket.fix_due.astimezone(tz) if ticket.fix_due else None,
@@ -148,13 +212,14 @@ async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> di
 
 
 async def _send_card(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, engineer: Staff, *, reason: str | None
+    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, engineer: Staff, *, reason: str | None,
+    note: str | None = None,
 ) -> None:
     assert engineer.telegram_user_id is not None
     default = desk.settings.default_locale
     locale = await locale_of(uow.session, engineer.telegram_user_id, default)
     ctx = await card_context(uow, desk, ticket)
-    text = render(locale, "dispatch/text#card", reason=reason, **ctx)
+    text = render(locale, "dispatch/text#card", reason=reason, note=note, **ctx)
     uow.send(
         engineer.telegram_user_id, text, buttons=card_buttons(locale, ticket.id, False),
         priority=uow_mod.PRIORITY_URGENT, ref=f"dispatch:{ticket.id}",
@@ -167,15 +232,22 @@ async def _send_card(
         )
 
 
+async def supervisors(uow: uow_mod.UnitOfWork) -> list[Staff]:
+    """Active, registered supervisors and admins."""
+    return [
+        s for s in await active_staff(uow.session)
+        if s.role in MANAGER_ROLES and s.telegram_user_id is not None
+    ]
+
+
 async def _alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> int:
     ctx = await card_context(uow, desk, ticket)
     sent = 0
-    for sup in await active_staff(uow.session):
-        if sup.role not in ("supervisor", "admin") or sup.telegram_user_id is None:
-            continue
+    for sup in await supervisors(uow):
+        assert sup.telegram_user_id is not None
         await tell(
             uow, sup.telegram_user_id, template, default_locale=desk.settings.default_locale,
-            buttons_of=lambda loc: card_buttons(loc, ticket.id, ticket.status == "acknowledged"),
+            buttons_of=lambda loc: card_buttons(loc, ticket.id, ticket.status != "dispatched"),
             priority=uow_mod.PRIORITY_URGENT, ref=f"dispatch:{ticket.id}", **ctx, **extra,
         )
         sent += 1
@@ -191,43 +263,82 @@ async def _queued_dispatch(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str
     await dispatch(uow, desk, ticket)
 
 
+async def _next_engineer(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> tuple[Staff | None, str | None]:
+    """The next active engineer in the rotation after the current one, skipping those tried."""
+    from bot.roster.duty import on_duty, rotation_member
+
+    roster = await effective_roster(uow, desk)
+    current = payload.get("engineer")
+    layer_name = payload.get("layer")
+    layers = [la for la in roster.layers if la.name == layer_name] or [
+        la for la in roster.layers if current in la.members
+    ]
+    if not layers:  # e.g. a supervisor or a cover who is in no layer: the layer on duty now
+        on = on_duty(roster, uow.now)
+        layers = [roster.layer(on[0].layer)] if on else list(roster.layers[:1])
+    if not layers:
+        return None, None
+    layer = layers[0]
+    members = list(layer.members)
+    start = current if current in members else rotation_member(roster, layer, uow.now)
+    tried = set(payload.get("tried") or []) | {current}
+    i = members.index(start)
+    for step in range(1, len(members) + 1):
+        key = members[(i + step) % len(members)]
+        if key in tried:
+            continue
+        staff = await staff_by_key(uow.session, key)
+        if staff is not None and staff.active and staff.telegram_user_id is not None:
+            return staff, layer.name
+    return None, layer.name
+
+
 @timers.timer_handler("ack")
 async def _ack_timeout(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
-    """Nobody acknowledged in time: climb one step of the chain."""
-    from bot.roster.duty import rotation_next
-
+    """Nobody acknowledged in time: climb one step of the chain (policy ``[escalation]``)."""
     ticket = await uow.session.get(Ticket, payload["ticket_id"])
     if ticket is None or ticket.status != "dispatched":
         return
-    stage = int(payload["stage"]) + 1
-    current = await staff_by_key(uow.session, payload["engineer"])
+    chain = escalation_chain(desk)
+    stage = int(payload["stage"])
+    step = chain[stage] if stage < len(chain) else None
+    if step is None:
+        return
+    waited = int((uow.now - dt.datetime.fromisoformat(payload["sent_at"])).total_seconds()) if payload.get(
+        "sent_at") else None
     minutes = int(ack_timeout(desk).total_seconds() // 60)
-    if stage == 1 and current is not None and current.telegram_user_id is not None:
-        tickets.record(uow.session, ticket, "reminder", tickets.SYSTEM, uow.now, data={"to": current.key})
+    current = await staff_by_key(uow.session, payload["engineer"])
+    if step == "remind" and current is not None and current.telegram_user_id is not None:
+        tickets.record(
+            uow.session, ticket, "reminder", tickets.SYSTEM, uow.now,
+            data={"to": current.key, "stage": stage + 1, "waited_s": waited},
+        )
         await tell(
             uow, current.telegram_user_id, "dispatch/text#reminder", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_URGENT, number=ticket.number, minutes=minutes,
         )
         timers.schedule(
-            uow.session, "ack", f"ack:{ticket.id}:{stage}:{int(uow.now.timestamp())}",
-            uow.now + ack_timeout(desk), {**payload, "stage": stage},
+            uow.session, "ack", f"ack:{ticket.id}:{stage + 1}:{uow.now.timestamp():.6f}",
+            uow.now + ack_timeout(desk), {**payload, "stage": stage + 1, "sent_at": uow.now.isoformat()},
         )
         return
-    if stage <= 2 and current is not None:
-        roster = await effective_roster(uow, desk)
-        layer = next((la.name for la in roster.layers if current.key in la.members), None)
-        nxt = await staff_by_key(uow.session, rotation_next(roster, layer, current.key)) if layer else None
-        if nxt is not None and nxt.id != current.id and nxt.active:
+    if step in ("remind", "next"):
+        nxt, layer = await _next_engineer(uow, desk, payload)
+        if nxt is not None:
             tickets.record(
                 uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
-                data={"from": current.key, "to": nxt.key, "level": "next_engineer"},
+                data={"from": payload["engineer"], "to": nxt.key, "level": "next_engineer",
+                      "stage": stage + 1, "waited_s": waited},
             )
-            await send_to(uow, desk, ticket, nxt, layer=layer, stage=2, reason="escalation")
+            await send_to(
+                uow, desk, ticket, nxt, layer=layer, stage=stage + 1, reason="escalation",
+                tried=list(payload.get("tried") or []),
+            )
             return
     count = await _alert_supervisors(uow, desk, ticket, "dispatch/text#escalated_supervisors", minutes=minutes)
     tickets.record(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
-        data={"level": "supervisors", "notified": count},
+        data={"level": "supervisors", "notified": count, "stage": stage + 1, "waited_s": waited},
     )
 
 
@@ -238,34 +349,56 @@ class AckResult:
     won: bool
     ticket: Ticket | None
     holder: Staff | None = None
+    allowed: bool = True
+
+
+async def was_dispatched_to(uow: uow_mod.UnitOfWork, ticket_id: int, staff: Staff) -> bool:
+    """True when a dispatch card of this ticket went to ``staff``."""
+    rows = await uow.session.scalars(
+        select(TicketEvent.data).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "dispatched")
+    )
+    return any((d or {}).get("to") == staff.key for d in rows.all())
 
 
 async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff: Staff) -> AckResult:
-    """Take the ticket if nobody has; the loser learns who has it."""
+    """Take the ticket if nobody has; the loser learns who has it.
+
+    Engineers may acknowledge only a ticket that was dispatched to them; supervisors and admins
+    may take any dispatched ticket.
+    """
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
         return AckResult(False, None)
+    if staff.role not in MANAGER_ROLES and not await was_dispatched_to(uow, ticket_id, staff):
+        return AckResult(False, ticket, allowed=False)
     result = await uow.session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.status == "dispatched")
         .values(status="acknowledged", assignee_id=staff.id, acknowledged_at=uow.now)
         .execution_options(synchronize_session=False)
     )
+    await uow.session.refresh(ticket)
     if result.rowcount == 0:
-        await uow.session.refresh(ticket)
         holder = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
         return AckResult(False, ticket, holder)
-    await uow.session.refresh(ticket)
+    dispatched_at = await uow.session.scalar(
+        select(TicketEvent.at).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "dispatched")
+        .order_by(TicketEvent.id).limit(1)
+    )
     tickets.record(
         uow.session, ticket, "acknowledged", tickets.Actor("staff", staff.id), uow.now,
         from_status="dispatched", to_status="acknowledged",
-        data={"by": staff.key, "delay_s": int((uow.now - ticket.created_at).total_seconds())},
+        data={
+            "by": staff.key,
+            "delay_s": int((uow.now - ticket.created_at).total_seconds()),
+            "since_dispatch_s": int((uow.now - dispatched_at).total_seconds()) if dispatched_at else None,
+        },
     )
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
     await _mark_cards_taken(uow, desk, ticket, staff)
     await tell(
         uow, ticket.reporter_user_id, "dispatch/text#customer_taken", default_locale=desk.settings.default_locale,
-        number=ticket.number, engineer=staff.name,
+        number=ticket.number, engineer=staff.name, ref=f"ticket:{ticket.id}",
         due=ticket.first_response_due.astimezone(uow.now.tzinfo) if ticket.first_response_due else None,
     )
     return AckResult(True, ticket, staff)
@@ -283,10 +416,72 @@ async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, 
     ctx = await card_context(uow, desk, ticket)
     for chat_id in chats:
         locale = await locale_of(uow.session, chat_id, desk.settings.default_locale)
-        text = render(locale, "dispatch/text#card", reason=None, taken_by=staff.name, **ctx)
+        text = render(locale, "dispatch/text#card", reason=None, note=None, taken_by=staff.name, **ctx)
         mine = chat_id == staff.telegram_user_id
         uow.edit(
             chat_id, text, edit_ref=f"dispatch:{ticket.id}",
             buttons=card_buttons(locale, ticket.id, True) if mine else [],
             priority=uow_mod.PRIORITY_URGENT,
         )
+
+
+# --- SLA watch ------------------------------------------------------------------------------
+
+SLA_KINDS = ("first_response", "onsite", "fix")
+
+
+def _due_of(ticket: Ticket, kind: str) -> dt.datetime | None:
+    return {"first_response": ticket.first_response_due, "onsite": ticket.onsite_due, "fix": ticket.fix_due}[kind]
+
+
+async def watch_sla(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
+    """One SLA timer per due time of the ticket (idempotent: a reopen does not add more)."""
+    grace = dt.timedelta(minutes=desk.policy.sla_watch.grace_minutes)
+    for kind in SLA_KINDS:
+        due = _due_of(ticket, kind)
+        if due is None:
+            continue
+        await timers.schedule_once(
+            uow.session, "sla", f"sla:{ticket.id}:{kind}", due + grace,
+            {"ticket_id": ticket.id, "kind": kind, "due": due.isoformat()},
+        )
+
+
+async def sla_met(uow: uow_mod.UnitOfWork, ticket: Ticket, kind: str, due: dt.datetime) -> bool:
+    """Whether the commitment ``kind`` was kept by ``due``."""
+    if ticket.status == "cancelled":
+        return True
+    if ticket.resolved_at is not None and ticket.resolved_at <= due:
+        return True
+    if kind == "fix":
+        return False
+    events = (
+        await uow.session.scalars(
+            select(TicketEvent).where(
+                TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact", TicketEvent.at <= due
+            )
+        )
+    ).all()
+    if kind == "first_response":
+        return bool(events)
+    return any((e.data or {}).get("kind") == "onsite" for e in events)
+
+
+@timers.timer_handler("sla")
+async def _sla_check(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+    """A due time passed: if the commitment was missed, record it and alert supervisors (once)."""
+    ticket = await uow.session.get(Ticket, payload["ticket_id"])
+    if ticket is None:
+        return
+    kind = payload["kind"]
+    due = dt.datetime.fromisoformat(payload["due"])
+    if await sla_met(uow, ticket, kind, due):
+        return
+    count = await _alert_supervisors(
+        uow, desk, ticket, "dispatch/text#sla_breach", kind=kind, due=due.astimezone(uow.now.tzinfo),
+    )
+    tickets.record(
+        uow.session, ticket, "sla_breach", tickets.SYSTEM, uow.now,
+        data={"kind": kind, "due": due.isoformat(), "notified": count,
+              "late_s": int((uow.now - due).total_seconds())},
+    )

@@ -26,6 +26,14 @@ log = logging.getLogger(__name__)
 
 TimerHandler = Callable[[uow_mod.UnitOfWork, Any, dict[str, Any]], Awaitable[None]]
 HANDLERS: dict[str, TimerHandler] = {}
+StartupHook = Callable[[AsyncSession, Any, dt.datetime], Awaitable[None]]
+STARTUP: list[StartupHook] = []
+
+
+def on_start(fn: StartupHook) -> StartupHook:
+    """Run ``fn(session, context, now)`` once when the timer worker starts (e.g. seed a timer)."""
+    STARTUP.append(fn)
+    return fn
 
 
 def timer_handler(kind: str) -> Callable[[TimerHandler], TimerHandler]:
@@ -45,6 +53,19 @@ def schedule(
     row = Timer(kind=kind, key=key, due_at=due_at, payload=payload, status="pending")
     session.add(row)
     return row
+
+
+async def schedule_once(
+    session: AsyncSession, kind: str, key: str, due_at: dt.datetime, payload: dict[str, Any]
+) -> bool:
+    """Add a timer unless one with ``key`` already exists (in any state); True when added."""
+    if await session.scalar(select(Timer.id).where(Timer.key == key)) is not None:
+        return False
+    for row in session.new:  # added earlier in this transaction, not flushed yet
+        if isinstance(row, Timer) and row.key == key:
+            return False
+    schedule(session, kind, key, due_at, payload)
+    return True
 
 
 async def cancel(session: AsyncSession, key_prefix: str) -> None:
@@ -121,8 +142,18 @@ class TimerWorker:
                 select(Timer.due_at).where(Timer.status == "pending").order_by(Timer.due_at).limit(1)
             )
 
+    async def startup(self) -> None:
+        """Run the registered start-up hooks, each in its own transaction."""
+        for hook in STARTUP:
+            try:
+                async with self.db.write() as session:
+                    await hook(session, self.context, self.now())
+            except Exception:
+                log.exception("timer start-up hook %s failed", getattr(hook, "__name__", hook))
+
     async def run(self) -> None:
         """Fire timers forever."""
+        await self.startup()
         while True:
             try:
                 while await self.fire_one():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dispatch, tickets, timers
 from bot import uow as uow_mod
@@ -36,7 +38,11 @@ def rating_buttons(locale: str, ticket_id: int) -> uow_mod.Buttons:
 async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, summary: str) -> None:
     """Resolve with a summary; ask the customer to confirm an on-site report and to rate."""
     actor = tickets.Actor("staff", staff.id)
-    tickets.transition(uow.session, ticket, "resolved", actor, uow.now, data={"summary": summary, "by": staff.key})
+    tickets.transition(
+        uow.session, ticket, "resolved", actor, uow.now,
+        data={"summary": summary, "by": staff.key, "open_min": int((uow.now - ticket.created_at).total_seconds() // 60)},
+    )
+    await timers.cancel(uow.session, f"ack:{ticket.id}:")
     ticket.resolution = summary
     onsite = await uow.session.scalar(
         select(TicketEvent.id).where(
@@ -98,25 +104,21 @@ async def _autoclose(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]
 async def hand_over(
     uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, reason: str
 ) -> Staff | None:
-    """Pass the ticket to the next engineer in the rotation, with a reason."""
-    from bot.roster.duty import rotation_next
-
-    roster = await dispatch.effective_roster(uow, desk)
-    layer = next((la.name for la in roster.layers if staff.key in la.members), None)
-    if layer is None:
-        return None
-    nxt = await staff_by_key(uow.session, rotation_next(roster, layer, staff.key))
-    if nxt is None or nxt.id == staff.id or not nxt.active:
+    """Pass the ticket to the next engineer in the rotation, with a reason; None if nobody."""
+    nxt, layer = await dispatch._next_engineer(  # noqa: SLF001  (same domain, shared helper)
+        uow, desk, {"engineer": staff.key, "layer": None, "tried": [staff.key]}
+    )
+    if nxt is None:
         return None
     tickets.record(
         uow.session, ticket, "handover", tickets.Actor("staff", staff.id), uow.now,
         data={"from": staff.key, "to": nxt.key, "reason": reason},
     )
-    ticket.assignee_id = nxt.id
     if ticket.status in ("acknowledged", "in_progress", "reopened"):
         tickets.transition(uow.session, ticket, "dispatched", tickets.Actor("staff", staff.id), uow.now,
                            kind="handover_dispatch", data={"to": nxt.key})
-    await dispatch.send_to(uow, desk, ticket, nxt, layer=layer, stage=0, reason="handover")
+    ticket.assignee_id = nxt.id
+    await dispatch.send_to(uow, desk, ticket, nxt, layer=layer, stage=0, reason="handover", note=reason)
     return nxt
 
 
@@ -141,3 +143,137 @@ async def customer_follow_up(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket,
             priority=uow_mod.PRIORITY_NOTICE, number=ticket.number, text=text,
         )
     return outcome
+
+
+# --- duty log and rotation handover -------------------------------------------------------
+
+DUTY_KINDS = ("dispatched", "reminder", "escalated", "acknowledged", "contact", "handover", "resolved", "sla_breach")
+
+
+@dataclass
+class DutySummary:
+    """One engineer's duty log for a period, as handed to the next engineer and supervisors."""
+
+    member: str
+    name: str
+    start: dt.datetime
+    end: dt.datetime
+    dispatched: int = 0
+    acknowledged: int = 0
+    ack_minutes_avg: int | None = None
+    contacts: int = 0
+    contact_minutes: int = 0
+    escalations: int = 0
+    resolved: int = 0
+    open_tickets: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def duty_log(
+    session: AsyncSession, staff: Staff, start: dt.datetime, end: dt.datetime
+) -> list[tuple[TicketEvent, str]]:
+    """Every dispatch, ack, contact, escalation and resolution of ``staff`` in ``[start, end)``.
+
+    Each entry is (event, ticket number); events carry their time, ``minutes`` (contacts) and
+    durations in ``data`` (``since_dispatch_s`` on acks, ``waited_s`` on escalations,
+    ``open_min`` on resolutions).
+    """
+    mine = or_(
+        and_(TicketEvent.actor_kind == "staff", TicketEvent.actor_id == staff.id),
+        TicketEvent.data["to"].as_string() == staff.key,
+        TicketEvent.data["from"].as_string() == staff.key,
+    )
+    rows = await session.execute(
+        select(TicketEvent, Ticket.number)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.at >= start, TicketEvent.at < end, TicketEvent.kind.in_(DUTY_KINDS), mine)
+        .order_by(TicketEvent.at, TicketEvent.id)
+    )
+    return [(ev, number) for ev, number in rows.all()]
+
+
+async def summarise(session: AsyncSession, staff: Staff, start: dt.datetime, end: dt.datetime) -> DutySummary:
+    """Counts and durations of ``staff``'s duty log, plus the tickets still open in their name."""
+    out = DutySummary(staff.key, staff.name, start, end)
+    ack_secs: list[int] = []
+    for ev, _number in await duty_log(session, staff, start, end):
+        data = ev.data or {}
+        if ev.kind == "dispatched" and data.get("to") == staff.key:
+            out.dispatched += 1
+        elif ev.kind == "acknowledged" and ev.actor_id == staff.id:
+            out.acknowledged += 1
+            if data.get("since_dispatch_s") is not None:
+                ack_secs.append(int(data["since_dispatch_s"]))
+        elif ev.kind == "contact" and ev.actor_id == staff.id:
+            out.contacts += 1
+            out.contact_minutes += ev.minutes or 0
+        elif ev.kind == "escalated" and data.get("from") == staff.key:
+            out.escalations += 1
+        elif ev.kind == "resolved" and ev.actor_id == staff.id:
+            out.resolved += 1
+    if ack_secs:
+        out.ack_minutes_avg = round(sum(ack_secs) / len(ack_secs) / 60)
+    open_rows = await session.execute(
+        select(Ticket.number, Ticket.status)
+        .where(Ticket.assignee_id == staff.id, Ticket.status.in_(tuple(tickets.OPEN_STATES)))
+        .order_by(Ticket.id)
+    )
+    out.open_tickets = [(n, st) for n, st in open_rows.all()]
+    return out
+
+
+def _layer_next_handoff(roster: Any, layer: Any, after: dt.datetime) -> tuple[dt.datetime, str, str, dt.datetime] | None:
+    """(at, outgoing, incoming, outgoing period start) of ``layer``'s next handoff after ``after``."""
+    from bot.roster.duty import period_index, period_start
+
+    members = layer.members
+    if len(set(members)) < 2:
+        return None
+    k = period_index(roster, layer, after) + 1
+    first = k
+    while members[(k - 1) % len(members)] == members[k % len(members)]:
+        k += 1
+    return period_start(roster, layer, k), members[(k - 1) % len(members)], members[k % len(members)], \
+        period_start(roster, layer, first - 1)
+
+
+async def schedule_handoffs(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
+    """Make sure every rotating layer has a timer at its next handoff."""
+    roster = desk.roster
+    for layer in roster.layers:
+        nxt = _layer_next_handoff(roster, layer, now)
+        if nxt is None:
+            continue
+        at, out_key, in_key, since = nxt
+        await timers.schedule_once(
+            session, "handoff", f"handoff:{layer.name}:{int(at.timestamp())}", at,
+            {"layer": layer.name, "from": out_key, "to": in_key, "since": since.isoformat(), "at": at.isoformat()},
+        )
+
+
+timers.on_start(schedule_handoffs)
+
+
+@timers.timer_handler("handoff")
+async def _handoff(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+    """Rotation handoff: the outgoing engineer's duty log goes to the incoming one and supervisors."""
+    at = dt.datetime.fromisoformat(payload["at"])
+    since = dt.datetime.fromisoformat(payload["since"])
+    outgoing = await staff_by_key(uow.session, payload["from"])
+    incoming = await staff_by_key(uow.session, payload["to"])
+    if outgoing is not None:
+        summary = await summarise(uow.session, outgoing, since, at)
+        tz = uow.now.tzinfo
+        ctx = {
+            "s": summary, "layer": payload["layer"], "incoming": incoming.name if incoming else payload["to"],
+            "start": since.astimezone(tz), "end": at.astimezone(tz),
+        }
+        readers = [incoming] if incoming is not None and incoming.active else []
+        readers += [s for s in await dispatch.supervisors(uow) if s not in readers]
+        for reader in readers:
+            if reader.telegram_user_id is None:
+                continue
+            await tell(
+                uow, reader.telegram_user_id, "work/text#handoff_summary",
+                default_locale=desk.settings.default_locale, priority=uow_mod.PRIORITY_REPORT, **ctx,
+            )
+    await schedule_handoffs(uow.session, desk, uow.now)

@@ -44,6 +44,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         result = await dispatch.acknowledge(uow, desk, ticket_id, _staff(actor))
         if result.ticket is None:
             actor.reply("dispatch/text#not_found")
+        elif not result.allowed:
+            actor.reply("work/text#not_yours", number=result.ticket.number)
         elif result.won:
             actor.reply("dispatch/text#ack_won", number=result.ticket.number)
         elif result.ticket.status in tickets.OPEN_STATES and result.holder is not None:
@@ -55,7 +57,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     if ticket is None:
         actor.reply("dispatch/text#not_found")
         return
-    if not _may_work(actor, ticket):
+    if not (_may_work(actor, ticket) or (action == "handover" and await _may_hand_over(uow, actor, ticket))):
         actor.reply("work/text#not_yours", number=ticket.number)
         return
     if action == "contact":
@@ -77,6 +79,11 @@ def _may_work(actor: Actor, ticket: Ticket) -> bool:
     if actor.role in ("supervisor", "admin"):
         return True
     return ticket.assignee_id == _staff(actor).id and ticket.status != "dispatched"
+
+
+async def _may_hand_over(uow: uow_mod.UnitOfWork, actor: Actor, ticket: Ticket) -> bool:
+    """An engineer may pass on a ticket dispatched to them before acknowledging it."""
+    return ticket.status == "dispatched" and await dispatch.was_dispatched_to(uow, ticket.id, _staff(actor))
 
 
 @guarded(roles=STAFF_ROLES)
@@ -103,7 +110,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
     text = (msg.text or "").strip() if msg else ""
     data = dict(conv.data)
     ticket = await uow.session.get(Ticket, data.get("ticket_id"))
-    if ticket is None or not _may_work(actor, ticket):
+    allowed = ticket is not None and (
+        _may_work(actor, ticket) or (conv.step == "handover" and await _may_hand_over(uow, actor, ticket))
+    )
+    if ticket is None or not allowed:
         await clear_conversation(uow.session, actor.chat_id)
         actor.reply("work/text#flow_ended")
         return
