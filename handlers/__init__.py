@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import admin, common, customer, engineer, report
+from handlers import admin, common, customer, engineer, report, supervisor
 from handlers.flows import route_message
 
 
@@ -19,7 +19,14 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "report": report.report_command,
         "cancel": report.cancel_command,
         "mytickets": customer.my_tickets,
-        "ticket": customer.show_ticket,
+        "ticket": supervisor.ticket_command,
+        "log": supervisor.log_command,
+        "open": supervisor.open_command,
+        "overdue": supervisor.overdue_command,
+        "complaints": supervisor.complaints_command,
+        "stats": supervisor.stats_command,
+        "export": supervisor.export_command,
+        "chart": supervisor.chart_command,
         "whoami": customer.whoami,
         "unlink": customer.unlink,
         "oncall": engineer.oncall,
@@ -36,6 +43,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(customer.confirm_report, pattern=r"^sr:"))
     app.add_handler(CallbackQueryHandler(engineer.on_button, pattern=r"^dp:"))
     app.add_handler(CallbackQueryHandler(engineer.on_kind, pattern=r"^wk:kind:"))
+    app.add_handler(CallbackQueryHandler(supervisor.page_button, pattern=r"^sv:pg:"))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     app.add_handler(

@@ -18,6 +18,7 @@ Fallback = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor], Awaitable[Any]]
 
 FLOWS: dict[str, StepHandler] = {}
 _fallback: list[Fallback] = []
+_manager_fallback: list[Fallback] = []
 
 
 def flow(name: str) -> Callable[[StepHandler], StepHandler]:
@@ -28,6 +29,11 @@ def flow(name: str) -> Callable[[StepHandler], StepHandler]:
         return fn
 
     return deco
+
+
+def set_manager_fallback(fn: Fallback) -> None:
+    """What a supervisor's or admin's message outside any flow goes to (plain questions)."""
+    _manager_fallback[:] = [fn]
 
 
 def set_fallback(fn: Fallback) -> None:
@@ -41,6 +47,8 @@ async def route_message(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
     conv = await get_conversation(uow_mod.current().session, actor.chat_id)
     if conv is not None and conv.flow in FLOWS:
         return await FLOWS[conv.flow](update, context, actor, conv)
+    if _manager_fallback and actor.role in ("supervisor", "admin"):
+        return await _manager_fallback[0](update, context, actor)
     if _fallback:
         return await _fallback[0](update, context, actor)
     actor.reply("common/help", role=actor.role)

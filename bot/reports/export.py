@@ -1,0 +1,131 @@
+"""Exports: the events of a period (one row per event, with its ticket) as XLSX and CSV.
+
+The columns are documented in docs/exports.md; ``EVENT_COLUMNS`` and ``TICKET_COLUMNS`` are the
+single source of the header names. Times are local to the desk's zone, without a zone suffix.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.reports import sqlx
+from bot.reports.dutylog import ToStaff, engineer_expr
+from bot.reports.periods import Period
+from storage.models import Staff, Ticket, TicketEvent
+
+EVENT_COLUMNS = (
+    "event_id", "event_time", "event_kind", "actor_kind", "actor", "engineer", "ticket_number",
+    "ticket_created", "ticket_status", "category", "severity", "complaint", "customer", "equipment",
+    "from_status", "to_status", "contact_kind", "minutes", "work_done", "result", "ack_delay_min",
+    "escalation_level", "rating", "score", "note",
+)
+TICKET_COLUMNS = (
+    "ticket_number", "created", "customer", "category", "severity", "status", "complaint",
+    "assignee", "first_response_due", "acknowledged_at", "onsite_due", "fix_due", "resolved_at",
+    "closed_at", "first_response_min", "first_response_met", "rating",
+)
+
+Actor = aliased(Staff, name="actor_staff")
+Engineer = aliased(Staff, name="engineer_staff")
+
+
+@dataclass
+class ExportData:
+    """Rows ready to write: events, and the tickets created in the period."""
+
+    period: Period
+    events: list[tuple[Any, ...]]
+    tickets: list[tuple[Any, ...]]
+
+
+def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
+    return value.astimezone(tz).replace(tzinfo=None, microsecond=0) if value is not None else None
+
+
+def _note(summary: str | None, reason: str | None, text: str | None) -> str | None:
+    return summary or reason or text
+
+
+async def export_data(session: AsyncSession, period: Period, tz: dt.tzinfo) -> ExportData:
+    """Events in ``period`` (by event time) with their tickets; tickets created in ``period``."""
+    start, end = period.bounds(tz)
+    eng = engineer_expr().label("eng")
+    j = sqlx.json_text
+    stmt = (
+        select(
+            TicketEvent.id, TicketEvent.at, TicketEvent.kind, TicketEvent.actor_kind, Actor.name,
+            TicketEvent.actor_id, eng, Ticket.number, Ticket.created_at, Ticket.status, Ticket.category,
+            Ticket.severity, Ticket.complaint, Ticket.customer_label, Ticket.equipment_label,
+            TicketEvent.from_status, TicketEvent.to_status, j("kind"), TicketEvent.minutes, j("done"),
+            j("result"), sqlx.json_int("delay_s"), j("level"), j("rating"), sqlx.json_int("score"),
+            j("summary"), j("reason"), j("text"),
+        )
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .outerjoin(ToStaff, ToStaff.key == j("to"))
+        .outerjoin(Actor, (TicketEvent.actor_kind == "staff") & (Actor.id == TicketEvent.actor_id))
+        .where(TicketEvent.at >= start, TicketEvent.at < end)
+        .order_by(TicketEvent.at, TicketEvent.id)
+    )
+    names = {s.id: s.name for s in (await sqlx.staff_names(session)).values()}
+    events = []
+    for r in (await session.execute(stmt)).all():
+        actor = r[4] if r[3] == "staff" else (str(r[5]) if r[5] is not None else r[3])
+        is_contact = r[2] == "contact"
+        events.append((
+            r[0], _local(r[1], tz), r[2], r[3], actor, names.get(r[6]) if r[6] is not None else None,
+            r[7], _local(r[8], tz), r[9], r[10], r[11], "yes" if r[12] else "no", r[13], r[14],
+            r[15], r[16], r[17] if is_contact else None, r[18], r[19], r[20],
+            None if r[21] is None else round(r[21] / 60, 1), r[22], r[23], r[24], _note(r[25], r[26], r[27]),
+        ))
+    return ExportData(period, events, await _tickets(session, period, tz))
+
+
+async def _tickets(session: AsyncSession, period: Period, tz: dt.tzinfo) -> list[tuple[Any, ...]]:
+    start, end = period.bounds(tz)
+    dia = sqlx.dialect(session)
+    first_min = sqlx.minutes_between(Ticket.acknowledged_at, Ticket.created_at, dia)
+    stmt = (
+        select(Ticket, Engineer.name, first_min)
+        .outerjoin(Engineer, Engineer.id == Ticket.assignee_id)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .order_by(Ticket.created_at, Ticket.id)
+    )
+    out = []
+    for t, name, minutes in (await session.execute(stmt)).all():
+        met = None
+        if t.first_response_due is not None and t.acknowledged_at is not None:
+            met = "yes" if t.acknowledged_at <= t.first_response_due else "no"
+        out.append((
+            t.number, _local(t.created_at, tz), t.customer_label, t.category, t.severity, t.status,
+            "yes" if t.complaint else "no", name, _local(t.first_response_due, tz),
+            _local(t.acknowledged_at, tz), _local(t.onsite_due, tz), _local(t.fix_due, tz),
+            _local(t.resolved_at, tz), _local(t.closed_at, tz),
+            None if minutes is None else round(float(minutes), 1), met, t.rating,
+        ))
+    return out
+
+
+def to_xlsx(data: ExportData) -> bytes:
+    """The workbook: sheet ``events`` (one row per event) and sheet ``tickets``."""
+    from bot.reports.xlsx import workbook
+
+    return workbook([("events", EVENT_COLUMNS, data.events), ("tickets", TICKET_COLUMNS, data.tickets)])
+
+
+def to_csv(data: ExportData) -> bytes:
+    """The events as CSV (UTF-8 with BOM so spreadsheet programs read Chinese text correctly)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(EVENT_COLUMNS)
+    writer.writerows(
+        tuple(v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v for v in row) for row in data.events
+    )
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")

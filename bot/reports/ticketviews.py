@@ -1,0 +1,164 @@
+"""Supervisor views of tickets: open, overdue (with how late), one ticket's history, complaints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.reports import sqlx
+from bot.reports.periods import Period
+from bot.tickets import OPEN_STATES
+from storage.models import Staff, Ticket, TicketEvent
+
+LIST_LIMIT = 2000  # rows shown in a list (paginated); the count is always exact
+
+
+@dataclass
+class Row:
+    """A ticket in a list."""
+
+    number: str
+    status: str
+    category: str
+    severity: str
+    customer: str
+    assignee: str | None
+    created: dt.datetime
+    complaint: bool
+    late_by: dt.timedelta | None = None
+    late_what: str | None = None
+    rating: int | None = None
+
+
+@dataclass
+class Listing:
+    """A list of tickets and how many there are in all."""
+
+    rows: list[Row]
+    total: int
+
+
+def _row(t: Ticket, assignee: str | None, tz: dt.tzinfo) -> Row:
+    return Row(
+        number=t.number, status=t.status, category=t.category, severity=t.severity,
+        customer=t.customer_label, assignee=assignee, created=t.created_at.astimezone(tz),
+        complaint=t.complaint, rating=t.rating,
+    )
+
+
+async def open_tickets(session: AsyncSession, tz: dt.tzinfo) -> Listing:
+    """Every ticket not yet resolved, oldest first."""
+    cond = Ticket.status.in_(OPEN_STATES)
+    total = await session.scalar(select(func.count()).select_from(Ticket).where(cond))
+    stmt = (
+        select(Ticket, Staff.name).outerjoin(Staff, Staff.id == Ticket.assignee_id)
+        .where(cond).order_by(Ticket.created_at, Ticket.id).limit(LIST_LIMIT)
+    )
+    rows = [_row(t, name, tz) for t, name in (await session.execute(stmt)).all()]
+    return Listing(rows, int(total or 0))
+
+
+def _onsite_done() -> Any:
+    ev = aliased(TicketEvent)
+    return exists().where(
+        ev.ticket_id == Ticket.id, ev.kind == "contact", ev.data["kind"].as_string() == "onsite"
+    )
+
+
+async def overdue_tickets(session: AsyncSession, now: dt.datetime, tz: dt.tzinfo) -> Listing:
+    """Open tickets with an SLA due time passed, the latest-breached promise first per ticket."""
+    late_first = (Ticket.acknowledged_at.is_(None)) & (Ticket.first_response_due < now)
+    late_onsite = (Ticket.onsite_due < now) & ~_onsite_done()
+    late_fix = Ticket.fix_due < now
+    cond = Ticket.status.in_(OPEN_STATES) & or_(late_first, late_onsite, late_fix)
+    total = await session.scalar(select(func.count()).select_from(Ticket).where(cond))
+    stmt = (
+        select(Ticket, Staff.name, late_first, late_onsite)
+        .outerjoin(Staff, Staff.id == Ticket.assignee_id)
+        .where(cond).order_by(Ticket.created_at, Ticket.id).limit(LIST_LIMIT)
+    )
+    rows = []
+    for t, name, first, onsite in (await session.execute(stmt)).all():
+        row = _row(t, name, tz)
+        passed = [("first_response", t.first_response_due) if first else None,
+                  ("onsite", t.onsite_due) if onsite else None,
+                  ("fix", t.fix_due) if t.fix_due is not None and t.fix_due < now else None]
+        what, due = min((p for p in passed if p is not None), key=lambda p: p[1])
+        row.late_what, row.late_by = what, now - due
+        rows.append(row)
+    rows.sort(key=lambda r: r.late_by or dt.timedelta(), reverse=True)
+    return Listing(rows, int(total or 0))
+
+
+async def complaints(session: AsyncSession, tz: dt.tzinfo, period: Period | None = None) -> Listing:
+    """Complaint tickets (created in ``period`` if given, else every open one), newest first."""
+    cond: Any = Ticket.complaint.is_(True)
+    if period is None:
+        cond = cond & Ticket.status.in_(OPEN_STATES)
+    else:
+        start, end = period.bounds(tz)
+        cond = cond & (Ticket.created_at >= start) & (Ticket.created_at < end)
+    total = await session.scalar(select(func.count()).select_from(Ticket).where(cond))
+    stmt = (
+        select(Ticket, Staff.name).outerjoin(Staff, Staff.id == Ticket.assignee_id)
+        .where(cond).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(LIST_LIMIT)
+    )
+    rows = [_row(t, name, tz) for t, name in (await session.execute(stmt)).all()]
+    return Listing(rows, int(total or 0))
+
+
+async def dissatisfied(session: AsyncSession, period: Period, tz: dt.tzinfo) -> list[tuple[str, str | None, dt.datetime]]:
+    """Tickets rated "dissatisfied" in ``period``: (number, engineer, when)."""
+    start, end = period.bounds(tz)
+    stmt = (
+        select(Ticket.number, Staff.name, TicketEvent.at)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .outerjoin(Staff, Staff.id == Ticket.assignee_id)
+        .where(TicketEvent.kind == "closed", TicketEvent.at >= start, TicketEvent.at < end,
+               sqlx.json_text("rating") == "dissatisfied")
+        .order_by(TicketEvent.at.desc()).limit(LIST_LIMIT)
+    )
+    return [(n, s, at.astimezone(tz)) for n, s, at in (await session.execute(stmt)).all()]
+
+
+@dataclass
+class HistoryItem:
+    """One event of a ticket's history, ready to show."""
+
+    at: dt.datetime
+    kind: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    minutes: int | None
+    data: dict[str, Any]
+
+
+async def ticket_history(
+    session: AsyncSession, number: str, tz: dt.tzinfo
+) -> tuple[Ticket, str | None, list[HistoryItem]] | None:
+    """Any ticket by number with its assignee's name and full event history; None if unknown."""
+    ticket = await session.scalar(select(Ticket).where(Ticket.number == number.strip().upper()))
+    if ticket is None:
+        return None
+    staff = await sqlx.staff_names(session)
+    assignee = staff[ticket.assignee_id].name if ticket.assignee_id in staff else None
+    events = (
+        await session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        )
+    ).all()
+    items = []
+    for e in events:
+        if e.actor_kind == "staff" and e.actor_id in staff:
+            actor = staff[int(e.actor_id)].name
+        else:
+            actor = e.actor_kind
+        items.append(HistoryItem(e.at.astimezone(tz), e.kind, actor, e.from_status, e.to_status,
+                                 e.minutes, dict(e.data or {})))
+    return ticket, assignee, items

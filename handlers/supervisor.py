@@ -1,0 +1,369 @@
+"""Supervisor commands: /log /open /overdue /ticket /complaints /stats /export /chart, paging,
+and plain-language questions. Reports are read through a read-only session (never blocking
+writers); heavy work (XLSX, PNG) runs in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import uow as uow_mod
+from bot.app import Desk
+from bot.reports import chart, dutylog, export, paging, periods, stats, ticketviews
+from bot.reports.intent import intent_of
+from bot.reports.staffref import find_staff
+from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
+from handlers.flows import set_manager_fallback
+
+MONTH_COMMANDS = ("stats", "export", "chart", "complaints")
+
+
+def _tz(uow: uow_mod.UnitOfWork) -> dt.tzinfo:
+    tz = uow.now.tzinfo
+    assert tz is not None
+    return tz
+
+
+def _today(uow: uow_mod.UnitOfWork) -> dt.date:
+    return uow.now.date()
+
+
+def _args(context: ContextTypes.DEFAULT_TYPE) -> str:
+    return " ".join(context.args or [])
+
+
+async def _paged(actor: Actor, text: str) -> None:
+    pages = paging.split_pages(text)
+    uow = uow_mod.current()
+    if len(pages) == 1:
+        uow.send(actor.chat_id, pages[0])
+        return
+    set_id = await paging.store(uow.session, actor.user.id, pages, uow.now)
+    uow.send(actor.chat_id, pages[0], buttons=paging.buttons(set_id, 0, len(pages)))
+
+
+def _usage(actor: Actor, cmd: str) -> None:
+    actor.reply("supervisor/text#usage", cmd=cmd)
+
+
+# --- /log ----------------------------------------------------------------------------------
+
+
+@guarded(roles=STAFF_ROLES)
+async def log_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/log [DATE | MONTH | FROM TO] [ENGINEER]``: engineers get their own log only."""
+    await show_log(desk_of(context), actor, _args(context), natural=False)
+
+
+async def show_log(desk: Desk, actor: Actor, text: str, *, natural: bool) -> None:
+    """Render the duty log asked for by ``text``."""
+    uow = uow_mod.current()
+    parsed = periods.parse_args(text, _today(uow))
+    if parsed.error:
+        _usage(actor, "log")
+        return
+    period = parsed.period or periods.day(_today(uow))
+    staff = None
+    if parsed.rest and not natural:
+        staff = await find_staff(uow.session, parsed.rest)
+        if staff is None:
+            actor.reply("supervisor/text#unknown_engineer", name=parsed.rest[:40])
+            _usage(actor, "log")
+            return
+    if actor.role not in MANAGERS:
+        own = actor.user.staff
+        if own is None or (staff is not None and staff.id != own.id):
+            actor.reply("supervisor/text#own_log_only")
+            return
+        staff = own
+    is_workday, office = _calendar(desk)
+    async with desk.db.read() as s:
+        log = await dutylog.duty_log(
+            s, period, _tz(uow), staff_id=staff.id if staff else None, is_workday=is_workday, office=office
+        )
+        names = {k: v.name for k, v in (await _staff_map(s)).items()}
+    days = dutylog.view(log, names, is_workday)
+    text_out = actor.t(
+        "supervisor/log", label=period.label, engineer=staff.name if staff else None, days=days, totals=log.totals
+    )
+    await _paged(actor, text_out)
+
+
+def _calendar(desk: Desk) -> tuple[Any, tuple[int, int]]:
+    roster = desk.roster
+    if roster is None:
+        return (lambda d: d.weekday() < 5), (9 * 60, 18 * 60)
+    from bot.roster.calendar import is_workday
+
+    return (lambda d: is_workday(d, roster.calendar)), (roster.hours.office_start, roster.hours.office_end)
+
+
+async def _staff_map(session: Any) -> dict[int, Any]:
+    from bot.reports.sqlx import staff_names
+
+    return await staff_names(session)
+
+
+# --- /open /overdue /complaints /ticket ----------------------------------------------------------
+
+
+@guarded(roles=MANAGERS)
+async def open_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/open``: every ticket not yet resolved."""
+    await show_open(desk_of(context), actor)
+
+
+async def show_open(desk: Desk, actor: Actor) -> None:
+    """Render the open tickets."""
+    async with desk.db.read() as s:
+        listing = await ticketviews.open_tickets(s, _tz(uow_mod.current()))
+    await _paged(actor, actor.t("supervisor/open", rows=listing.rows, total=listing.total))
+
+
+@guarded(roles=MANAGERS)
+async def overdue_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/overdue``: open tickets past an SLA due time, with how late."""
+    await show_overdue(desk_of(context), actor)
+
+
+async def show_overdue(desk: Desk, actor: Actor) -> None:
+    """Render the overdue tickets, latest first."""
+    uow = uow_mod.current()
+    async with desk.db.read() as s:
+        listing = await ticketviews.overdue_tickets(s, uow.now, _tz(uow))
+    rows = [
+        {**dataclasses.asdict(r), "late_min": r.late_by.total_seconds() / 60 if r.late_by else None}
+        for r in listing.rows
+    ]
+    await _paged(actor, actor.t("supervisor/overdue", rows=rows, total=listing.total))
+
+
+@guarded(roles=MANAGERS)
+async def complaints_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/complaints [MONTH]``: complaint tickets and "dissatisfied" ratings."""
+    await show_complaints(desk_of(context), actor, _args(context))
+
+
+async def show_complaints(desk: Desk, actor: Actor, text: str) -> None:
+    """Open complaints (or those of a period) and the period's dissatisfied ratings."""
+    uow = uow_mod.current()
+    parsed = periods.parse_args(text, _today(uow))
+    if parsed.error or parsed.rest:
+        _usage(actor, "complaints")
+        return
+    month = parsed.period or periods.this_month(_today(uow))
+    async with desk.db.read() as s:
+        listing = await ticketviews.complaints(s, _tz(uow), parsed.period)
+        bad = await ticketviews.dissatisfied(s, month, _tz(uow))
+    text_out = actor.t(
+        "supervisor/complaints", rows=listing.rows, total=listing.total,
+        label=parsed.period.label if parsed.period else None, month_label=month.label,
+        bad=[{"number": n, "engineer": e, "at": at} for n, e, at in bad],
+    )
+    await _paged(actor, text_out)
+
+
+@guarded()
+async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/ticket NO``: supervisors see any ticket with its history; customers keep their own view."""
+    if actor.role not in MANAGERS:
+        from handlers.customer import show_ticket
+
+        await show_ticket(update, context)
+        return
+    await show_ticket_history(desk_of(context), actor, _args(context))
+
+
+async def show_ticket_history(desk: Desk, actor: Actor, text: str) -> None:
+    """Any ticket by number, with every event."""
+    number = text.strip().split()[0] if text.strip() else ""
+    if not number:
+        _usage(actor, "ticket")
+        return
+    uow = uow_mod.current()
+    tz = _tz(uow)
+    async with desk.db.read() as s:
+        found = await ticketviews.ticket_history(s, number, tz)
+    if found is None:
+        actor.reply("tickets/text#not_found", number=number[:30])
+        return
+    ticket, assignee, items = found
+
+    def when(d: dt.datetime | None) -> str:
+        return d.astimezone(tz).strftime("%m-%d %H:%M") if d else "—"
+
+    due = {"first": when(ticket.first_response_due), "onsite": when(ticket.onsite_due), "fix": when(ticket.fix_due)}
+    events = [{**e.data, **{k: v for k, v in dataclasses.asdict(e).items() if k != "data"},
+               "contact_kind": e.data.get("kind"), "delay_min": _delay_min(e.data)} for e in items]
+    await _paged(actor, actor.t("supervisor/ticket", t=ticket, assignee=assignee, due=due, items=events))
+
+
+def _delay_min(data: dict[str, Any]) -> int | None:
+    value = data.get("delay_s")
+    return int(value) // 60 if isinstance(value, int | float) else None
+
+
+# --- /stats /export /chart -------------------------------------------------------------------
+
+
+def _month_arg(actor: Actor, cmd: str, text: str) -> periods.Period | None:
+    """The period of a MONTH argument (default: this month), or None after a usage reply."""
+    today = _today(uow_mod.current())
+    parsed = periods.parse_args(text, today)
+    if parsed.error or parsed.rest:
+        _usage(actor, cmd)
+        return None
+    return parsed.period or periods.this_month(today)
+
+
+@guarded(roles=MANAGERS)
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/stats [MONTH]``."""
+    await show_stats(desk_of(context), actor, _args(context))
+
+
+async def show_stats(desk: Desk, actor: Actor, text: str) -> None:
+    """States, categories, response times vs the policy, breaches, satisfaction, escalations."""
+    period = _month_arg(actor, "stats", text)
+    if period is None:
+        return
+    uow = uow_mod.current()
+    async with desk.db.read() as s:
+        result = await stats.stats(s, period, _tz(uow), uow.now, desk.policy)
+    scores = desk.policy.satisfaction.scores if desk.policy is not None else None
+    await _paged(actor, actor.t("supervisor/stats", s=result, scores=scores))
+
+
+@guarded(roles=MANAGERS)
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/export [MONTH]``: XLSX (events + tickets) and CSV (events) as documents."""
+    await send_export(desk_of(context), actor, _args(context))
+
+
+def _file(data: bytes, filename: str) -> dict[str, str]:
+    return {"base64": base64.b64encode(data).decode("ascii"), "filename": filename}
+
+
+async def send_export(desk: Desk, actor: Actor, text: str) -> None:
+    """Build and queue the export documents of a period."""
+    period = _month_arg(actor, "export", text)
+    if period is None:
+        return
+    uow = uow_mod.current()
+    async with desk.db.read() as s:
+        data = await export.export_data(s, period, _tz(uow))
+    if not data.events and not data.tickets:
+        actor.reply("supervisor/text#export_empty", label=period.label)
+        return
+    xlsx, csv_bytes = await asyncio.gather(
+        asyncio.to_thread(export.to_xlsx, data), asyncio.to_thread(export.to_csv, data)
+    )
+    stem = f"servicedesk-{period.label.replace(' – ', '_')}"
+    caption = actor.t("supervisor/text#export_caption", label=period.label, events=len(data.events),
+                      tickets=len(data.tickets))
+    uow.queue(actor.chat_id, "sendDocument", {
+        "chat_id": actor.chat_id, "document": _file(xlsx, f"{stem}.xlsx"), "caption": caption,
+    })
+    uow.queue(actor.chat_id, "sendDocument", {
+        "chat_id": actor.chat_id, "document": _file(csv_bytes, f"{stem}.csv"),
+        "caption": actor.t("supervisor/text#export_csv_caption"),
+    })
+
+
+@guarded(roles=MANAGERS)
+async def chart_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/chart [MONTH]``: PNG of tickets per day and first-response compliance, as a photo."""
+    await send_chart(desk_of(context), actor, _args(context))
+
+
+async def send_chart(desk: Desk, actor: Actor, text: str) -> None:
+    """Build and queue the chart of a period."""
+    period = _month_arg(actor, "chart", text)
+    if period is None:
+        return
+    uow = uow_mod.current()
+    async with desk.db.read() as s:
+        series = await chart.day_series(s, period, _tz(uow), uow.now)
+    locale = actor.locale if actor.locale == "en" or await asyncio.to_thread(chart.cjk_font) else "en"
+
+    def label(name: str) -> str:
+        from bot.i18n import render
+
+        return render(locale, f"supervisor/text#{name}", label=period.label)
+
+    png = await asyncio.to_thread(
+        chart.render_png, series, title=label("chart_title"), created_label=label("chart_created"),
+        compliance_label=label("chart_compliance"),
+    )
+    caption = actor.t("supervisor/text#chart_caption", label=period.label, total=sum(series.created))
+    uow.queue(actor.chat_id, "sendPhoto", {
+        "chat_id": actor.chat_id, "photo": _file(png, "chart.png"), "caption": caption,
+    })
+
+
+# --- paging and plain questions ------------------------------------------------------------------
+
+
+@guarded(roles=STAFF_ROLES)
+async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``sv:pg:<set>:<page>``: turn a page; only the person who asked may."""
+    query = update.callback_query
+    uow = uow_mod.current()
+    found = await paging.page_of(uow.session, query.data if query else "", actor.user.id)
+    if found is None or query is None or query.message is None:
+        actor.reply("common/stale_button")
+        return
+    set_id, n, pages = found
+    uow.edit(actor.chat_id, pages[n], message_id=query.message.message_id,
+             buttons=paging.buttons(set_id, n, len(pages)))
+
+
+async def natural(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """A supervisor's plain message: the matching report, else the command list."""
+    msg = update.effective_message
+    text = (msg.text or "") if msg else ""
+    intent = intent_of(text)
+    desk = desk_of(context)
+    if intent is None:
+        actor.reply("supervisor/text#commands")
+        return
+    today = _today(uow_mod.current())
+    period = periods.parse_args(intent.args, today).period if intent.args else None
+    arg = _period_arg(period)
+    match intent.command:
+        case "log":
+            await show_log(desk, actor, arg, natural=True)
+        case "open":
+            await show_open(desk, actor)
+        case "overdue":
+            await show_overdue(desk, actor)
+        case "ticket":
+            await show_ticket_history(desk, actor, intent.args)
+        case "complaints":
+            await show_complaints(desk, actor, arg)
+        case "stats":
+            await show_stats(desk, actor, arg)
+        case "export":
+            await send_export(desk, actor, arg)
+        case "chart":
+            await send_chart(desk, actor, arg)
+
+
+def _period_arg(period: periods.Period | None) -> str:
+    """A period written back as arguments the parser reads (ISO dates)."""
+    if period is None:
+        return ""
+    if period.kind == "month":
+        return f"{period.start:%Y-%m}"
+    if period.kind == "day":
+        return period.start.isoformat()
+    return f"{period.start.isoformat()} {period.end.isoformat()}"
+
+
+set_manager_fallback(natural)
