@@ -99,10 +99,11 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
     size_rx = r"(\d{1,5})\s*(?:门|口|端口|路|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
     m = re.search(rf"{_NUM}\s*{_COUNTER}\s*(?:{size_rx}\s*(?:的)?\s*)?$", before)
     size_before = re.search(rf"{size_rx}\s*(?:的)?\s*$", before)
+    lead = before
     if size_before:
         out["size"] = int(size_before.group(1))
-        head = before[:size_before.start()]
-        m2 = re.search(rf"{_NUM}\s*{_COUNTER}\s*$", head)
+        lead = before[:size_before.start()]
+        m2 = re.search(rf"{_NUM}\s*{_COUNTER}\s*$", lead)
         if m2:
             out["qty"] = int(m2.group(1))
     elif m:
@@ -116,7 +117,7 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
         if m:
             out["size"] = int(m.group(1))
     if key in ("pbx", "amplifier", "server", "nvr", "billing_software", "onecard_software") and (
-        "qty" not in out and re.search(r"(?:^|[^\d])(?:1|a|one|an)\s*(?:台|套|个)?\s*$", before)
+        "qty" not in out and re.search(r"(?:^|[^\d])(?:1|a|one|an)\s*(?:台|套|个)?\s*$", lead)
     ):
         out["qty"] = 1
     if key not in ("pbx", "amplifier"):

@@ -1,0 +1,74 @@
+"""The bridge between intents and the policy calculators: which parameters count, which are
+missing, and the numbers each answer template shows (every number from the policy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+# parameters each intent uses (the rest of what the extractor saw is noise for that intent)
+RELEVANT: dict[str, tuple[str, ...]] = {
+    "warranty.period": ("kind",),
+    "warranty.start": ("event", "date"),
+    "warranty.status": ("date", "event", "kind", "items"),
+    "return.policy": ("day",),
+    "exchange.policy": ("day",),
+    "sla.response": ("zone", "district"),
+    "fee.onsite": ("zone", "district", "extra_visits", "transport_trips", "extra_hours"),
+    "fee.remote": ("remote_kind",),
+    "fee.phone": ("phone_kind",),
+    "fee.training": ("level", "people", "days"),
+    "fee.annual": ("items",),
+    "fee.maintenance_contract": ("software_amount", "hardware_amount"),
+    "fee.proxy_purchase": ("amount",),
+    "payment.software": ("amount", "software_amount"),
+    "report_fault": ("items",),
+}
+
+
+def relevant(intent: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters ``intent`` uses (``general`` marks a follow-up that was skipped)."""
+    keys = RELEVANT.get(intent, ()) + ("general",)
+    out = {k: v for k, v in params.items() if k in keys}
+    if intent == "payment.software" and "software_amount" in out:
+        out["amount"] = out.pop("software_amount")
+    if intent == "warranty.status" and "items" in out:
+        out["items"] = [{"item": i["item"]} for i in out["items"]]
+    return out
+
+
+def missing(intent: str, params: dict[str, Any], customer: Any) -> str | None:
+    """The one parameter to ask for before answering, or None."""
+    if params.get("general"):
+        return None
+    if intent == "fee.onsite" and "zone" not in params and not (customer and customer.zone):
+        return "zone"
+    if intent == "fee.annual" and any("qty" not in i for i in params.get("items") or []):
+        return "qty"
+    if intent == "fee.training" and ("people" in params or "days" in params) and "level" not in params:
+        return "level"
+    if intent == "warranty.status" and "date" not in params and not (customer and customer.equipment):
+        return "date"
+    return None
+
+
+def general_params(intent: str, ask: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """Parameters for a general answer when a follow-up cannot be asked (mid-conversation)."""
+    if ask == "date":
+        return None
+    out = dict(params)
+    if ask == "qty":
+        out.pop("items", None)
+    out["general"] = True
+    return out
+
+
+def compute(
+    policy: Any, intent: str, params: dict[str, Any], *, today: dt.date, customer: Any = None,
+    hours: Any = None,
+) -> dict[str, Any]:
+    """The template context of ``intent``'s answer, with ``clauses`` (ids applied)."""
+    from bot.rules import qa_compose
+
+    return qa_compose.BUILDERS[intent](policy, params, today=today, customer=customer, hours=hours)
