@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +16,8 @@ import aiohttp
 import pytest
 
 from bot.clock import Clock
+from bot.config import Settings
+from bot.runner import run
 from bot.sandbox import SandboxServer
 from bot.sandbox.state import TINY_PNG
 from bot.webchat import WebChat
@@ -274,3 +279,31 @@ async def test_duty_hint_comes_from_the_callback_and_never_breaks_the_page() -> 
         await chat.stop()
         await sandbox.stop()
     assert calls == ["asked", "asked"]
+
+
+async def test_sdbot_run_without_token_serves_the_page_and_says_where(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        database_url=db_url, telegram_bot_token=None, sandbox_port=0, web_port=0
+    )
+    task = asyncio.create_task(run(settings))
+    out = ""
+    for _ in range(200):
+        out += capsys.readouterr().out
+        if "in your browser" in out or task.done():
+            break
+        await asyncio.sleep(0.05)
+    try:
+        last = out.strip().splitlines()[-1]
+        match = re.fullmatch(r"Open (http://127\.0\.0\.1:\d+) in your browser .*", last)
+        assert match, out
+        async with aiohttp.ClientSession() as http:
+            async with http.get(match[1] + "/") as resp:
+                assert resp.status == 200 and "web chat" in await resp.text()
+            async with http.get(match[1] + "/api/personas") as resp:
+                assert (await resp.json())["customers"][0]["user_id"] == 5001
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

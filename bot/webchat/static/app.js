@@ -352,7 +352,7 @@ class Pane {
       const line = el("div", { class: "rkb-row" });
       for (const b of row) {
         line.append(el("button", {
-          type: "button", class: `rkb-btn${b.request_contact ? " contact-btn" : ""}`, text: b.request_contact ? `📱 ${b.text}` : b.text,
+          type: "button", class: `rkb-btn${b.request_contact ? " contact-btn" : ""}`, text: b.text,
           onclick: () => (b.request_contact ? this.shareContact() : this.send({ text: b.text })),
         }));
       }
