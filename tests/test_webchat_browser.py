@@ -310,3 +310,26 @@ async def test_customer_reports_engineer_acknowledges_side_by_side(web: Web, pag
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "webchat-report-ack.png"))
+
+
+async def test_new_user_with_chosen_language_and_single_pane(web: Web, page: Page) -> None:
+    left, right = await open_page(page, web)
+    await page.locator("#side-by-side").uncheck()
+    await expect(right).to_be_hidden()
+
+    await left.locator("select.lang").select_option("en")
+    await left.locator("select.persona").select_option("new")
+    form = left.locator("form.new-user")
+    await expect(form).to_be_visible()
+    await form.locator("input.new-name").fill("Ada <b>Lovelace</b>")
+    await form.locator("input.new-phone").fill("+8613712345678")
+    await form.locator("button").click()
+    await expect(left.locator(".who-name")).to_have_text("Ada <b>Lovelace</b>")
+    user_id = int(await left.get_attribute("data-user-id") or 0)
+    assert user_id not in {p["user_id"] for p in customer_personas() + staff_personas()}
+
+    await left.locator(".empty button.start").click()
+    greeting = bot_msg(left, "This is the after-sales service desk")
+    await expect(greeting).to_contain_text("Ada <b>Lovelace</b>")  # shown as typed, not as HTML
+    assert await greeting.locator("b, strong").count() == 0
+    assert web.h.sandbox.world.users[user_id].language_code == "en"
