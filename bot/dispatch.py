@@ -417,11 +417,11 @@ async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, 
     for chat_id in chats:
         locale = await locale_of(uow.session, chat_id, desk.settings.default_locale)
         text = render(locale, "dispatch/text#card", reason=None, note=None, taken_by=staff.name, **ctx)
-        mine = chat_id == staff.telegram_user_id
-        uow.edit(
-            chat_id, text, edit_ref=f"dispatch:{ticket.id}",
-            buttons=card_buttons(locale, ticket.id, True) if mine else [],
-            priority=uow_mod.PRIORITY_URGENT,
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+        if chat_id == staff.telegram_user_id:  # the taker keeps the work buttons; others lose them
+            payload["reply_markup"] = uow_mod.inline_keyboard(card_buttons(locale, ticket.id, True))
+        uow.queue(
+            chat_id, "editMessageText", payload, priority=uow_mod.PRIORITY_URGENT, edit_ref=f"dispatch:{ticket.id}",
         )
 
 
