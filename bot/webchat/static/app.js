@@ -217,6 +217,8 @@ class Pane {
 
   async open(persona) {
     if (this.source) this.source.close();
+    this.source = null;
+    const ticket = (this.openTicket = (this.openTicket || 0) + 1);
     persona.language_code = this.q(".lang").value;
     this.persona = persona;
     this.messages.clear();
@@ -225,6 +227,7 @@ class Pane {
     this.renderEmpty();
     this.renderReplyKeyboard();
     await api("/api/open", this.profile());
+    if (ticket !== this.openTicket) return; // another persona was picked meanwhile
     const source = new EventSource(`/api/events?user_id=${encodeURIComponent(persona.user_id)}`);
     source.addEventListener("message", (ev) => this.upsert(JSON.parse(ev.data)));
     source.addEventListener("answer", (ev) => this.toast(JSON.parse(ev.data).text));
