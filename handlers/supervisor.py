@@ -199,9 +199,19 @@ async def show_ticket_history(desk: Desk, actor: Actor, text: str) -> None:
         return d.astimezone(tz).strftime("%m-%d %H:%M") if d else "—"
 
     due = {"first": when(ticket.first_response_due), "onsite": when(ticket.onsite_due), "fix": when(ticket.fix_due)}
-    events = [{**e.data, **{k: v for k, v in dataclasses.asdict(e).items() if k != "data"},
-               "contact_kind": e.data.get("kind"), "delay_min": _delay_min(e.data)} for e in items]
+    events = [_history_line(e) for e in items]
     await _paged(actor, actor.t("supervisor/ticket", t=ticket, assignee=assignee, due=due, items=events))
+
+
+_LINE_KEYS = ("done", "result", "reason", "level", "summary", "rating", "score", "text")
+
+
+def _history_line(e: ticketviews.HistoryItem) -> dict[str, Any]:
+    """What the ``line`` macro shows for one event (every key present; data never shadows kind)."""
+    line: dict[str, Any] = {k: e.data.get(k) for k in _LINE_KEYS}
+    line.update(at=e.at, kind=e.kind, actor=e.actor, from_status=e.from_status, to_status=e.to_status,
+                minutes=e.minutes, customer=None, contact_kind=e.data.get("kind"), delay_min=_delay_min(e.data))
+    return line
 
 
 def _delay_min(data: dict[str, Any]) -> int | None:

@@ -51,6 +51,9 @@ class Entry:
     level: str | None = None
     summary: str | None = None
     reason: str | None = None
+    rating: str | None = None
+    score: int | None = None
+    text: str | None = None
 
 
 @dataclass

@@ -1,0 +1,121 @@
+"""The report queries on a small hand-checked history (see tests/reports_seed.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.demo import load_demo
+from bot.reports import chart, dutylog, export, periods, stats, ticketviews
+from bot.rules.policy import load_policy
+from storage.db import Database
+from tests.harness import fresh_sqlite
+from tests.reports_seed import TZ, at, seed_reports
+
+NOW = at(11, 23, 10)
+
+
+@pytest.fixture
+async def db(template_db: Path, tmp_path: Path):
+    database = Database(fresh_sqlite(template_db, tmp_path))
+    await load_demo(database)
+    await seed_reports(database)
+    yield database
+    await database.dispose()
+
+
+async def test_stats_of_november(db: Database) -> None:
+    async with db.read() as s:
+        st = await stats.stats(s, periods.month(2026, 11), TZ, NOW, load_policy())
+    assert st.created == 5 and st.complaints == 1
+    assert st.by_state == {"closed": 2, "dispatched": 1, "in_progress": 1, "resolved": 1}
+    assert st.by_category == {"cctv": 2, "network": 1, "pos": 1, "telephone": 1}
+    # first responses 5, 11, 30, 150 minutes: nearest-rank median 11, p95 150
+    fr = st.first_response
+    assert (fr.count, round(fr.median), round(fr.p95), fr.with_due, fr.met) == (4, 11, 150, 4, 3)
+    on = st.onsite
+    assert (on.count, round(on.median), round(on.p95), on.with_due, on.met) == (2, 90, 120, 2, 2)
+    assert st.breaches == {"first_response": 2, "onsite": 0, "fix": 0, "tickets": 2}
+    sat = {e.name: (e.ratings, e.total, e.average, e.dissatisfied) for e in st.satisfaction}
+    assert sat == {"张伟": (1, -5, -5.0, 1), "李娜": (1, 5, 5.0, 0)}
+    assert st.escalations == {"next_engineer": 1}
+
+
+async def test_stats_of_october_counts_only_october(db: Database) -> None:
+    async with db.read() as s:
+        st = await stats.stats(s, periods.month(2026, 10), TZ, NOW, None)
+    assert st.created == 1
+    assert [(e.name, e.total) for e in st.satisfaction] == [("王强", 3)]
+    assert st.breaches["tickets"] == 0 and st.escalations == {}
+
+
+async def test_duty_log_of_sunday_groups_by_engineer_with_totals(db: Database) -> None:
+    async with db.read() as s:
+        log = await dutylog.duty_log(s, periods.day(dt.date(2026, 11, 22)), TZ,
+                                     is_workday=lambda d: d.weekday() < 5)
+    by_eng = {g.engineer_id: g for g in log.groups}
+    assert len(by_eng) == 3  # zhang, li (dispatch + reminder), wang (escalation, dispatch, ack, contact)
+    kinds = {eid: [e.kind for e in g.entries] for eid, g in by_eng.items()}
+    assert sorted(kinds.values()) == sorted([
+        ["dispatched", "acknowledged", "contact", "contact", "resolved"],
+        ["dispatched", "reminder"],
+        ["escalated", "dispatched", "acknowledged", "contact"],
+    ])
+    zhang = next(g for g in log.groups if [e.kind for e in g.entries][-1] == "resolved")
+    t = zhang.totals
+    assert (t.tickets, t.contacts, t.minutes, t.after_hours_contacts, t.after_hours_minutes) == (1, 2, 75, 2, 75)
+    ack = next(e for e in zhang.entries if e.kind == "acknowledged")
+    assert ack.delay_min == 11
+    total = log.totals
+    assert (total.tickets, total.dispatches, total.acks, total.contacts, total.minutes) == (2, 3, 2, 3, 95)
+    assert (total.escalations, total.resolved) == (1, 1)
+
+
+async def test_duty_log_after_hours_on_a_workday_uses_office_hours(db: Database) -> None:
+    # 2026-11-05 is a Thursday: li's on-site contact at 12:00 is inside office hours
+    async with db.read() as s:
+        log = await dutylog.duty_log(s, periods.day(dt.date(2026, 11, 5)), TZ, office=(9 * 60, 11 * 60))
+        log2 = await dutylog.duty_log(s, periods.day(dt.date(2026, 11, 5)), TZ)
+    assert log.totals.after_hours_minutes == 45 and log2.totals.after_hours_minutes == 0
+
+
+async def test_overdue_lists_how_late(db: Database) -> None:
+    async with db.read() as s:
+        listing = await ticketviews.overdue_tickets(s, NOW, TZ)
+    got = {r.number: (r.late_what, r.late_by) for r in listing.rows}
+    assert got == {
+        "SD-2026-000002": ("onsite", dt.timedelta(hours=9)),
+        "SD-2026-000003": ("first_response", dt.timedelta(hours=1)),
+    }
+    assert [r.number for r in listing.rows] == ["SD-2026-000002", "SD-2026-000003"]  # latest first
+
+
+async def test_open_and_complaints(db: Database) -> None:
+    async with db.read() as s:
+        opened = await ticketviews.open_tickets(s, TZ)
+        comp = await ticketviews.complaints(s, TZ)
+        bad = await ticketviews.dissatisfied(s, periods.month(2026, 11), TZ)
+    assert [r.number for r in opened.rows] == ["SD-2026-000002", "SD-2026-000003"] and opened.total == 2
+    assert [r.number for r in comp.rows] == ["SD-2026-000002"]
+    assert [b[0] for b in bad] == ["SD-2026-000004"]
+
+
+async def test_chart_series_per_day(db: Database) -> None:
+    async with db.read() as s:
+        series = await chart.day_series(s, periods.month(2026, 11), TZ, NOW)
+    assert len(series.days) == 30 and sum(series.created) == 5
+    i22 = series.days.index(dt.date(2026, 11, 22))
+    assert (series.created[i22], series.with_due[i22], series.met[i22]) == (2, 2, 1)
+    i23 = series.days.index(dt.date(2026, 11, 23))
+    assert (series.with_due[i23], series.met[i23]) == (1, 0)  # unacknowledged and past due counts as missed
+
+
+async def test_export_rows_are_one_per_event_in_order(db: Database) -> None:
+    async with db.read() as s:
+        data = await export.export_data(s, periods.month(2026, 11), TZ)
+    assert len(data.events) == 7 + 8 + 2 + 3 + 4 and len(data.tickets) == 5
+    assert all(len(r) == len(export.EVENT_COLUMNS) for r in data.events)
+    times = [r[1] for r in data.events]
+    assert times == sorted(times) and times[0] == dt.datetime(2026, 11, 2, 10, 0)
