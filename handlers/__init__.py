@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import admin, common, customer, engineer, report, supervisor
+from handlers import admin, common, customer, engineer, questions, report, supervisor
 from handlers.flows import route_message
 
 
@@ -31,6 +31,9 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "unlink": customer.unlink,
         "oncall": engineer.oncall,
         "myshifts": engineer.myshifts,
+        "roster": engineer.roster_command,
+        "cover": engineer.cover_command,
+        "swap": engineer.swap_command,
         "register": admin.register_command,
         "staff": admin.staff_command,
     }
@@ -40,9 +43,11 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(report.on_button, pattern=r"^rp:"))
     app.add_handler(CallbackQueryHandler(customer.cancel_button, pattern=r"^tk:cancel:"))
     app.add_handler(CallbackQueryHandler(customer.rate_button, pattern=r"^rt:"))
+    app.add_handler(CallbackQueryHandler(questions.on_button, pattern=r"^qa:"))
     app.add_handler(CallbackQueryHandler(customer.confirm_report, pattern=r"^sr:"))
     app.add_handler(CallbackQueryHandler(engineer.on_button, pattern=r"^dp:"))
     app.add_handler(CallbackQueryHandler(engineer.on_kind, pattern=r"^wk:kind:"))
+    app.add_handler(CallbackQueryHandler(engineer.swap_button, pattern=r"^sw:"))
     app.add_handler(CallbackQueryHandler(supervisor.page_button, pattern=r"^sv:pg:"))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))

@@ -1,11 +1,176 @@
-"""Free-text questions → answers from the policy (placeholder until the answerer lands)."""
+"""Free-text questions → answers from the policy: classify, extract, compute, render.
+
+Telegram-free. ``respond`` is the whole pipeline; ``respond_intent`` finishes a question whose
+missing parameter arrived in a follow-up; ``answer_in_flow`` is what the report conversation
+calls for a question typed mid-flow. Every number comes from the policy through the
+calculators (``bot.rules.qa_calc`` adapts them); templates live in ``templates/<locale>/answers``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
+
+from bot.i18n import render
+from bot.rules import qa_calc
+from bot.rules.extract import date_in, zone
+from bot.rules.intents import classify
+from bot.rules.normalize import normalize
+
+ACTIONS = {"human": "human", "complaint": "complaint", "report_fault": "report_fault"}
+# intents that are not policy questions: mid-flow they are left to the running conversation
+NOT_QUESTIONS = frozenset({"unknown", "report_fault", "human", "complaint"})
+QTY_CHOICES = ("1", "5", "10", "20", "50")
+
+
+@dataclass
+class CustomerFacts:
+    """What the answerer may know about an identified, verified customer (never otherwise)."""
+
+    name: str
+    zone: str | None = None
+    contract_type: str = "none"  # annual|per_visit|none
+    maintenance_paid_until: dt.date | None = None
+    equipment: list[dict[str, Any]] = field(default_factory=list)  # label, kind, event, date
+
+
+@dataclass
+class Answer:
+    """One answered (or pending) question."""
+
+    intent: str
+    params: dict[str, Any]
+    clauses: list[str]
+    text: str
+    ask: str | None = None  # the parameter the follow-up question asks for
+    choices: list[tuple[str, str]] = field(default_factory=list)  # follow-up buttons (label, value)
+    action: str | None = None  # human|complaint|report_fault: the caller hands over
+
+    def as_json(self) -> dict[str, Any]:
+        """``sdbot ask --json`` shape."""
+        out = {"intent": self.intent, "params": self.params, "clauses": self.clauses, "answer": self.text}
+        if self.ask:
+            out["ask"] = self.ask
+        return out
+
+
+def respond(
+    policy: Any,
+    text: str,
+    *,
+    locale: str,
+    today: dt.date,
+    customer: CustomerFacts | None = None,
+    hours: Any = None,
+) -> Answer:
+    """Answer a free-text question (classification, parameters, calculation, rendering)."""
+    found = classify(text, today=today)
+    return respond_intent(
+        policy, found.intent, found.params, locale=locale, today=today, customer=customer, hours=hours
+    )
+
+
+def respond_intent(
+    policy: Any,
+    intent: str,
+    params: dict[str, Any],
+    *,
+    locale: str,
+    today: dt.date,
+    customer: CustomerFacts | None = None,
+    hours: Any = None,
+) -> Answer:
+    """Answer ``intent`` with ``params`` (a follow-up question when one is missing)."""
+    params = qa_calc.relevant(intent, params)
+    if intent not in ACTIONS and not qa_calc.answerable(intent):
+        intent = "unknown"
+    if intent in ACTIONS or intent == "unknown":
+        body = render(locale, f"answers/text#{_block(intent)}")
+        return Answer(intent, params, [], body, action=ACTIONS.get(intent))
+    missing = qa_calc.missing(intent, params, customer)
+    if missing is not None:
+        return _follow_up(intent, params, missing, locale)
+    result = qa_calc.compute(policy, intent, params, today=today, customer=customer, hours=hours)
+    body = render(locale, f"answers/text#{_block(intent)}", r=result, p=params, today=today,
+                  customer=customer)
+    footer = render(locale, "answers/text#clauses", clauses=result.get("clauses", []))
+    text = body if not footer else f"{body}\n\n{footer}"
+    return Answer(intent, params, list(result.get("clauses", [])), text)
+
+
+def _block(intent: str) -> str:
+    return intent.replace(".", "_")
+
+
+def _follow_up(intent: str, params: dict[str, Any], missing: str, locale: str) -> Answer:
+    choices: list[tuple[str, str]] = []
+    if missing == "zone":
+        choices = [(render(locale, f"answers/labels#zone_{z}"), z) for z in ("city", "suburb")]
+    elif missing == "level":
+        choices = [(render(locale, f"answers/labels#level_{lv}"), lv) for lv in ("basic", "advanced")]
+    elif missing == "qty":
+        choices = [(q, q) for q in QTY_CHOICES]
+    item = (params.get("items") or [{}])[0].get("item")
+    text = render(
+        locale, f"answers/text#ask_{missing}", intent=intent,
+        item=render(locale, f"answers/labels#item_{item}") if item else "",
+    )
+    return Answer(intent, params, [], text, ask=missing, choices=choices)
+
+
+def fill(missing: str, value: str, params: dict[str, Any], today: dt.date) -> dict[str, Any] | None:
+    """``params`` completed with the follow-up reply (typed or pressed); None if it is not one."""
+    text = normalize(value)
+    out = {k: v for k, v in params.items()}
+    if missing == "zone":
+        z = text if text in ("city", "suburb") else zone(text)[0]
+        if z is None:
+            return None
+        out["zone"] = z
+    elif missing == "level":
+        level = "advanced" if text in ("advanced", "高级") or "高级" in text or "advanced" in text else (
+            "basic" if text == "basic" or "基础" in text or "basic" in text else None)
+        if level is None:
+            return None
+        out["level"] = level
+    elif missing == "qty":
+        import re
+
+        m = re.search(r"\d{1,5}", text)
+        if not m or int(m.group(0)) <= 0:
+            return None
+        items = [dict(i) for i in out.get("items") or []]
+        if not items:
+            return None
+        items[0]["qty"] = int(m.group(0))
+        out["items"] = items
+    elif missing == "date":
+        when = date_in(text, today)
+        if when is None:
+            return None
+        out["date"] = when.isoformat()
+    else:
+        return None
+    return out
 
 
 def answer_in_flow(policy: Any, text: str, *, locale: str, today: dt.date) -> str | None:
-    """The rendered answer when ``text`` is a policy question, else None (not a question)."""
-    return None
+    """The rendered answer when ``text`` is a policy question, else None (not a question).
+
+    Used in the middle of another conversation: fault descriptions, requests for a person and
+    unclear text are left to that conversation; a question that would need a follow-up is
+    answered in general terms instead (the conversation keeps its own step).
+    """
+    found = classify(text, today=today)
+    if found.intent in NOT_QUESTIONS or not qa_calc.answerable(found.intent):
+        return None
+    if found.intent == "warranty.status":
+        return None  # mid-report this is part of the fault description
+    ans = respond_intent(policy, found.intent, found.params, locale=locale, today=today)
+    if ans.ask is not None:
+        general = qa_calc.general_params(found.intent, ans.ask, found.params)
+        if general is None:
+            return None
+        ans = respond_intent(policy, found.intent, general, locale=locale, today=today)
+    return ans.text

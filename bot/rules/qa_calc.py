@@ -72,3 +72,10 @@ def compute(
     from bot.rules import qa_compose
 
     return qa_compose.BUILDERS[intent](policy, params, today=today, customer=customer, hours=hours)
+
+
+def answerable(intent: str) -> bool:
+    """True when a calculator-backed answer exists for ``intent``."""
+    from bot.rules import qa_compose
+
+    return intent in qa_compose.BUILDERS

@@ -1,0 +1,184 @@
+"""Customer questions typed outside any conversation: answered from the policy, in the chat.
+
+Flow ``qa`` (conversation state in the database): step ``<param>`` while a follow-up question for a
+missing parameter is pending, step ``answered`` after an answer (it keeps the last question so
+"talk to a person" can pass it on). Buttons ``qa:v:<value>`` (a follow-up choice), ``qa:human``
+and ``qa:report``; callback data is untrusted and checked against the stored step.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import uow as uow_mod
+from bot.intake import local
+from bot.rules import answer as qa
+from bot.rules.customer_facts import customer_facts
+from bot.rules.handover import hand_over
+from handlers import report
+from handlers.base import Actor, desk_of, guarded
+from handlers.flows import flow, set_fallback
+from storage.models import Conversation
+from storage.repo import clear_conversation, get_conversation, set_conversation
+
+FLOW = "qa"
+QUESTION_MAX = 500
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_CHOICES = {"zone": ("city", "suburb"), "level": ("basic", "advanced"), "qty": qa.QTY_CHOICES}
+
+
+def text_locale(actor: Actor, text: str) -> str:
+    """The answer's language: the user's chosen one, else the script the question is written in."""
+    if actor.user.locale_chosen:
+        return actor.locale
+    if _CJK.search(text):
+        return "zh"
+    return "en" if re.search(r"[A-Za-z]{3}", text) else actor.locale
+
+
+def _buttons(locale: str, choices: list[tuple[str, str]] | None = None) -> uow_mod.Buttons:
+    """Follow-up choices (if any), then "report a fault" and "talk to a person"."""
+    rows: uow_mod.Buttons = []
+    if choices:
+        rows.append([(label, f"qa:v:{value}") for label, value in choices])
+    rows.append([(_label(locale, "report_button"), "qa:report"), (_label(locale, "human_button"), "qa:human")])
+    return rows
+
+
+def _label(locale: str, name: str) -> str:
+    from bot.i18n import render
+
+    return render(locale, f"answers/labels#{name}")
+
+
+async def _facts(actor: Actor) -> qa.CustomerFacts | None:
+    return await customer_facts(uow_mod.current().session, actor.user)
+
+
+def _today(context: ContextTypes.DEFAULT_TYPE) -> Any:
+    desk = desk_of(context)
+    return local(uow_mod.current().now, desk.clock.tz).date()
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """Fallback for messages outside any conversation: customers' text goes to the answerer."""
+    msg = update.effective_message
+    text = (msg.text or "").strip() if msg is not None else ""
+    if actor.role != "customer" or not text:
+        actor.reply("common/help", role=actor.role)
+        return
+    await answer_text(update, context, actor, text[:QUESTION_MAX])
+
+
+async def answer_text(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str
+) -> None:
+    """Classify and answer ``text``; hand over, ask a follow-up or reply with the answer."""
+    desk = desk_of(context)
+    locale = text_locale(actor, text)
+    ans = qa.respond(
+        desk.policy, text, locale=locale, today=_today(context), customer=await _facts(actor),
+        hours=getattr(desk.roster, "hours", None),
+    )
+    await deliver(context, actor, ans, text, locale)
+
+
+async def deliver(
+    context: ContextTypes.DEFAULT_TYPE, actor: Actor, ans: qa.Answer, question: str, locale: str
+) -> None:
+    """Send an answer: hand over to a report or a person, or store the follow-up / last question."""
+    uow = uow_mod.current()
+    if ans.action == "report_fault":
+        await report.begin(actor, first_text=question)
+        return
+    if ans.action in ("human", "complaint"):
+        await clear_conversation(uow.session, actor.chat_id)
+        await _hand_over(context, actor, question, complaint=ans.action == "complaint", locale=locale)
+        return
+    data = {"intent": ans.intent, "params": ans.params, "question": question, "locale": locale}
+    await set_conversation(uow.session, actor.chat_id, FLOW, ans.ask or "answered", data, uow.now)
+    uow.send(actor.chat_id, ans.text, buttons=_buttons(locale, ans.choices))
+
+
+async def _hand_over(
+    context: ContextTypes.DEFAULT_TYPE, actor: Actor, question: str, *, complaint: bool, locale: str
+) -> None:
+    uow = uow_mod.current()
+    note = _label(locale, "complaint_note" if complaint else "human_note")
+    done = await hand_over(uow, desk_of(context), actor.user, question, complaint=complaint, note=note)
+    from bot.i18n import render
+
+    uow.send(
+        actor.chat_id,
+        render(locale, "answers/text#handed_over", number=done.number, complaint=complaint,
+               pickup=done.pickup_at),
+    )
+
+
+@flow(FLOW)
+async def on_flow_message(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation
+) -> None:
+    """A reply while a follow-up is pending (or after an answer): fill it, else a new question."""
+    msg = update.effective_message
+    text = (msg.text or "").strip() if msg is not None else ""
+    if not text:
+        actor.reply("common/help", role=actor.role)
+        return
+    data = dict(conv.data)
+    if conv.step in _CHOICES or conv.step == "date":
+        filled = qa.fill(conv.step, text, data.get("params") or {}, _today(context))
+        if filled is not None:
+            await _finish(context, actor, data, filled)
+            return
+    await clear_conversation(uow_mod.current().session, actor.chat_id)
+    if actor.role == "customer":
+        await answer_text(update, context, actor, text[:QUESTION_MAX])
+    else:
+        actor.reply("common/help", role=actor.role)
+
+
+async def _finish(
+    context: ContextTypes.DEFAULT_TYPE, actor: Actor, data: dict[str, Any], params: dict[str, Any]
+) -> None:
+    desk = desk_of(context)
+    locale = data.get("locale") or actor.locale
+    ans = qa.respond_intent(
+        desk.policy, data["intent"], params, locale=locale, today=_today(context),
+        customer=await _facts(actor), hours=getattr(desk.roster, "hours", None),
+    )
+    await deliver(context, actor, ans, data.get("question", ""), locale)
+
+
+@guarded(roles=("customer",))
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``qa:v:<value>``, ``qa:human``, ``qa:report`` — checked against the stored conversation."""
+    uow = uow_mod.current()
+    raw = (update.callback_query.data or "") if update.callback_query else ""
+    parts = raw.split(":", 2)
+    conv = await get_conversation(uow.session, actor.chat_id)
+    mine = conv if conv is not None and conv.flow == FLOW else None
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "report":
+        await report.begin(actor)
+        return
+    if action == "human" and mine is not None:
+        data = dict(mine.data)
+        await clear_conversation(uow.session, actor.chat_id)
+        await _hand_over(context, actor, data.get("question", ""), complaint=False,
+                         locale=data.get("locale") or actor.locale)
+        return
+    if action == "v" and len(parts) == 3 and mine is not None and parts[2] in _CHOICES.get(mine.step, ()):
+        data = dict(mine.data)
+        filled = qa.fill(mine.step, parts[2], data.get("params") or {}, _today(context))
+        if filled is not None:
+            await _finish(context, actor, data, filled)
+            return
+    actor.reply("common/stale_button")
+
+
+set_fallback(on_text)
