@@ -106,11 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    __import__("bot.ops_cli", fromlist=["register_db"]).register_db(db)
 
     sub.add_parser("demo", help="load demo data").set_defaults(func=cmd_demo)
 
     for module in (
-        "bot.rules.cli", "bot.rules.ask_cli", "bot.roster.cli", "bot.staff_cli", "bot.registry_cli"
+        "bot.rules.cli", "bot.rules.ask_cli", "bot.ops_cli", "bot.roster.cli", "bot.staff_cli", "bot.registry_cli"
     ):
         __import__(module, fromlist=["register"]).register(sub)
     return parser

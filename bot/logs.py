@@ -7,6 +7,29 @@ import logging
 import re
 
 _TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+# +country numbers, and bare Chinese mobile numbers (11 digits, 13x–19x); never ids or tokens
+_PHONE_RE = re.compile(r"(?<![\w:-])(\+\d{2,4}[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
+_INTL_RE = re.compile(r"(?<![\w:])\+(\d{1,3})[\d -]{4,12}(\d{3})(?!\d)")
+_TICKET_RE = re.compile(r"\bSD-\d{4}-\d{4,}\b")
+
+
+def mask_phones(text: str) -> str:
+    """Keep only the prefix and last digits of phone numbers: +86138****0001."""
+    text = _PHONE_RE.sub(lambda m: f"{(m.group(1) or '').strip()}{m.group(2)}****{m.group(3)}", text)
+    return _INTL_RE.sub(lambda m: f"+{m.group(1)}****{m.group(2)}", text)
+
+
+def _context() -> dict[str, object]:
+    """The update being processed (if any): its id, for correlating log lines."""
+    try:
+        from bot import uow as uow_mod
+
+        current = uow_mod._current.get()
+    except Exception:  # logging must never fail
+        return {}
+    if current is None or current.update_id is None:
+        return {}
+    return {"update_id": current.update_id}
 
 
 class RedactFilter(logging.Filter):
@@ -20,8 +43,10 @@ class RedactFilter(logging.Filter):
         message = record.getMessage()
         for secret in self.secrets:
             message = message.replace(secret, "<redacted>")
-        message = _TOKEN_RE.sub("<redacted>", message)
+        message = mask_phones(_TOKEN_RE.sub("<redacted>", message))
         record.msg, record.args = message, None
+        for key, value in _context().items():
+            setattr(record, key, value)
         return True
 
 
@@ -35,8 +60,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key in ("update_id", "ticket"):
+            if getattr(record, key, None) is not None:
+                data[key] = getattr(record, key)
+        if "ticket" not in data and (found := _TICKET_RE.search(data["message"])):
+            data["ticket"] = found.group(0)
         if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
+            data["exc"] = mask_phones(_TOKEN_RE.sub("<redacted>", self.formatException(record.exc_info)))
         return json.dumps(data, ensure_ascii=False)
 
 
