@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot import dispatch, tickets, worklog
 from bot import uow as uow_mod
+from bot.i18n import render
 from handlers.base import STAFF_ROLES, Actor, desk_of, guarded
 from handlers.flows import flow
 from storage.models import Conversation, Staff, Ticket
@@ -202,3 +203,137 @@ async def _staff_names(uow: uow_mod.UnitOfWork) -> dict[str, str]:
     return {k: n for k, n in rows.all()}
 
 
+
+
+# --- roster commands: /roster, /cover (supervisors), /swap (engineers) ----------------------
+
+_SWAP_CALLBACK = re.compile(r"^sw:(ok|no):(\d{1,12})$")
+ROSTER_DAYS_MAX = 31
+
+
+def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: object) -> str:
+    from bot.roster.store import span_text
+
+    return span_text(start, end, tz)
+
+
+@guarded(roles=STAFF_ROLES)
+async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/roster [days]``: the duty calendar from today (covers and swaps included)."""
+    from bot.roster.duty import calendar_table
+    from bot.roster.store import current_overrides
+
+    uow = uow_mod.current()
+    desk = desk_of(context)
+    args = context.args or []
+    days = int(args[0]) if args and args[0].isdigit() else 7
+    days = max(1, min(days, ROSTER_DAYS_MAX))
+    roster = await dispatch.effective_roster(uow, desk)
+    today = uow.now.astimezone(desk.clock.tz).date()
+    rows = calendar_table(roster, today, today + dt.timedelta(days=days - 1))
+    names = await _staff_names(uow)
+    changes = await current_overrides(uow.session, uow.now)
+    actor.reply(
+        "roster/text#calendar", rows=rows, names=names,
+        changes=[{"id": o.id, "kind": o.kind, "status": o.status, "member": names.get(o.member, o.member),
+                  "covers": names.get(o.covers, o.covers), "span": _span(actor, o.starts_at, o.ends_at, desk.clock.tz)}
+                 for o in changes],
+    )
+
+
+@guarded(roles=("supervisor", "admin"))
+async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/cover MEMBER COVERS DATE[..DATE]`` | ``/cover cancel ID`` (supervisors)."""
+    from bot.notify import staff_by_key, tell
+    from bot.roster.model import RosterError
+    from bot.roster.store import add_cover, cancel_override, parse_range
+
+    uow = uow_mod.current()
+    desk = desk_of(context)
+    args = context.args or []
+    try:
+        if len(args) == 2 and args[0] == "cancel" and args[1].isdigit():
+            row = await cancel_override(uow.session, int(args[1]))
+            actor.reply("roster/text#cancelled", id=row.id)
+            return
+        if len(args) != 3:
+            actor.reply("roster/text#cover_usage")
+            return
+        span = parse_range(args[2], desk.clock.tz)
+        row = await add_cover(uow.session, desk.roster, args[0], args[1], span, uow.now, _staff(actor).key)
+    except RosterError as exc:
+        actor.reply("roster/text#roster_error", error=str(exc))
+        return
+    names = await _staff_names(uow)
+    ctx = {"member": names.get(row.member, row.member), "covers": names.get(row.covers, row.covers),
+           "span": _span(actor, row.starts_at, row.ends_at, desk.clock.tz), "id": row.id}
+    actor.reply("roster/text#cover_saved", **ctx)
+    for key in (row.member, row.covers):
+        person = await staff_by_key(uow.session, key)
+        if person is not None and person.telegram_user_id is not None and person.telegram_user_id != actor.user.id:
+            await tell(uow, person.telegram_user_id, "roster/text#cover_notice",
+                       default_locale=desk.settings.default_locale, **ctx)
+
+
+@guarded(roles=("engineer",))
+async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/swap PARTNER MY_DATES THEIR_DATES``: propose a swap; the partner accepts with a button."""
+    from bot.notify import staff_by_key, tell
+    from bot.roster.model import RosterError
+    from bot.roster.store import add_swap_proposal, parse_range
+
+    uow = uow_mod.current()
+    desk = desk_of(context)
+    args = context.args or []
+    if len(args) != 3:
+        actor.reply("roster/text#swap_usage")
+        return
+    me = _staff(actor)
+    partner = await staff_by_key(uow.session, args[0])
+    if partner is None or not partner.active or partner.id == me.id:
+        actor.reply("roster/text#roster_error", error=args[0])
+        return
+    try:
+        give, take = parse_range(args[1], desk.clock.tz), parse_range(args[2], desk.clock.tz)
+        roster = await dispatch.effective_roster(uow, desk)
+        row = await add_swap_proposal(uow.session, roster, me.key, partner.key, give, take, uow.now)
+    except RosterError as exc:
+        actor.reply("roster/text#roster_error", error=str(exc))
+        return
+    take_start, take_end = (dt.datetime.fromisoformat(x) for x in row.data["take"])
+    ctx = {"proposer": me.name, "partner": partner.name,
+           "give": _span(actor, row.starts_at, row.ends_at, desk.clock.tz),
+           "take": _span(actor, take_start, take_end, desk.clock.tz)}
+    actor.reply("roster/text#swap_proposed", **ctx)
+    if partner.telegram_user_id is not None:
+        await tell(
+            uow, partner.telegram_user_id, "roster/text#swap_request", default_locale=desk.settings.default_locale,
+            buttons_of=lambda loc: [[(render(loc, "roster/labels#accept"), f"sw:ok:{row.id}"),
+                                     (render(loc, "roster/labels#decline"), f"sw:no:{row.id}")]],
+            **ctx,
+        )
+
+
+@guarded(roles=("engineer",))
+async def swap_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``sw:ok:<id>`` / ``sw:no:<id>``: only the proposed partner may answer, once."""
+    from bot.notify import staff_by_key, tell
+    from bot.roster.store import answer_swap
+
+    uow = uow_mod.current()
+    desk = desk_of(context)
+    match = _SWAP_CALLBACK.match(update.callback_query.data or "") if update.callback_query else None
+    if match is None:
+        actor.reply("common/stale_button")
+        return
+    result = await answer_swap(uow.session, int(match.group(2)), _staff(actor).key, match.group(1) == "ok", uow.now)
+    if not result.ok:
+        actor.reply(f"roster/text#swap_{result.reason}")
+        return
+    row = result.proposal
+    assert row is not None
+    proposer = await staff_by_key(uow.session, row.covers)
+    actor.reply(f"roster/text#swap_{result.reason}_you")
+    if proposer is not None and proposer.telegram_user_id is not None:
+        await tell(uow, proposer.telegram_user_id, f"roster/text#swap_{result.reason}_proposer",
+                   default_locale=desk.settings.default_locale, partner=_staff(actor).name)

@@ -256,8 +256,10 @@ class RosterOverride(Base):
     starts_at: Mapped[dt.datetime]
     ends_at: Mapped[dt.datetime]
     kind: Mapped[str] = mapped_column(String(12), default="cover")  # cover|swap
-    status: Mapped[str] = mapped_column(String(12), default="active")  # proposed|active|rejected
+    status: Mapped[str] = mapped_column(String(12), default="active")  # proposed|active|rejected|cancelled
     created_at: Mapped[dt.datetime]
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # a proposed swap's other range
 
 
 # --- Tickets -------------------------------------------------------------------------------
