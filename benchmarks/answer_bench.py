@@ -21,7 +21,7 @@ from bot.rules.answer import respond
 from bot.rules.policy import load_policy
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-SETS = ("questions.jsonl", "questions_holdout.jsonl")
+SETS = ("questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl")
 TODAY = dt.date(2026, 11, 23)
 
 

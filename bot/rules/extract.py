@@ -23,7 +23,7 @@ ITEMS: dict[str, tuple[str, ...]] = {
     "billing_software": ("计费软件", "话费软件", "话务计费", "call billing", "billing software"),
     "speaker": ("音箱", "喇叭", "扬声器", "speakers", "speaker"),
     "amplifier": ("功放", "功率放大器", "扩音机", "amplifiers", "amplifier", "amps", "amp"),
-    "nvr": ("硬盘录像机", "录像机", "监控主机", "nvrs", "nvr", "dvrs", "dvr"),
+    "nvr": ("硬盘录像机", "录像机", "录影机", "监控主机", "nvrs", "nvr", "dvrs", "dvr"),
     "camera": ("摄像头", "摄像机", "监控头", "枪机", "球机", "半球", "cameras", "camera", "cams"),
     "cctv_aux": ("监控辅助设备", "辅助设备", "auxiliary"),
     "detector": ("探测器", "detectors", "detector"),
