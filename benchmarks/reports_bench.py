@@ -64,7 +64,7 @@ async def run(path: Path, month: periods.Period, day: periods.Period, now: dt.da
                 log = await dutylog.duty_log(s, day, TZ, is_workday=workday, office=office)
                 names = {k: v.name for k, v in (await staff_names(s)).items()}
             text = render("zh", "supervisor/log", label=day.label, engineer=None,
-                          days=dutylog.view(log, names, workday), totals=log.totals)
+                          days=dutylog.view(log, names, workday), totals=log.totals, duty=[])
             results["log_entries"] = sum(len(g.entries) for g in log.groups)
             return len(paging.split_pages(text))
 

@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot import uow as uow_mod
 from bot.app import Desk
-from bot.reports import chart, dutylog, export, paging, periods, stats, ticketviews
+from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
 from bot.reports.staffref import find_staff
 from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
@@ -87,10 +87,17 @@ async def show_log(desk: Desk, actor: Actor, text: str, *, natural: bool) -> Non
         log = await dutylog.duty_log(
             s, period, _tz(uow), staff_id=staff.id if staff else None, is_workday=is_workday, office=office
         )
-        names = {k: v.name for k, v in (await _staff_map(s)).items()}
+        staff_rows = await _staff_map(s)
+        spans = await onduty.on_duty_day(s, desk.roster, period.start, _tz(uow)) if period.kind == "day" else []
+    names = {k: v.name for k, v in staff_rows.items()}
+    by_key = {v.key: v.name for v in staff_rows.values()}
+    duty = [{"name": by_key.get(d.member, d.member), "start": d.start, "end": d.end,
+             "covers": by_key.get(d.covers, d.covers) if d.covers else None}
+            for d in spans if staff is None or d.member == staff.key]
     days = dutylog.view(log, names, is_workday)
     text_out = actor.t(
-        "supervisor/log", label=period.label, engineer=staff.name if staff else None, days=days, totals=log.totals
+        "supervisor/log", label=period.label, engineer=staff.name if staff else None, days=days, totals=log.totals,
+        duty=duty,
     )
     await _paged(actor, text_out)
 

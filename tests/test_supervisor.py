@@ -59,6 +59,7 @@ async def test_log_yesterday_in_chinese_groups_by_engineer(desk: Harness) -> Non
     reply = await desk.chat(SUPERVISOR, "zh").ask("/log 昨天")
     text = reply["text"]
     assert "值班日志 2026-11-22" in text and "休息日" in text
+    assert "值班安排：王强 08:00–22:30" in text  # the demo roster's after-hours duty that Sunday
     for name in ("张伟", "李娜", "王强"):
         assert name in text
     assert "20:11 SD-2026-000001 接单（报修后 11分钟）" in text
@@ -291,7 +292,7 @@ async def test_long_answers_are_paged_and_only_the_asker_may_turn(desk: Harness)
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("昨晚谁值班", "值班日志 2026-11-22"),
+        ("昨晚谁值班", "值班安排：王强 08:00–22:30"),
         ("这个月有几单超时", "SLA 超时：2 张工单"),
         ("还有哪些没解决", "未完成工单：2 张"),
         ("你好", "主管命令"),

@@ -68,11 +68,14 @@ def render_png(series: DaySeries, *, title: str, created_label: str, compliance_
 
     Callers pass labels that the available fonts can draw (see ``cjk_font``).
     """
+    import logging
+
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # weight fallbacks are fine
     font = cjk_font()
     if font is not None:
         matplotlib.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
