@@ -123,26 +123,36 @@ async def hand_over(
 
 
 async def customer_follow_up(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, text: str) -> str:
-    """A customer's reply to a ticket message: adds information, or reopens a resolved ticket."""
+    """A customer's reply about a ticket: ``added`` to an open ticket (the assignee is told),
+    ``ask_reopen`` for a resolved/closed one (the customer confirms the fault is back), else ``closed``."""
     actor = tickets.Actor("customer", ticket.reporter_user_id)
-    if ticket.status in tickets.OPEN_STATES:
-        tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={"text": text})
-        outcome = "added"
-    elif ticket.status in ("resolved", "closed"):
-        tickets.transition(uow.session, ticket, "reopened", actor, uow.now, data={"text": text})
-        await timers.cancel(uow.session, f"autoclose:{ticket.id}:")
-        ticket.rating = None
-        await dispatch.dispatch(uow, desk, ticket)
-        outcome = "reopened"
-    else:
+    if ticket.status in ("resolved", "closed"):
+        tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={"text": text, "after": ticket.status})
+        return "ask_reopen"
+    if ticket.status not in tickets.OPEN_STATES:
         return "closed"
+    tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={"text": text})
     assignee = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
-    if assignee is not None and assignee.telegram_user_id is not None and outcome == "added":
+    if assignee is not None and assignee.telegram_user_id is not None:
         await tell(
             uow, assignee.telegram_user_id, "work/text#customer_added", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_NOTICE, number=ticket.number, text=text,
         )
-    return outcome
+    return "added"
+
+
+async def reopen(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int) -> dispatch.DispatchOutcome | None:
+    """The same fault is back after resolution: reopen, flag it a complaint (policy §5), dispatch."""
+    if ticket.status not in ("resolved", "closed") or ticket.reporter_user_id != user_id:
+        return None
+    actor = tickets.Actor("customer", user_id)
+    tickets.transition(uow.session, ticket, "reopened", actor, uow.now, data={"same_fault": True})
+    await timers.cancel(uow.session, f"autoclose:{ticket.id}:")
+    ticket.rating = None
+    if not ticket.complaint:
+        ticket.complaint = True
+        tickets.record(uow.session, ticket, "complaint", tickets.SYSTEM, uow.now, data={"reason": "same fault after repair"})
+    return await dispatch.dispatch(uow, desk, ticket)
 
 
 # --- duty log and rotation handover -------------------------------------------------------

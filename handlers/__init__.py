@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import admin, common, customer, engineer, questions, report, supervisor
+from handlers import admin, common, customer, engineer, followup, questions, report, supervisor
 from handlers.flows import route_message
 
 
@@ -48,9 +48,11 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(engineer.on_button, pattern=r"^dp:"))
     app.add_handler(CallbackQueryHandler(engineer.on_kind, pattern=r"^wk:kind:"))
     app.add_handler(CallbackQueryHandler(engineer.swap_button, pattern=r"^sw:"))
+    app.add_handler(CallbackQueryHandler(followup.on_button, pattern=r"^fu:"))
     app.add_handler(CallbackQueryHandler(supervisor.page_button, pattern=r"^sv:pg:"))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
+    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT, followup.on_reply))
     app.add_handler(
         MessageHandler(filters.TEXT | filters.CONTACT | filters.PHOTO, route_message)
     )

@@ -1,0 +1,81 @@
+"""A customer's reply to a bot message about one of their tickets.
+
+An open ticket gets the text added (the engineer is told). For a resolved or closed ticket the
+customer is asked whether the same fault is back; "yes" reopens and re-dispatches it (policy §5:
+it also becomes a complaint). Replies that are not about a ticket of theirs, and replies during a
+running conversation, go on to the normal message routing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import tickets, worklog
+from bot import uow as uow_mod
+from handlers.base import Actor, desk_of, guarded
+from handlers.flows import route_message
+from storage.models import Ticket
+from storage.repo import get_conversation
+
+_NUMBER = re.compile(r"SD-\d{4}-\d{6}")
+_CALLBACK = re.compile(r"^fu:(reopen|no):(\d{1,12})$")
+TEXT_MAX = 2000
+
+
+async def _replied_ticket(update: Update, actor: Actor) -> Ticket | None:
+    """The customer's own ticket named in the message they replied to."""
+    msg = update.effective_message
+    replied = msg.reply_to_message if msg else None
+    if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+        return None
+    found = _NUMBER.search(replied.text or replied.caption or "")
+    if found is None:
+        return None
+    return await tickets.customer_ticket(uow_mod.current().session, found.group(0), actor.user.id)
+
+
+@guarded()
+async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """A reply to a ticket message: add to the ticket or offer to reopen it."""
+    uow = uow_mod.current()
+    msg = update.effective_message
+    text = ((msg.text or msg.caption or "") if msg else "").strip()
+    ticket = None
+    if actor.role == "customer" and text and await get_conversation(uow.session, actor.chat_id) is None:
+        ticket = await _replied_ticket(update, actor)
+    if ticket is None:
+        await route_message.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
+        return
+    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text[:TEXT_MAX])
+    if outcome == "ask_reopen":
+        buttons = [[(actor.t("work/labels#reopen_yes"), f"fu:reopen:{ticket.id}"),
+                    (actor.t("work/labels#reopen_no"), f"fu:no:{ticket.id}")]]
+        actor.reply("work/text#ask_reopen", buttons=buttons, number=ticket.number)
+    elif outcome == "added":
+        actor.reply("work/text#info_added", number=ticket.number)
+    else:
+        actor.reply("work/text#already_rated", number=ticket.number)
+
+
+@guarded(roles=("customer",))
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``fu:reopen:<id>`` / ``fu:no:<id>`` — only the reporter, only a resolved/closed ticket."""
+    uow = uow_mod.current()
+    match = _CALLBACK.match(update.callback_query.data or "") if update.callback_query else None
+    ticket = await uow.session.get(Ticket, int(match.group(2))) if match else None
+    if match is None or ticket is None or ticket.reporter_user_id != actor.user.id:
+        actor.reply("common/stale_button")
+        return
+    if match.group(1) == "no":
+        actor.reply("work/text#reopen_declined", number=ticket.number)
+        return
+    outcome = await worklog.reopen(uow, desk_of(context), ticket, actor.user.id)
+    if outcome is None:
+        actor.reply("work/text#reopen_not_needed", number=ticket.number)
+    elif outcome.queued:
+        actor.reply("work/text#reopened_queued", number=ticket.number, at=outcome.pickup_at)
+    else:
+        actor.reply("work/text#reopened", number=ticket.number)
