@@ -8,6 +8,8 @@ import asyncio
 import base64
 import dataclasses
 import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -15,13 +17,14 @@ from telegram.ext import ContextTypes
 
 from bot import uow as uow_mod
 from bot.app import Desk
+from bot.i18n import render
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
 from bot.reports.staffref import find_staff
 from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
 from handlers.flows import set_manager_fallback
 
-MONTH_COMMANDS = ("stats", "export", "chart", "complaints")
+log = logging.getLogger(__name__)
 
 
 def _tz(uow: uow_mod.UnitOfWork) -> dt.tzinfo:
@@ -260,68 +263,101 @@ async def show_stats(desk: Desk, actor: Actor, text: str) -> None:
 @guarded(roles=MANAGERS)
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/export [MONTH]``: XLSX (events + tickets) and CSV (events) as documents."""
-    await send_export(desk_of(context), actor, _args(context))
+    send_export(context, actor, _args(context))
 
 
 def _file(data: bytes, filename: str) -> dict[str, str]:
     return {"base64": base64.b64encode(data).decode("ascii"), "filename": filename}
 
 
-async def send_export(desk: Desk, actor: Actor, text: str) -> None:
-    """Build and queue the export documents of a period."""
+Calls = list[tuple[str, dict[str, Any]]]
+
+
+def _after_commit(context: ContextTypes.DEFAULT_TYPE, actor: Actor, build: Callable[[], Awaitable[Calls]]) -> None:
+    """Run ``build`` once this update has committed — outside its write transaction, so a
+    seconds-long export never holds up other chats — and queue the Bot API calls it returns."""
+    desk = desk_of(context)
+    runner = getattr(context.application.update_processor, "runner", None)
+    sender = getattr(runner, "sender", None)
+    chat_id, locale = actor.chat_id, actor.locale
+
+    async def job() -> None:
+        try:
+            calls = await build()
+        except Exception:
+            log.exception("report for chat %s failed", chat_id)
+            calls = [("sendMessage", uow_mod.message_payload(chat_id, render(locale, "common/error")))]
+        async with desk.db.write() as session:
+            later = uow_mod.UnitOfWork(session=session, now=desk.now())
+            for method, payload in calls:
+                later.queue(chat_id, method, payload)
+        if sender is not None:
+            sender.wake.set()
+
+    uow_mod.current().after_commit.append(job)
+
+
+def send_export(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> None:
+    """Say the export is being prepared; build and queue the documents after the commit."""
     period = _month_arg(actor, "export", text)
     if period is None:
         return
-    uow = uow_mod.current()
-    async with desk.db.read() as s:
-        data = await export.export_data(s, period, _tz(uow))
-    if not data.events and not data.tickets:
-        actor.reply("supervisor/text#export_empty", label=period.label)
-        return
-    xlsx, csv_bytes = await asyncio.gather(
-        asyncio.to_thread(export.to_xlsx, data), asyncio.to_thread(export.to_csv, data)
-    )
-    stem = f"servicedesk-{period.label.replace(' – ', '_')}"
-    caption = actor.t("supervisor/text#export_caption", label=period.label, events=len(data.events),
-                      tickets=len(data.tickets))
-    uow.queue(actor.chat_id, "sendDocument", {
-        "chat_id": actor.chat_id, "document": _file(xlsx, f"{stem}.xlsx"), "caption": caption,
-    })
-    uow.queue(actor.chat_id, "sendDocument", {
-        "chat_id": actor.chat_id, "document": _file(csv_bytes, f"{stem}.csv"),
-        "caption": actor.t("supervisor/text#export_csv_caption"),
-    })
+    desk, uow = desk_of(context), uow_mod.current()
+    tz, chat_id = _tz(uow), actor.chat_id
+    actor.reply("supervisor/text#export_preparing", label=period.label)
+
+    async def build() -> Calls:
+        async with desk.db.read() as s:
+            data = await export.export_data(s, period, tz)
+        if not data.events and not data.tickets:
+            return [("sendMessage", uow_mod.message_payload(
+                chat_id, actor.t("supervisor/text#export_empty", label=period.label)))]
+        xlsx, csv_bytes = await asyncio.gather(
+            asyncio.to_thread(export.to_xlsx, data), asyncio.to_thread(export.to_csv, data)
+        )
+        stem = f"servicedesk-{period.label.replace(' – ', '_')}"
+        caption = actor.t("supervisor/text#export_caption", label=period.label, events=len(data.events),
+                          tickets=len(data.tickets))
+        return [
+            ("sendDocument", {"chat_id": chat_id, "document": _file(xlsx, f"{stem}.xlsx"), "caption": caption}),
+            ("sendDocument", {"chat_id": chat_id, "document": _file(csv_bytes, f"{stem}.csv"),
+                              "caption": actor.t("supervisor/text#export_csv_caption")}),
+        ]
+
+    _after_commit(context, actor, build)
 
 
 @guarded(roles=MANAGERS)
 async def chart_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/chart [MONTH]``: PNG of tickets per day and first-response compliance, as a photo."""
-    await send_chart(desk_of(context), actor, _args(context))
+    send_chart(context, actor, _args(context))
 
 
-async def send_chart(desk: Desk, actor: Actor, text: str) -> None:
-    """Build and queue the chart of a period."""
+def send_chart(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> None:
+    """Build and queue the chart of a period (after the commit)."""
     period = _month_arg(actor, "chart", text)
     if period is None:
         return
-    uow = uow_mod.current()
-    async with desk.db.read() as s:
-        series = await chart.day_series(s, period, _tz(uow), uow.now)
-    locale = actor.locale if actor.locale == "en" or await asyncio.to_thread(chart.cjk_font) else "en"
+    desk, uow = desk_of(context), uow_mod.current()
+    tz, now, chat_id = _tz(uow), uow.now, actor.chat_id
 
-    def label(name: str) -> str:
-        from bot.i18n import render
+    async def build() -> Calls:
+        async with desk.db.read() as s:
+            series = await chart.day_series(s, period, tz, now)
+        # chart labels in Chinese only when a font can draw them
+        locale = actor.locale if actor.locale == "en" or await asyncio.to_thread(chart.cjk_font) else "en"
 
-        return render(locale, f"supervisor/text#{name}", label=period.label)
+        def label(name: str) -> str:
+            return render(locale, f"supervisor/text#{name}", label=period.label)
 
-    png = await asyncio.to_thread(
-        chart.render_png, series, title=label("chart_title"), created_label=label("chart_created"),
-        compliance_label=label("chart_compliance"),
-    )
-    caption = actor.t("supervisor/text#chart_caption", label=period.label, total=sum(series.created))
-    uow.queue(actor.chat_id, "sendPhoto", {
-        "chat_id": actor.chat_id, "photo": _file(png, "chart.png"), "caption": caption,
-    })
+        png = await asyncio.to_thread(
+            chart.render_png, series, title=label("chart_title"), created_label=label("chart_created"),
+            compliance_label=label("chart_compliance"),
+        )
+        caption = actor.t("supervisor/text#chart_caption", label=period.label, total=sum(series.created))
+        return [("sendPhoto", {"chat_id": chat_id, "photo": _file(png, "chart.png"), "caption": caption})]
+
+    _after_commit(context, actor, build)
 
 
 # --- paging and plain questions ------------------------------------------------------------------
@@ -367,9 +403,9 @@ async def natural(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
         case "stats":
             await show_stats(desk, actor, arg)
         case "export":
-            await send_export(desk, actor, arg)
+            send_export(context, actor, arg)
         case "chart":
-            await send_chart(desk, actor, arg)
+            send_chart(context, actor, arg)
 
 
 def _period_arg(period: periods.Period | None) -> str:

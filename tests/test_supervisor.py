@@ -153,7 +153,8 @@ async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> N
 
     chat = desk.chat(SUPERVISOR, "zh")
     await chat.send("/export 2026-11")
-    msgs = await _all(chat, 2)
+    msgs = await _all(chat, 3)
+    assert msgs[0]["text"] == "⏳ 正在生成 2026-11 的导出文件，请稍候…"
     docs = [m["document"] for m in msgs if m.get("document")]
     assert [d["file_name"] for d in docs] == ["servicedesk-2026-11.xlsx", "servicedesk-2026-11.csv"]
     assert "24 条记录" in docs[0]["caption"]
@@ -208,8 +209,12 @@ async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> N
 
 
 async def test_export_of_an_empty_month_says_so(desk: Harness) -> None:
-    reply = await desk.chat(SUPERVISOR, "en").ask("/export 2025-01")
-    assert reply["text"] == "Nothing was recorded in 2025-01; there is nothing to export."
+    chat = desk.chat(SUPERVISOR, "en")
+    await chat.send("/export 2025-01")
+    msgs = await _all(chat, 2)
+    assert [m["text"] for m in msgs] == [
+        "⏳ Preparing the 2025-01 export…", "Nothing was recorded in 2025-01; there is nothing to export."
+    ]
 
 
 async def test_chart_is_a_png_photo(desk: Harness) -> None:
@@ -295,6 +300,7 @@ async def test_long_answers_are_paged_and_only_the_asker_may_turn(desk: Harness)
         ("昨晚谁值班", "值班安排：王强 08:00–22:30"),
         ("这个月有几单超时", "SLA 超时：2 张工单"),
         ("还有哪些没解决", "未完成工单：2 张"),
+        ("导出这个月的表格", "正在生成 2026-11 的导出文件"),
         ("你好", "主管命令"),
     ],
 )
@@ -315,4 +321,4 @@ async def test_reports_do_not_block_other_users(desk: Harness) -> None:
     sup, cust = desk.chat(SUPERVISOR, "en"), desk.chat(5010, "en")
     await asyncio.gather(sup.send("/export 2026-11"), cust.send("/help"))
     assert (await cust.read())[0]["text"]
-    assert len(await _all(sup, 2)) >= 2
+    assert len([m for m in await _all(sup, 3) if m.get("document")]) == 2
