@@ -179,7 +179,6 @@ def generate(path: Path, tickets: int, events: int, end: dt.datetime, months: in
         e_rows,
     )
     con.commit()
-    con.execute("ANALYZE")
     con.close()
     return {"tickets": len(t_rows), "events": len(e_rows)}
 

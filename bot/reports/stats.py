@@ -75,7 +75,8 @@ def _first_onsite(where: Any) -> Any:
     return (
         select(TicketEvent.ticket_id.label("ticket_id"), func.min(TicketEvent.at).label("first_at"))
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(where, TicketEvent.kind == "contact", sqlx.json_text("kind") == "onsite")
+        # coalesce(kind): walk each period ticket's events (ix_events_ticket), never all contacts
+        .where(where, func.coalesce(TicketEvent.kind, "") == "contact", sqlx.json_text("kind") == "onsite")
         .group_by(TicketEvent.ticket_id)
         .subquery()
     )
