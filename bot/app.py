@@ -124,6 +124,9 @@ class ServiceDeskApp:
         bot_app.bot_data["desk"] = self.desk
         bot_app.add_error_handler(_on_error)
         register_all(bot_app)
+        from handlers.guard import install as install_guard  # flood limit, admin audit
+
+        install_guard(bot_app)
         self.application = bot_app
         return bot_app
 

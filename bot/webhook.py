@@ -99,6 +99,7 @@ class WebhookServer:
         )
         self._hook_runner()
         app.sender.on_api_error = self.metrics.api_error
+        app.desk.extras["metrics"] = self.metrics
         self.claimer.start()
         web_app = web.Application(client_max_size=MAX_UPDATE_BYTES)
         web_app.router.add_post(self.path, self._receive)

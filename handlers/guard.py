@@ -1,0 +1,80 @@
+"""Runs before every other handler: the per-user flood limit and the audit of admin commands."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+
+from bot import uow as uow_mod
+from bot.i18n import pick_locale, render
+from bot.logs import mask_phones
+from bot.ratelimit import DROP, SERVE, FloodLimiter
+from handlers.base import desk_of
+from storage.models import AuditEntry, Staff, TelegramUser
+
+log = logging.getLogger(__name__)
+
+ADMIN_COMMANDS = frozenset({"staff"})  # admin-only commands: every use (or attempt) is audited
+GUARD_GROUP = -100
+
+
+def _limiter(context: ContextTypes.DEFAULT_TYPE) -> FloodLimiter:
+    desk = desk_of(context)
+    limiter = desk.extras.get("flood")
+    if limiter is None:
+        s = desk.settings
+        limiter = desk.extras["flood"] = FloodLimiter(s.flood_max_messages, s.flood_window_seconds)
+    return limiter
+
+
+async def _role(session: Any, user_id: int) -> str:
+    """Staff role of an active staff member linked to this Telegram account, else customer."""
+    staff = await session.scalar(select(Staff).where(Staff.telegram_user_id == user_id))
+    return staff.role if staff is not None and staff.active else "customer"
+
+
+async def _audit_admin_command(update: Update, command: str) -> None:
+    uow = uow_mod.current()
+    tg_user = update.effective_user
+    assert tg_user is not None and update.message is not None
+    role = await _role(uow.session, tg_user.id)
+    uow.session.add(AuditEntry(
+        at=uow.now, actor=f"tg:{tg_user.id}", action=f"command.{command}",
+        data={"text": mask_phones(update.message.text or "")[:200], "role": role,
+              "allowed": role == "admin", "update_id": update.update_id},
+    ))
+
+
+async def guard(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Flood limit (customers' messages only), then audit admin-only commands."""
+    if not isinstance(update, Update) or update.message is None or update.effective_user is None:
+        return
+    tg_user = update.effective_user
+    uow = uow_mod.current()
+    verdict = _limiter(context).check(tg_user.id, uow.now.timestamp())
+    if verdict != SERVE and await _role(uow.session, tg_user.id) != "customer":
+        verdict = SERVE  # staff are never throttled: they may work through many tickets fast
+    if verdict != SERVE:
+        metrics = desk_of(context).extras.get("metrics")
+        if metrics is not None:
+            metrics.rate_limited.inc()
+        if verdict != DROP and update.effective_chat is not None:
+            user = await uow.session.get(TelegramUser, tg_user.id)
+            locale = user.locale if user is not None else pick_locale(tg_user.language_code)
+            uow.send(update.effective_chat.id, render(locale, "common/slow_down"))
+        log.info("flood limit: %s message of user %s", verdict, tg_user.id)
+        raise ApplicationHandlerStop
+    text = update.message.text or ""
+    if text.startswith("/"):
+        command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
+        if command in ADMIN_COMMANDS:
+            await _audit_admin_command(update, command)
+
+
+def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register the guard ahead of every other handler group."""
+    app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
