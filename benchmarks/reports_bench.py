@@ -5,7 +5,7 @@ rendering, paging; XLSX and CSV building for the export) and prints the times as
 Targets: /stats for a month < 1 s, /log for a day < 1 s, /export for a month < 5 s.
 
     python -m benchmarks.gen_big_db /tmp/big.db
-    python -m benchmarks.reports_bench /tmp/big.db [--month 2026-10] [--day 2026-11-20]
+    python -m benchmarks.reports_bench /tmp/big.db [--month 2026-10] [--day 2026-11-20] [--chat]
 """
 
 from __future__ import annotations
@@ -113,6 +113,40 @@ async def run(path: Path, month: periods.Period, day: periods.Period, now: dt.da
     return results
 
 
+async def through_the_bot(path: Path, month: str, day: str, now: dt.datetime) -> dict[str, Any]:
+    """The same reports as chat commands: the real bot and the sandbox, supervisor 2001 asking.
+
+    Times run from sending the command to the answer (the last document for /export) arriving.
+    The run adds rows to the database's inbox, outbox and user tables.
+    """
+    from bot.sandbox import SandboxServer
+    from tests.harness import Harness, test_clock
+
+    sandbox = SandboxServer(port=0)
+    await sandbox.start()
+    h = Harness(sandbox, f"sqlite+aiosqlite:///{path}", test_clock(now.replace(tzinfo=None)))
+    results: dict[str, Any] = {}
+    try:
+        await h.start()
+        chat = h.chat(2001, "en")
+        await chat.ask("/help")
+        for name, command, count in (
+            ("chat_stats_month_s", f"/stats {month}", 1),
+            ("chat_log_day_s", f"/log {day}", 1),
+            ("chat_export_month_s", f"/export {month}", 3),
+        ):
+            began = time.perf_counter()
+            await chat.send(command)
+            got: list[dict[str, Any]] = []
+            while len(got) < count:
+                got += await chat.read(30)
+            results[name] = round(time.perf_counter() - began, 3)
+    finally:
+        await h.close()
+        await sandbox.stop()
+    return results
+
+
 def main() -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,12 +155,16 @@ def main() -> None:
     ap.add_argument("--day", default="2026-11-20")
     ap.add_argument("--now", default="2026-11-24T10:00:00+08:00")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--chat", action="store_true", help="also time the commands through the bot and sandbox")
     args = ap.parse_args()
     now = dt.datetime.fromisoformat(args.now)
     month = periods.parse_args(args.month, now.date()).period
     day = periods.parse_args(args.day, now.date()).period
     assert month is not None and day is not None, "bad --month or --day"
-    print(json.dumps(asyncio.run(run(args.path, month, day, now, args.repeat)), ensure_ascii=False))
+    results = asyncio.run(run(args.path, month, day, now, args.repeat))
+    if args.chat:
+        results.update(asyncio.run(through_the_bot(args.path, args.month, args.day, now)))
+    print(json.dumps(results, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ class DaySeries:
 async def day_series(session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime) -> DaySeries:
     """Tickets per day and SLA compliance, aggregated in SQL by local day."""
     start, end = period.bounds(tz)
-    day = sqlx.local_day(Ticket.created_at, sqlx.dialect(session), sqlx.offset_minutes(tz, start))
+    # grouped by label: PostgreSQL cannot match an expression with bound parameters twice
+    day = sqlx.local_day(Ticket.created_at, sqlx.dialect(session), sqlx.offset_minutes(tz, start)).label("day")
     due = Ticket.first_response_due
     decided = due.is_not(None) & (Ticket.acknowledged_at.is_not(None) | (due < now))
     stmt = (

@@ -110,7 +110,7 @@ async def duty_log(
 ) -> DutyLog:
     """Entries and totals of ``period`` (local days in ``tz``), optionally of one staff member."""
     start, end = period.bounds(tz)
-    eng = engineer_expr()
+    eng = engineer_expr().label("eng")
     where = [TicketEvent.at >= start, TicketEvent.at < end, TicketEvent.kind.in_(LOG_KINDS)]
     if staff_id is not None:
         where.append(eng == staff_id)
@@ -159,7 +159,7 @@ async def _totals(
     is_workday: Callable[[dt.date], bool], office: tuple[int, int],
 ) -> dict[tuple[dt.date, int | None], Totals]:
     dia = sqlx.dialect(session)
-    day = sqlx.local_day(TicketEvent.at, dia, offset)
+    day = sqlx.local_day(TicketEvent.at, dia, offset).label("day")  # grouped by label (PostgreSQL)
     minute = sqlx.local_minute(TicketEvent.at, dia, offset)
     contact = TicketEvent.kind == "contact"
     outside = and_(contact, (minute < office[0]) | (minute >= office[1]))

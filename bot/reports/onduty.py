@@ -33,13 +33,12 @@ async def on_duty_day(session: AsyncSession, roster: Any, day: dt.date, tz: dt.t
 
     start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
     end = start + dt.timedelta(days=1)
-    rows = (await session.scalars(
-        select(RosterOverride).where(
-            RosterOverride.status == "active", RosterOverride.starts_at < end, RosterOverride.ends_at > start
-        )
+    rows = (await session.execute(
+        select(RosterOverride.member, RosterOverride.covers, RosterOverride.starts_at, RosterOverride.ends_at)
+        .where(RosterOverride.status == "active", RosterOverride.starts_at < end, RosterOverride.ends_at > start)
     )).all()
     if rows:
-        extra = tuple(Override(member=r.member, covers=r.covers, start=r.starts_at, end=r.ends_at) for r in rows)
+        extra = tuple(Override(member=m, covers=c, start=a, end=b) for m, c, a, b in rows)
         roster = dataclasses.replace(roster, overrides=roster.overrides + extra)
     (row,) = calendar_table(roster, day, day)
     spans = [

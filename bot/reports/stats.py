@@ -66,7 +66,8 @@ def _in(period: Period, tz: dt.tzinfo) -> Any:
 
 
 async def _grouped(session: AsyncSession, col: Any, where: Any) -> dict[str, int]:
-    rows = await session.execute(select(col, func.count()).where(where).group_by(col).order_by(func.count().desc()))
+    key, n = col.label("k"), func.count().label("n")  # grouped by label (PostgreSQL)
+    rows = await session.execute(select(key, n).where(where).group_by(key).order_by(n.desc(), key))
     return {str(k): int(n) for k, n in rows.all()}
 
 
