@@ -119,9 +119,15 @@ async def through_the_bot(path: Path, month: str, day: str, now: dt.datetime) ->
     Times run from sending the command to the answer (the last document for /export) arriving.
     The run adds rows to the database's inbox, outbox and user tables.
     """
+    import sqlite3
+
     from bot.sandbox import SandboxServer
     from tests.harness import Harness, test_clock
 
+    con = sqlite3.connect(path)  # a new sandbox numbers updates from 1 again: forget earlier runs
+    con.execute("DELETE FROM inbox")
+    con.commit()
+    con.close()
     sandbox = SandboxServer(port=0)
     await sandbox.start()
     h = Harness(sandbox, f"sqlite+aiosqlite:///{path}", test_clock(now.replace(tzinfo=None)))
@@ -130,10 +136,10 @@ async def through_the_bot(path: Path, month: str, day: str, now: dt.datetime) ->
         await h.start()
         chat = h.chat(2001, "en")
         await chat.ask("/help")
-        for name, command, count in (
-            ("chat_stats_month_s", f"/stats {month}", 1),
-            ("chat_log_day_s", f"/log {day}", 1),
-            ("chat_export_month_s", f"/export {month}", 3),
+        for name, command, count, check in (
+            ("chat_stats_month_s", f"/stats {month}", 1, lambda m: m[0]["text"].startswith("📊")),
+            ("chat_log_day_s", f"/log {day}", 1, lambda m: m[0]["text"].startswith("📒")),
+            ("chat_export_month_s", f"/export {month}", 3, lambda m: sum(bool(x["document"]) for x in m) == 2),
         ):
             began = time.perf_counter()
             await chat.send(command)
@@ -141,6 +147,8 @@ async def through_the_bot(path: Path, month: str, day: str, now: dt.datetime) ->
             while len(got) < count:
                 got += await chat.read(30)
             results[name] = round(time.perf_counter() - began, 3)
+            if not check(got):
+                raise SystemExit(f"{command}: unexpected answer {got[0]['text'][:200]!r}")
     finally:
         await h.close()
         await sandbox.stop()
