@@ -29,7 +29,7 @@ from bot import tickets, timers
 from bot import uow as uow_mod
 from bot.i18n import render
 from bot.notify import active_staff, locale_of, staff_by_key, tell
-from storage.models import RosterOverride, Staff, Ticket, TicketEvent
+from storage.models import RosterOverride, Staff, TelegramUser, Ticket, TicketEvent
 
 DISPATCHABLE = ("new", "reopened", "dispatched")
 MANAGER_ROLES = ("supervisor", "admin")
@@ -100,6 +100,9 @@ async def dispatch(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> Dispat
 
     await watch_sla(uow, desk, ticket)
     engineer, layer = await on_duty_engineer(uow, desk)
+    if engineer is not None and engineer.telegram_user_id is None:  # on duty but never registered
+        tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
+        engineer, layer = await _next_engineer(uow, desk, {"engineer": engineer.key, "layer": layer, "tried": []})
     if engineer is not None:
         await send_to(uow, desk, ticket, engineer, layer=layer, stage=0)
         return DispatchOutcome(engineer, None)
@@ -189,8 +192,9 @@ async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> di
 
     customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
     equipment = await uow.session.get(Equipment, ticket.equipment_id) if ticket.equipment_id else None
-    phone = None
-    if ticket.verified and ticket.customer_id:
+    reporter = await uow.session.get(TelegramUser, ticket.reporter_user_id)
+    phone = reporter.phone if reporter is not None else None
+    if phone is None and ticket.verified and ticket.customer_id:
         phone = await uow.session.scalar(
             select(Contact.phone).where(
                 Contact.customer_id == ticket.customer_id, Contact.name == ticket.reporter_name

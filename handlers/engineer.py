@@ -74,12 +74,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
 
 
 def _may_work(actor: Actor, ticket: Ticket) -> bool:
-    """The assignee works the ticket once acknowledged; supervisors and admins always may."""
-    if ticket.status not in tickets.OPEN_STATES:
+    """The assignee works the ticket once acknowledged; supervisors and admins too (after ack)."""
+    if ticket.status not in tickets.OPEN_STATES or ticket.status in ("new", "dispatched"):
         return False
     if actor.role in ("supervisor", "admin"):
         return True
-    return ticket.assignee_id == _staff(actor).id and ticket.status != "dispatched"
+    return ticket.assignee_id == _staff(actor).id
 
 
 async def _may_hand_over(uow: uow_mod.UnitOfWork, actor: Actor, ticket: Ticket) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 from tests.dispatchkit import (
+    TG,
     card_of,
     collect,
     events,
@@ -129,3 +130,60 @@ async def test_acknowledge_tells_the_customer_name_and_promised_time(harness: Ha
     ack = [e for e in await events(harness, tid) if e.kind == "acknowledged"][0]
     assert ack.data["by"] == "li" and ack.data["since_dispatch_s"] >= 0
     assert dt.timedelta(seconds=ack.data["delay_s"]) < dt.timedelta(minutes=1)
+
+
+async def test_photos_follow_the_card(harness: Harness) -> None:
+    import asyncio
+    import base64
+
+    from storage.models import InboxUpdate
+
+    harness.clock.set(local(harness, 2026, 11, 23, 10, 0))
+    await harness.start()
+    c = await _customer(harness)
+    png = base64.b64encode(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")).decode()
+    sent = await c["customer"].send(photo=png, caption="NVR")
+    await c["customer"].read()
+    async with harness.app.db.read() as s:
+        payload = (await s.get(InboxUpdate, sent["update_id"])).payload
+    file_id = payload["message"]["photo"][-1]["file_id"]
+    _, number, _, _ = await open_ticket(harness, photos=[file_id])
+    card = await card_of(c["li"], number)
+    assert "附照片 1 张" in card["text"]
+    await asyncio.sleep(0.3)
+    history = await harness.chat(TG["li"]).read(2)  # everything li received, from the start
+    photos = [m for m in history if m.get("photo")]
+    assert len(photos) == 1 and photos[0]["id"] > card["id"]
+    assert number in (photos[0].get("caption") or photos[0].get("text") or ""), photos[0]
+
+
+async def test_unregistered_engineer_on_duty_is_skipped(harness: Harness) -> None:
+    from sqlalchemy import update
+
+    from storage.models import Staff
+
+    harness.clock.set(local(harness, 2026, 11, 23, 10, 0))  # office: li, next in rotation: wang
+    await harness.start()
+    c = await _customer(harness)
+    async with harness.app.db.write() as s:
+        await s.execute(update(Staff).where(Staff.key == "li").values(telegram_user_id=None))
+    tid, number, outcome, _ = await open_ticket(harness, sla=False)
+    assert outcome.engineer is not None and outcome.engineer.key == "wang"
+    await card_of(c["wang"], number)
+    kinds = [e.kind for e in await events(harness, tid)]
+    assert kinds == ["created", "undeliverable", "dispatched"]
+
+
+async def test_nobody_works_a_ticket_before_it_is_acknowledged(harness: Harness) -> None:
+    harness.clock.set(local(harness, 2026, 11, 23, 10, 0))
+    await harness.start()
+    c = await _customer(harness)
+    tid, number, _, _ = await open_ticket(harness, sla=False)
+    await card_of(c["li"], number)
+    own = await c["zhao"].ask("/oncall")
+    for action in ("resolve", "contact"):
+        await c["zhao"].press(own["id"], f"dp:{action}:{tid}")
+        assert "尚未接单" in (await c["zhao"].read())[0]["text"]
+    assert (await ticket(harness, tid)).status == "dispatched"
