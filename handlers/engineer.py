@@ -233,8 +233,9 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     rows = calendar_table(roster, today, today + dt.timedelta(days=days - 1))
     names = await _staff_names(uow)
     changes = await current_overrides(uow.session, uow.now)
+    uncovered = sorted({r.day.date.year for r in rows if r.day.source == "fallback"})
     actor.reply(
-        "roster/text#calendar", rows=rows, names=names,
+        "roster/text#calendar", rows=rows, names=names, uncovered=uncovered,
         changes=[{"id": o.id, "kind": o.kind, "status": o.status, "member": names.get(o.member, o.member),
                   "covers": names.get(o.covers, o.covers), "span": _span(actor, o.starts_at, o.ends_at, desk.clock.tz)}
                  for o in changes],

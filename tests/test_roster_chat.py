@@ -148,3 +148,10 @@ async def test_month_end_handoff_sends_the_duty_log(harness: Harness) -> None:
     _, number2, outcome2, _ = await open_ticket(harness, sla=False)
     assert outcome2.engineer is not None and outcome2.engineer.key == "zhang"
     assert dt.timedelta(0) <= harness.clock.now() - local(harness, 2026, 12, 1, 8, 0) < dt.timedelta(minutes=1)
+
+
+async def test_roster_warns_when_the_official_calendar_ends(harness: Harness) -> None:
+    c = await _start(harness, 2026, 12, 29, 10, 0)
+    cal = (await c["zhao"].ask("/roster 7"))["text"]
+    assert "官方节假日日历尚未包含 2027 年" in cal and "01-04 一" in cal
+    assert "尚未包含" not in (await c["zhao"].ask("/roster 2"))["text"]
