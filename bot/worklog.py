@@ -52,22 +52,44 @@ async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Sta
     )
     default = desk.settings.default_locale
     locale = await locale_of(uow.session, ticket.reporter_user_id, default)
-    if onsite is not None:
+    if onsite is not None:  # the customer confirms the service report first, then rates
         report = render(locale, "work/text#service_report", number=ticket.number, engineer=staff.name, summary=summary)
         uow.send(
             ticket.reporter_user_id, report, priority=uow_mod.PRIORITY_NOTICE, ref=f"ticket:{ticket.id}",
             buttons=[[(render(locale, "work/labels#confirm_report"), f"sr:{ticket.id}")]],
         )
-    await tell(
-        uow, ticket.reporter_user_id, "work/text#rate_request", default_locale=default,
-        buttons_of=lambda loc: rating_buttons(loc, ticket.id), ref=f"ticket:{ticket.id}",
-        number=ticket.number, summary=summary,
-    )
+    else:
+        await ask_rating(uow, desk, ticket)
     days = desk.policy.satisfaction.no_answer_days
     timers.schedule(
         uow.session, "autoclose", f"autoclose:{ticket.id}:{int(uow.now.timestamp())}",
         uow.now + dt.timedelta(days=days), {"ticket_id": ticket.id},
     )
+
+
+async def ask_rating(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
+    """The five rating buttons of policy §5, sent to the reporter."""
+    await tell(
+        uow, ticket.reporter_user_id, "work/text#rate_request", default_locale=desk.settings.default_locale,
+        buttons_of=lambda loc: rating_buttons(loc, ticket.id), ref=f"ticket:{ticket.id}",
+        number=ticket.number, summary=ticket.resolution or "",
+    )
+
+
+async def confirm_service_report(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int) -> bool:
+    """The reporter confirms the on-site service report (once); then they are asked to rate."""
+    if ticket.reporter_user_id != user_id or ticket.status not in ("resolved", "closed"):
+        return False
+    done = await uow.session.scalar(
+        select(TicketEvent.id).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "report_confirmed",
+                                     TicketEvent.at >= ticket.resolved_at).limit(1)
+    )
+    if done is not None:
+        return False
+    tickets.record(uow.session, ticket, "report_confirmed", tickets.Actor("customer", user_id), uow.now)
+    if ticket.status == "resolved":
+        await ask_rating(uow, desk, ticket)
+    return True
 
 
 def score_of(desk: Any, key: str) -> int:

@@ -44,7 +44,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(customer.cancel_button, pattern=r"^tk:cancel:"))
     app.add_handler(CallbackQueryHandler(customer.rate_button, pattern=r"^rt:"))
     app.add_handler(CallbackQueryHandler(questions.on_button, pattern=r"^qa:"))
-    app.add_handler(CallbackQueryHandler(customer.confirm_report, pattern=r"^sr:"))
+    app.add_handler(CallbackQueryHandler(followup.confirm_report, pattern=r"^sr:"))
     app.add_handler(CallbackQueryHandler(engineer.on_button, pattern=r"^dp:"))
     app.add_handler(CallbackQueryHandler(engineer.on_kind, pattern=r"^wk:kind:"))
     app.add_handler(CallbackQueryHandler(engineer.swap_button, pattern=r"^sw:"))

@@ -79,3 +79,18 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         actor.reply("work/text#reopened_queued", number=ticket.number, at=outcome.pickup_at)
     else:
         actor.reply("work/text#reopened", number=ticket.number)
+
+
+@guarded(roles=("customer",))
+async def confirm_report(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``sr:<ticket id>``: the reporter confirms the on-site service report, then is asked to rate."""
+    uow = uow_mod.current()
+    raw = (update.callback_query.data or "").partition(":")[2] if update.callback_query else ""
+    ticket = await uow.session.get(Ticket, int(raw)) if raw.isdigit() and len(raw) <= 12 else None
+    if ticket is None or ticket.reporter_user_id != actor.user.id:
+        actor.reply("common/stale_button")
+        return
+    if await worklog.confirm_service_report(uow, desk_of(context), ticket, actor.user.id):
+        actor.reply("work/text#report_confirmed", number=ticket.number)
+    else:
+        actor.reply("work/text#report_already_confirmed", number=ticket.number)

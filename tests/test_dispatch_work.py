@@ -62,14 +62,17 @@ async def test_contacts_resolution_service_report_and_rating(harness: Harness) -
     await c["li"].press(card["id"], f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     assert "已标记为解决" in (await c["li"].ask("更换录像机电源，画面恢复"))["text"]
-    got = await collect(c["customer"], "服务报告", "请为本次服务评分")
-    report = next(m for m in got if "服务报告" in m["text"])
-    rating = next(m for m in got if "评分" in m["text"])
+    report = await wait_for(c["customer"], "服务报告")
     assert "更换录像机电源" in report["text"] and "李娜" in report["text"]
+    assert await texts(c["customer"], 0.3) == []  # the rating request waits for the confirmation
+    await c["customer"].press(report["id"], button(report, "sr:"))
+    got = await collect(c["customer"], "已确认", "请为本次服务评分")
+    rating = next(m for m in got if "评分" in m["text"])
+    assert "更换录像机电源" in rating["text"]
     assert [b["data"] for row in rating["buttons"] for b in row] == [
         f"rt:{tid}:{k}" for k in ("very_satisfied", "satisfied", "average", "no_opinion", "dissatisfied")]
-    await c["customer"].press(report["id"], button(report, "sr:"))
-    await wait_for(c["customer"], "已确认")
+    await c["customer"].press(report["id"], button(report, "sr:"))  # twice: no second rating request
+    await wait_for(c["customer"], "已经确认过")
     await c["customer"].press(rating["id"], f"rt:{tid}:satisfied")
     await wait_for(c["customer"], "感谢您的评价")
     t = await ticket(harness, tid)
