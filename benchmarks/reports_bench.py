@@ -78,7 +78,7 @@ async def run(path: Path, month: periods.Period, day: periods.Period, now: dt.da
 
         async def export_month() -> tuple[int, int]:
             async with db.read() as s:
-                data = await export.export_data(s, month, TZ)
+                data = await export.export_data(s, month, TZ, now)
             xlsx, csv_bytes = await asyncio.gather(
                 asyncio.to_thread(export.to_xlsx, data), asyncio.to_thread(export.to_csv, data)
             )

@@ -303,12 +303,12 @@ def send_export(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> 
     if period is None:
         return
     desk, uow = desk_of(context), uow_mod.current()
-    tz, chat_id = _tz(uow), actor.chat_id
+    tz, now, chat_id = _tz(uow), uow.now, actor.chat_id
     actor.reply("supervisor/text#export_preparing", label=period.label)
 
     async def build() -> Calls:
         async with desk.db.read() as s:
-            data = await export.export_data(s, period, tz)
+            data = await export.export_data(s, period, tz, now)
         if not data.events and not data.tickets:
             return [("sendMessage", uow_mod.message_payload(
                 chat_id, actor.t("supervisor/text#export_empty", label=period.label)))]

@@ -4,8 +4,9 @@ The test clock stands at Monday 2026-11-23 10:00 Asia/Shanghai. Yesterday (Sunda
 SD-2026-000001 (zhang: dispatched, acknowledged after 11 min, phone 15 min, on site 60 min,
 resolved) and SD-2026-000002 (li, reminder, escalated to wang, acknowledged 150 min after the
 report — 30 min late —, remote 20 min; a complaint; on-site due passed without a visit).
-Today SD-2026-000003 was dispatched to zhang and is unacknowledged one hour past its due time.
-Earlier in November SD-2026-000004 (zhang, rated dissatisfied) and SD-2026-000005 (li, on site,
+Today SD-2026-000003 was dispatched to zhang and is unacknowledged one hour past its due time
+(the SLA watch recorded the breach at 09:00).
+Earlier in November SD-2026-000004 (zhang, phone fix, rated dissatisfied) and SD-2026-000005 (li, on site,
 rated very satisfied); in October SD-2026-000006 (wang, rated satisfied).
 """
 
@@ -99,11 +100,14 @@ async def seed_reports(db: Database) -> None:
         t3 = await b.ticket(3, at(11, 23, 8), status="dispatched", category="pos", assignee_id=z,
                             frd=at(11, 23, 9))
         b.event(t3, "dispatched", at(11, 23, 8, 1), from_status="new", to_status="dispatched", to="zhang", stage=0)
+        b.event(t3, "sla_breach", at(11, 23, 9), kind="first_response", due=at(11, 23, 9).isoformat(), notified=1,
+                late_s=0)
 
         t4 = await b.ticket(4, at(11, 2, 10), status="closed", category="telephone", assignee_id=z,
-                            acknowledged_at=at(11, 2, 10, 30), resolved_at=at(11, 2, 15), closed_at=at(11, 3, 9),
+                            acknowledged_at=at(11, 2, 10, 30), resolved_at=at(11, 2, 12, 30), closed_at=at(11, 3, 9),
                             rating=-5)
         b.ack(t4, "zhang", at(11, 2, 10, 30))
+        b.contact(t4, "zhang", at(11, 2, 10, 45), "phone", 10, "电话指导", "已恢复")
         b.rate(t4, at(11, 3, 9), "dissatisfied", -5)
 
         t5 = await b.ticket(5, at(11, 5, 10), status="closed", assignee_id=li, acknowledged_at=at(11, 5, 10, 5),

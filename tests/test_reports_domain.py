@@ -32,12 +32,14 @@ async def test_stats_of_november(db: Database) -> None:
     assert st.created == 5 and st.complaints == 1
     assert st.by_state == {"closed": 2, "dispatched": 1, "in_progress": 1, "resolved": 1}
     assert st.by_category == {"cctv": 2, "network": 1, "pos": 1, "telephone": 1}
-    # first responses 5, 11, 30, 150 minutes: nearest-rank median 11, p95 150
+    # first contact 30, 160, 45, 120 minutes after the report: nearest-rank median 45, p95 160;
+    # decided: 1, 2, 4, 5 and 3 (due passed, nobody called) — kept by 1, 4, 5
     fr = st.first_response
-    assert (fr.count, round(fr.median), round(fr.p95), fr.with_due, fr.met) == (4, 11, 150, 4, 3)
+    assert (fr.count, round(fr.median), round(fr.p95), fr.with_due, fr.met) == (4, 45, 160, 5, 3)
+    # on site 90 and 120 minutes; 4 was fixed by phone before its on-site due (kept), 2 is past it
     on = st.onsite
-    assert (on.count, round(on.median), round(on.p95), on.with_due, on.met) == (2, 90, 120, 2, 2)
-    assert st.breaches == {"first_response": 2, "onsite": 0, "fix": 0, "tickets": 2}
+    assert (on.count, round(on.median), round(on.p95), on.with_due, on.met) == (2, 90, 120, 4, 3)
+    assert st.breaches == {"first_response": 2, "onsite": 1, "fix": 0, "tickets": 2}
     sat = {e.name: (e.ratings, e.total, e.average, e.dissatisfied) for e in st.satisfaction}
     assert sat == {"张伟": (1, -5, -5.0, 1), "李娜": (1, 5, 5.0, 0)}
     assert st.escalations == {"next_engineer": 1}
@@ -114,8 +116,20 @@ async def test_chart_series_per_day(db: Database) -> None:
 
 async def test_export_rows_are_one_per_event_in_order(db: Database) -> None:
     async with db.read() as s:
-        data = await export.export_data(s, periods.month(2026, 11), TZ)
-    assert len(data.events) == 7 + 8 + 2 + 3 + 4 and len(data.tickets) == 5
+        data = await export.export_data(s, periods.month(2026, 11), TZ, NOW)
+    assert len(data.events) == 7 + 8 + 3 + 4 + 4 and len(data.tickets) == 5
     assert all(len(r) == len(export.EVENT_COLUMNS) for r in data.events)
+    col = {name: i for i, name in enumerate(export.TICKET_COLUMNS)}
+    met = {r[col["ticket_number"]]: (r[col["first_response_met"]], r[col["onsite_met"]], r[col["fix_met"]])
+           for r in data.tickets}
+    assert met == {
+        "SD-2026-000001": ("yes", "yes", "yes"),
+        "SD-2026-000002": ("no", "no", None),  # fix due tonight: not decided yet
+        "SD-2026-000003": ("no", None, None),
+        "SD-2026-000004": ("yes", "yes", "yes"),
+        "SD-2026-000005": ("yes", "yes", "yes"),
+    }
+    t2 = next(r for r in data.tickets if r[0] == "SD-2026-000002")
+    assert t2[col["first_response_at"]] == dt.datetime(2026, 11, 22, 23, 40) and t2[col["first_response_min"]] == 160
     times = [r[1] for r in data.events]
     assert times == sorted(times) and times[0] == dt.datetime(2026, 11, 2, 10, 0)

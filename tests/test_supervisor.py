@@ -69,6 +69,12 @@ async def test_log_yesterday_in_chinese_groups_by_engineer(desk: Harness) -> Non
     assert "合计：工单 2 张，派单 3，接单 2，联系 3 次共 1小时35分" in text
 
 
+async def test_log_of_today_by_default_shows_sla_breaches(desk: Harness) -> None:
+    text = (await desk.chat(SUPERVISOR, "zh").ask("/log"))["text"]
+    assert "值班日志 2026-11-23" in text
+    assert "08:01 SD-2026-000003 派单" in text and "09:00 SD-2026-000003 ⚠️ SLA 超时：首次响应" in text
+
+
 async def test_log_for_one_engineer_by_name_or_username_in_english(desk: Harness) -> None:
     chat = desk.chat(SUPERVISOR, "en")
     text = (await chat.ask("/log yesterday wang"))["text"]
@@ -134,10 +140,10 @@ async def test_complaints(desk: Harness) -> None:
 async def test_stats_of_this_month_in_both_languages(desk: Harness) -> None:
     text = (await desk.chat(SUPERVISOR, "zh").ask("/stats"))["text"]
     assert "统计 2026-11" in text and "新工单 5 张，其中投诉 1 张" in text
-    assert "首次响应（4 张）：中位数 11分钟，95% 2小时30分" in text
-    assert "按时 3/4（75%）" in text
+    assert "首次响应（4 张）：中位数 45分钟，95% 2小时40分" in text
+    assert "按时 3/5（60%）" in text and "按时 3/4（75%）" in text
     assert "到场（2 张）：中位数 1小时30分，95% 2小时00分" in text
-    assert "SLA 超时：2 张工单（首次响应 2，到场 0，修复 0）" in text
+    assert "SLA 超时：2 张工单（首次响应 2，到场 1，修复 0）" in text
     assert "张伟：合计 -5，平均 -5.00，评价 1 次，不满意 1 次" in text
     assert "李娜：合计 5，平均 5.00，评价 1 次，不满意 0 次" in text
     assert "不满意 -5" in text  # the policy's score table
@@ -157,7 +163,7 @@ async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> N
     assert msgs[0]["text"] == "⏳ 正在生成 2026-11 的导出文件，请稍候…"
     docs = [m["document"] for m in msgs if m.get("document")]
     assert [d["file_name"] for d in docs] == ["servicedesk-2026-11.xlsx", "servicedesk-2026-11.csv"]
-    assert "24 条记录" in docs[0]["caption"]
+    assert "26 条记录" in docs[0]["caption"]
     wb = openpyxl.load_workbook(io.BytesIO(await _download(desk, docs[0]["url"])))
     events = list(wb["events"].iter_rows(values_only=True))
     assert events[0] == EVENT_COLUMNS
@@ -177,7 +183,7 @@ async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> N
         ).fetchall()
     finally:
         con.close()
-    assert len(events) - 1 == len(rows) == 24
+    assert len(events) - 1 == len(rows) == 26
     col = {name: i for i, name in enumerate(EVENT_COLUMNS)}
     for cells, row in zip(events[1:], rows, strict=True):
         local = dt.datetime.fromisoformat(row[1]) + dt.timedelta(hours=8)
@@ -205,7 +211,7 @@ async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> N
         assert cells[tcol["created"]] == dt.datetime.fromisoformat(created) + dt.timedelta(hours=8)
         assert cells[tcol["rating"]] == rating
     csv_text = (await _download(desk, docs[1]["url"])).decode("utf-8-sig")
-    assert csv_text.splitlines()[0] == ",".join(EVENT_COLUMNS) and len(csv_text.splitlines()) == 25
+    assert csv_text.splitlines()[0] == ",".join(EVENT_COLUMNS) and len(csv_text.splitlines()) == 27
 
 
 async def test_export_of_an_empty_month_says_so(desk: Harness) -> None:

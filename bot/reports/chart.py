@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports import sqlx
+from bot.reports import sla, sqlx
 from bot.reports.periods import Period
 from storage.models import Ticket
 
@@ -31,19 +31,21 @@ class DaySeries:
 
 
 async def day_series(session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime) -> DaySeries:
-    """Tickets per day and SLA compliance, aggregated in SQL by local day."""
+    """Tickets per day and first-response compliance (decided promises kept), by local day in SQL."""
     start, end = period.bounds(tz)
     # grouped by label: PostgreSQL cannot match an expression with bound parameters twice
     day = sqlx.local_day(Ticket.created_at, sqlx.dialect(session), sqlx.offset_minutes(tz, start)).label("day")
-    due = Ticket.first_response_due
-    decided = due.is_not(None) & (Ticket.acknowledged_at.is_not(None) | (due < now))
+    where = (Ticket.created_at >= start) & (Ticket.created_at < end)
+    sub = sla.firsts(where)
+    first = sla.promises(sub, now)[0]
     stmt = (
         select(
             day, func.count(),
-            func.sum(case((decided, 1), else_=0)),
-            func.sum(case((decided & (Ticket.acknowledged_at <= due), 1), else_=0)),
+            func.sum(case((first.decided, 1), else_=0)),
+            func.sum(case((first.decided & first.kept, 1), else_=0)),
         )
-        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .select_from(Ticket.__table__.outerjoin(sub, sub.c.ticket_id == Ticket.id))
+        .where(where)
         .group_by(day)
     )
     found = {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in (await session.execute(stmt)).all()}

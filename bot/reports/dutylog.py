@@ -16,7 +16,9 @@ from bot.reports import sqlx
 from bot.reports.periods import Period
 from storage.models import Staff, Ticket, TicketEvent
 
-LOG_KINDS = ("dispatched", "reminder", "acknowledged", "contact", "handover", "escalated", "resolved")
+LOG_KINDS = (
+    "dispatched", "reminder", "acknowledged", "contact", "handover", "escalated", "sla_breach", "resolved",
+)
 
 ToStaff = aliased(Staff, name="to_staff")
 

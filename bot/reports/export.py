@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.reports import sqlx
+from bot.reports import sla, sqlx
 from bot.reports.dutylog import ToStaff, engineer_expr
 from bot.reports.periods import Period
 from storage.models import Staff, Ticket, TicketEvent
@@ -28,9 +28,10 @@ EVENT_COLUMNS = (
     "escalation_level", "rating", "score", "note",
 )
 TICKET_COLUMNS = (
-    "ticket_number", "created", "customer", "category", "severity", "status", "complaint",
-    "assignee", "first_response_due", "acknowledged_at", "onsite_due", "fix_due", "resolved_at",
-    "closed_at", "first_response_min", "first_response_met", "rating",
+    "ticket_number", "created", "customer", "category", "severity", "status", "complaint", "assignee",
+    "first_response_due", "first_response_at", "first_response_min", "first_response_met",
+    "onsite_due", "first_onsite_at", "onsite_met", "fix_due", "resolved_at", "fix_met",
+    "acknowledged_at", "closed_at", "rating",
 )
 
 Actor = aliased(Staff, name="actor_staff")
@@ -50,12 +51,19 @@ def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
     return value.astimezone(tz).replace(tzinfo=None, microsecond=0) if value is not None else None
 
 
-def _note(summary: str | None, reason: str | None, text: str | None) -> str | None:
+def _note(kind: str, data_kind: str | None, summary: str | None, reason: str | None, text: str | None) -> str | None:
+    if kind == "sla_breach":
+        return data_kind  # which promise was missed
     return summary or reason or text
 
 
-async def export_data(session: AsyncSession, period: Period, tz: dt.tzinfo) -> ExportData:
-    """Events in ``period`` (by event time) with their tickets; tickets created in ``period``."""
+async def export_data(
+    session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime | None = None
+) -> ExportData:
+    """Events in ``period`` (by event time) with their tickets; tickets created in ``period``.
+
+    ``now`` decides which SLA promises are already broken (default: the real time)."""
+    now = now or dt.datetime.now(dt.UTC)
     start, end = period.bounds(tz)
     eng = engineer_expr().label("eng")
     j = sqlx.json_text
@@ -83,34 +91,51 @@ async def export_data(session: AsyncSession, period: Period, tz: dt.tzinfo) -> E
             r[0], _local(r[1], tz), r[2], r[3], actor, names.get(r[6]) if r[6] is not None else None,
             r[7], _local(r[8], tz), r[9], r[10], r[11], "yes" if r[12] else "no", r[13], r[14],
             r[15], r[16], r[17] if is_contact else None, r[18], r[19], r[20],
-            None if r[21] is None else round(r[21] / 60, 1), r[22], r[23], r[24], _note(r[25], r[26], r[27]),
+            None if r[21] is None else round(r[21] / 60, 1), r[22], r[23], r[24], _note(r[2], r[17], r[25], r[26], r[27]),
         ))
-    return ExportData(period, events, await _tickets(session, period, tz))
+    return ExportData(period, events, await _tickets(session, period, tz, now))
 
 
-async def _tickets(session: AsyncSession, period: Period, tz: dt.tzinfo) -> list[tuple[Any, ...]]:
+def _met(decided: Any, kept: Any) -> str | None:
+    return ("yes" if kept else "no") if decided else None
+
+
+async def _tickets(session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime) -> list[tuple[Any, ...]]:
     start, end = period.bounds(tz)
-    dia = sqlx.dialect(session)
-    first_min = sqlx.minutes_between(Ticket.acknowledged_at, Ticket.created_at, dia)
+    where = (Ticket.created_at >= start) & (Ticket.created_at < end)
+    sub = sla.firsts(where)
+    first, onsite, fix = sla.promises(sub, now)
+    responded = sla.response_at(sub)
+    minutes = sqlx.minutes_between(responded, Ticket.created_at, sqlx.dialect(session))
     stmt = (
-        select(Ticket, Engineer.name, first_min)
+        select(Ticket, Engineer.name, responded, minutes, sub.c.first_onsite,
+               first.decided, first.kept, onsite.decided, onsite.kept, fix.decided, fix.kept)
+        .select_from(Ticket.__table__.outerjoin(sub, sub.c.ticket_id == Ticket.id))
         .outerjoin(Engineer, Engineer.id == Ticket.assignee_id)
-        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .where(where)
         .order_by(Ticket.created_at, Ticket.id)
     )
     out = []
-    for t, name, minutes in (await session.execute(stmt)).all():
-        met = None
-        if t.first_response_due is not None and t.acknowledged_at is not None:
-            met = "yes" if t.acknowledged_at <= t.first_response_due else "no"
+    for t, name, resp, mins, site, *flags in (await session.execute(stmt)).all():
         out.append((
             t.number, _local(t.created_at, tz), t.customer_label, t.category, t.severity, t.status,
-            "yes" if t.complaint else "no", name, _local(t.first_response_due, tz),
-            _local(t.acknowledged_at, tz), _local(t.onsite_due, tz), _local(t.fix_due, tz),
-            _local(t.resolved_at, tz), _local(t.closed_at, tz),
-            None if minutes is None else round(float(minutes), 1), met, t.rating,
+            "yes" if t.complaint else "no", name,
+            _local(t.first_response_due, tz), _local(_aware(resp), tz), None if mins is None else round(float(mins), 1),
+            _met(flags[0], flags[1]),
+            _local(t.onsite_due, tz), _local(_aware(site), tz), _met(flags[2], flags[3]),
+            _local(t.fix_due, tz), _local(t.resolved_at, tz), _met(flags[4], flags[5]),
+            _local(t.acknowledged_at, tz), _local(t.closed_at, tz), t.rating,
         ))
     return out
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    """A time from a subquery or CASE (SQLite gives text or a naive UTC datetime)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def to_xlsx(data: ExportData) -> bytes:

@@ -7,12 +7,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports import sqlx
+from bot.reports import sla, sqlx
 from bot.reports.periods import Period
-from bot.tickets import OPEN_STATES
 from storage.models import Staff, Ticket, TicketEvent
 
 
@@ -71,60 +70,35 @@ async def _grouped(session: AsyncSession, col: Any, where: Any) -> dict[str, int
     return {str(k): int(n) for k, n in rows.all()}
 
 
-def _first_onsite(where: Any) -> Any:
-    """Per ticket created in the period: its first on-site contact time."""
-    return (
-        select(TicketEvent.ticket_id.label("ticket_id"), func.min(TicketEvent.at).label("first_at"))
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        # coalesce(kind): walk each period ticket's events (ix_events_ticket), never all contacts
-        .where(where, func.coalesce(TicketEvent.kind, "") == "contact", sqlx.json_text("kind") == "onsite")
-        .group_by(TicketEvent.ticket_id)
-        .subquery()
-    )
-
-
-async def _times(
-    session: AsyncSession, minutes: Any, where: Any, due: Any, done_at: Any, from_: Any = None
-) -> Times:
-    values = select(minutes.label("m")).where(where)
-    if from_ is not None:
-        values = values.select_from(from_)
-    sub = values.subquery()
-    agg = select(
-        func.count(sub.c.m),
-    )
-    count = int(await session.scalar(agg) or 0)
-    met_q = select(
-        func.sum(case((due.is_not(None) & done_at.is_not(None), 1), else_=0)),
-        func.sum(case((due.is_not(None) & (done_at <= due), 1), else_=0)),
-    ).where(where)
-    if from_ is not None:
-        met_q = met_q.select_from(from_)
-    with_due, met = (await session.execute(met_q)).one()
+async def _times(session: AsyncSession, minutes: Any, where: Any, base: Any, promise: sla.Promise) -> Times:
+    """Count, median and p95 of ``minutes`` (NULLs skipped); how many decided promises were kept."""
+    values = select(minutes.label("m")).select_from(base).where(where).subquery()
+    count = int(await session.scalar(select(func.count(values.c.m))) or 0)
+    decided, kept = (await session.execute(
+        select(
+            func.sum(case((promise.decided, 1), else_=0)),
+            func.sum(case((promise.decided & promise.kept, 1), else_=0)),
+        ).select_from(base).where(where)
+    )).one()
     return Times(
         count=count,
-        median=await sqlx.percentile(session, sub, 0.5),
-        p95=await sqlx.percentile(session, sub, 0.95),
-        with_due=int(with_due or 0),
-        met=int(met or 0),
+        median=await sqlx.percentile(session, values, 0.5),
+        p95=await sqlx.percentile(session, values, 0.95),
+        with_due=int(decided or 0),
+        met=int(kept or 0),
     )
 
 
-async def _breaches(session: AsyncSession, where: Any, onsite: Any, now: dt.datetime) -> dict[str, int]:
-    still_open = Ticket.status.in_(OPEN_STATES)
-    first = (Ticket.acknowledged_at > Ticket.first_response_due) | (
-        Ticket.acknowledged_at.is_(None) & (Ticket.first_response_due < now) & (Ticket.status != "cancelled")
-    )
-    fix = (Ticket.resolved_at > Ticket.fix_due) | (still_open & (Ticket.fix_due < now))
-    late_onsite = onsite.c.first_at > Ticket.onsite_due
+async def _breaches(session: AsyncSession, where: Any, base: Any, promises: list[sla.Promise]) -> dict[str, int]:
+    anything = or_(*(p.breached for p in promises))
     q = select(
-        func.sum(case((first, 1), else_=0)),
-        func.sum(case((late_onsite, 1), else_=0)),
-        func.sum(case((fix, 1), else_=0)),
-        func.sum(case((first | late_onsite | fix, 1), else_=0)),
-    ).select_from(Ticket).outerjoin(onsite, onsite.c.ticket_id == Ticket.id).where(where)
-    a, b, c, d = (await session.execute(q)).one()
-    return {"first_response": int(a or 0), "onsite": int(b or 0), "fix": int(c or 0), "tickets": int(d or 0)}
+        *(func.sum(case((p.breached, 1), else_=0)) for p in promises),
+        func.sum(case((anything, 1), else_=0)),
+    ).select_from(base).where(where)
+    row = (await session.execute(q)).one()
+    out = {p.name: int(v or 0) for p, v in zip(promises, row[:-1], strict=True)}
+    out["tickets"] = int(row[-1] or 0)
+    return out
 
 
 async def _satisfaction(session: AsyncSession, period: Period, tz: dt.tzinfo) -> list[EngineerScore]:
@@ -205,15 +179,14 @@ async def stats(
     dia = sqlx.dialect(session)
     where = _in(period, tz)
     created = int(await session.scalar(select(func.count()).select_from(Ticket).where(where)) or 0)
-    onsite = _first_onsite(where)
+    sub = sla.firsts(where)
+    base = Ticket.__table__.outerjoin(sub, sub.c.ticket_id == Ticket.id)
+    first_p, onsite_p, fix_p = sla.promises(sub, now)
     first = await _times(
-        session, sqlx.minutes_between(Ticket.acknowledged_at, Ticket.created_at, dia),
-        where, Ticket.first_response_due, Ticket.acknowledged_at,
+        session, sqlx.minutes_between(sla.response_at(sub), Ticket.created_at, dia), where, base, first_p
     )
-    joined = Ticket.__table__.join(onsite, onsite.c.ticket_id == Ticket.id)
     site = await _times(
-        session, sqlx.minutes_between(onsite.c.first_at, Ticket.created_at, dia),
-        where, Ticket.onsite_due, onsite.c.first_at, from_=joined,
+        session, sqlx.minutes_between(sub.c.first_onsite, Ticket.created_at, dia), where, base, onsite_p
     )
     promises = policy_promises(policy)
     first.promise, site.promise = promises["first_response"], promises["onsite"]
@@ -225,7 +198,7 @@ async def stats(
         complaints=int(await session.scalar(select(func.count()).select_from(Ticket).where(where & Ticket.complaint)) or 0),
         first_response=first,
         onsite=site,
-        breaches=await _breaches(session, where, onsite, now),
+        breaches=await _breaches(session, where, base, [first_p, onsite_p, fix_p]),
         satisfaction=await _satisfaction(session, period, tz),
         escalations=await _escalations(session, period, tz),
     )

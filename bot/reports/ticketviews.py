@@ -63,17 +63,19 @@ async def open_tickets(session: AsyncSession, tz: dt.tzinfo) -> Listing:
     return Listing(rows, int(total or 0))
 
 
-def _onsite_done() -> Any:
+def _contacted(onsite: bool = False) -> Any:
     ev = aliased(TicketEvent)
-    return exists().where(
-        ev.ticket_id == Ticket.id, ev.kind == "contact", ev.data["kind"].as_string() == "onsite"
-    )
+    cond = [ev.ticket_id == Ticket.id, ev.kind == "contact"]
+    if onsite:
+        cond.append(ev.data["kind"].as_string() == "onsite")
+    return exists().where(*cond)
 
 
 async def overdue_tickets(session: AsyncSession, now: dt.datetime, tz: dt.tzinfo) -> Listing:
-    """Open tickets with an SLA due time passed, the latest-breached promise first per ticket."""
-    late_first = (Ticket.acknowledged_at.is_(None)) & (Ticket.first_response_due < now)
-    late_onsite = (Ticket.onsite_due < now) & ~_onsite_done()
+    """Open tickets with a promise still pending past its due time (nobody contacted the customer,
+    nobody on site, not fixed); each ticket once, by its longest delay; latest first."""
+    late_first = (Ticket.first_response_due < now) & ~_contacted()
+    late_onsite = (Ticket.onsite_due < now) & ~_contacted(onsite=True)
     late_fix = Ticket.fix_due < now
     cond = Ticket.status.in_(OPEN_STATES) & or_(late_first, late_onsite, late_fix)
     total = await session.scalar(select(func.count()).select_from(Ticket).where(cond))
