@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 TimerHandler = Callable[[uow_mod.UnitOfWork, Any, dict[str, Any]], Awaitable[None]]
 HANDLERS: dict[str, TimerHandler] = {}
+MAX_ATTEMPTS = 6  # a failing timer is retried after 5, 10, 20, 40, 80 s, then marked failed
+RETRY_BASE = 5.0
 StartupHook = Callable[[AsyncSession, Any, dt.datetime], Awaitable[None]]
 STARTUP: list[StartupHook] = []
 
@@ -120,11 +122,19 @@ class TimerWorker:
                 token = uow_mod.bind(uow)
                 try:
                     async with session.begin_nested():
-                        await handler(uow, self.context, dict(timer.payload))
-                except Exception:  # a broken timer must not block the others or spin
-                    log.exception("timer %s (%s) failed", timer.id, timer.key)
-                    timer.status = "failed"
+                        payload = {k: v for k, v in timer.payload.items() if k != "_attempts"}
+                        await handler(uow, self.context, payload)
+                except Exception:  # retried with backoff; a broken timer must not block others or spin
                     uow.outbox.clear()
+                    attempts = int(timer.payload.get("_attempts", 0)) + 1
+                    if attempts >= MAX_ATTEMPTS:
+                        log.exception("timer %s (%s) failed for good", timer.id, timer.key)
+                        timer.status = "failed"
+                    else:
+                        log.exception("timer %s (%s) failed; retry %d", timer.id, timer.key, attempts)
+                        timer.status, timer.fired_at = "pending", None
+                        timer.due_at = now + dt.timedelta(seconds=RETRY_BASE * 2 ** (attempts - 1))
+                        timer.payload = {**timer.payload, "_attempts": attempts}
                 finally:
                     uow_mod.unbind(token)
             self.lateness.append((now - timer.due_at).total_seconds())

@@ -273,3 +273,31 @@ async def test_escalation_timer_lateness(harness: Harness) -> None:
     assert late and all(x >= 0 for x in late)
     print(f"\nack timer lateness: mean {statistics.mean(late) * 1000:.0f} ms, max {max(late) * 1000:.0f} ms")
     assert max(late) < 2.5
+
+
+async def test_a_failing_timer_is_retried_not_lost(harness: Harness, monkeypatch) -> None:
+    from bot import timers
+
+    c = await _start(harness)
+    t0 = harness.clock.now()
+    tid, number, _, _ = await open_ticket(harness, sla=False)
+    await card_of(c["li"], number)
+    real = timers.HANDLERS["ack"]
+    calls = {"n": 0}
+
+    async def flaky(uow, desk, payload):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("database went away")
+        await real(uow, desk, payload)
+
+    monkeypatch.setitem(timers.HANDLERS, "ack", flaky)
+    harness.clock.set(t0 + dt.timedelta(minutes=15, seconds=1))
+    assert await fire_due(harness) == 1  # failed, rolled back, rescheduled
+    assert _kinds(await events(harness, tid)) == ["created", "dispatched"]
+    (retry,) = await pending_timers(harness, f"ack:{tid}:0:")
+    assert retry.payload["_attempts"] == 1
+    harness.clock.set(t0 + dt.timedelta(minutes=15, seconds=8))
+    assert await fire_due(harness) == 1
+    await wait_for(c["li"], "提醒")
+    assert _kinds(await events(harness, tid)) == ["created", "dispatched", "reminder"]
