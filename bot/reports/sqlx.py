@@ -67,10 +67,13 @@ async def staff_names(session: AsyncSession) -> dict[int, Staff]:
     return {s.id: s for s in (await session.scalars(select(Staff))).all()}
 
 
-async def percentile(session: AsyncSession, values: Any, q: float) -> float | None:
-    """The ``q`` quantile (nearest rank) of the single-column subquery ``values``, in SQL."""
+async def percentile(session: AsyncSession, values: Any, q: float, n: int | None = None) -> float | None:
+    """The ``q`` quantile (nearest rank) of the single-column subquery ``values``, in SQL.
+
+    ``n`` is the number of non-NULL values when the caller already counted them."""
     col = values.c[0]
-    n = await session.scalar(select(func.count()).select_from(values).where(col.is_not(None)))
+    if n is None:
+        n = await session.scalar(select(func.count()).select_from(values).where(col.is_not(None)))
     if not n:
         return None
     rank = max(0, min(n - 1, int(-(-q * n // 1)) - 1))  # ceil(q·n) − 1

@@ -72,18 +72,18 @@ async def _grouped(session: AsyncSession, col: Any, where: Any) -> dict[str, int
 
 async def _times(session: AsyncSession, minutes: Any, where: Any, base: Any, promise: sla.Promise) -> Times:
     """Count, median and p95 of ``minutes`` (NULLs skipped); how many decided promises were kept."""
-    values = select(minutes.label("m")).select_from(base).where(where).subquery()
-    count = int(await session.scalar(select(func.count(values.c.m))) or 0)
-    decided, kept = (await session.execute(
+    count, decided, kept = (await session.execute(
         select(
+            func.count(minutes),
             func.sum(case((promise.decided, 1), else_=0)),
             func.sum(case((promise.decided & promise.kept, 1), else_=0)),
         ).select_from(base).where(where)
     )).one()
+    values = select(minutes.label("m")).select_from(base).where(where).subquery()
     return Times(
-        count=count,
-        median=await sqlx.percentile(session, values, 0.5),
-        p95=await sqlx.percentile(session, values, 0.95),
+        count=int(count or 0),
+        median=await sqlx.percentile(session, values, 0.5, int(count or 0)),
+        p95=await sqlx.percentile(session, values, 0.95, int(count or 0)),
         with_due=int(decided or 0),
         met=int(kept or 0),
     )
