@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     webhook_port: int = 8088
     metrics_public: bool = False  # serve /metrics to non-loopback clients too
     inbox_claim_seconds: float = Field(default=60.0, gt=0)
+    bot_api_max_rate: float = Field(default=30.0, gt=0)  # messages/s this instance sends at most
     flood_max_messages: int = Field(default=20, ge=1)  # per user per flood window
     flood_window_seconds: float = Field(default=60.0, gt=0)
 

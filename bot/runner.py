@@ -48,6 +48,7 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         base_url=base_url,
         base_file_url=file_url,
         clock=clock,
+        rate_limit=settings.bot_api_max_rate,
     )
     if webhook:
         await run_webhook(settings, desk, sandbox, token)
