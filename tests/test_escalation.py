@@ -301,3 +301,31 @@ async def test_a_failing_timer_is_retried_not_lost(harness: Harness, monkeypatch
     assert await fire_due(harness) == 1
     await wait_for(c["li"], "提醒")
     assert _kinds(await events(harness, tid)) == ["created", "dispatched", "reminder"]
+
+
+async def test_the_chain_in_english(harness: Harness) -> None:
+    harness.clock.set(local(harness, *MONDAY_10))
+    await harness.start()
+    c = await greet(harness, "customer", "li", "wang", "zhao", "admin", lang="en")
+    t0 = harness.clock.now()
+    tid, number, _, _ = await open_ticket(harness)
+    card = await card_of(c["li"], number)
+    assert "Due: first response 11-23 12:00 | on site 11-23 14:00 | fixed 11-24 10:00" in card["text"]
+    harness.clock.set(t0 + dt.timedelta(minutes=15, seconds=3))
+    await fire_due(harness)
+    assert "Reminder" in (await wait_for(c["li"], number))["text"]
+    harness.clock.set(t0 + dt.timedelta(minutes=30, seconds=6))
+    await fire_due(harness)
+    assert "Escalated" in (await card_of(c["wang"], number))["text"]
+    harness.clock.set(t0 + dt.timedelta(minutes=45, seconds=9))
+    await fire_due(harness)
+    alert = await wait_for(c["zhao"], "Nobody acknowledged")
+    assert number in alert["text"] and "Supervisor action needed" in alert["text"]
+    wang_card = await harness.chat(TG["wang"]).read(1)  # from the start: wang's escalated card
+    wang_card_id = next(m["id"] for m in wang_card if number in (m.get("text") or ""))
+    await c["wang"].press(wang_card_id, f"dp:ack:{tid}")
+    got = await collect(c["wang"], f"You have ticket {number}", "Taken by 王强")
+    assert any(m["id"] == wang_card_id and "Record contact" in str(m["buttons"]) for m in got)
+    assert "Taken by 王强" in (await wait_for(c["zhao"], "Taken by"))["text"]
+    taken = await wait_for(c["customer"], "was taken by engineer")
+    assert "王强" in taken["text"] and "11-23 12:00" in taken["text"]
