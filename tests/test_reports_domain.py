@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -11,15 +10,14 @@ from bot.demo import load_demo
 from bot.reports import chart, dutylog, export, periods, stats, ticketviews
 from bot.rules.policy import load_policy
 from storage.db import Database
-from tests.harness import fresh_sqlite
 from tests.reports_seed import TZ, at, seed_reports
 
 NOW = at(11, 23, 10)
 
 
 @pytest.fixture
-async def db(template_db: Path, tmp_path: Path):
-    database = Database(fresh_sqlite(template_db, tmp_path))
+async def db(db_url: str):
+    database = Database(db_url)
     await load_demo(database)
     await seed_reports(database)
     yield database

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import io
-import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from storage.db import Database
+from storage.models import Ticket, TicketEvent
 from tests.harness import Chat, Harness
-from tests.reports_seed import seed_many_open, seed_reports
+from tests.reports_seed import TZ, at, seed_many_open, seed_reports
 
 SUPERVISOR, ADMIN, ENGINEER, CUSTOMER = 2001, 9001, 1001, 5001
 
@@ -46,10 +45,25 @@ async def _download(h: Harness, url: str) -> bytes:
         return await resp.read()
 
 
-def _db_path(h: Harness) -> str:
-    path = make_url(h.db_url).database
-    assert path
-    return path
+async def _november_rows(url: str) -> tuple[list[Any], list[Ticket]]:
+    """The database's own view of November 2026 (local time): events with their tickets, tickets."""
+    start, end = at(11, 1, 0), at(12, 1, 0)
+    db = Database(url)
+    try:
+        async with db.read() as s:
+            rows = (await s.execute(
+                select(TicketEvent, Ticket.number, Ticket.status, Ticket.category, Ticket.customer_label)
+                .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                .where(TicketEvent.at >= start, TicketEvent.at < end)
+                .order_by(TicketEvent.at, TicketEvent.id)
+            )).all()
+            tickets = (await s.scalars(
+                select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end)
+                .order_by(Ticket.created_at, Ticket.id)
+            )).all()
+    finally:
+        await db.dispose()
+    return [tuple(r) for r in rows], list(tickets)
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -167,49 +181,36 @@ async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> N
     wb = openpyxl.load_workbook(io.BytesIO(await _download(desk, docs[0]["url"])))
     events = list(wb["events"].iter_rows(values_only=True))
     assert events[0] == EVENT_COLUMNS
-    con = sqlite3.connect(_db_path(desk))
-    try:
-        rows = con.execute(
-            "SELECT e.id, e.at, e.kind, e.actor_kind, t.number, t.status, t.category, e.from_status,"
-            " e.to_status, e.minutes, json_extract(e.data, '$.result'), json_extract(e.data, '$.score'),"
-            " json_extract(e.data, '$.rating'), t.customer_label"
-            " FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
-            " WHERE e.at >= '2026-10-31 16:00:00' AND e.at < '2026-11-30 16:00:00' ORDER BY e.at, e.id"
-        ).fetchall()
-        tickets = con.execute(
-            "SELECT number, created_at, status, rating FROM tickets"
-            " WHERE created_at >= '2026-10-31 16:00:00' AND created_at < '2026-11-30 16:00:00'"
-            " ORDER BY created_at, id"
-        ).fetchall()
-    finally:
-        con.close()
+    rows, tickets = await _november_rows(desk.db_url)
     assert len(events) - 1 == len(rows) == 26
     col = {name: i for i, name in enumerate(EVENT_COLUMNS)}
-    for cells, row in zip(events[1:], rows, strict=True):
-        local = dt.datetime.fromisoformat(row[1]) + dt.timedelta(hours=8)
-        assert cells[col["event_id"]] == row[0]
-        assert cells[col["event_time"]] == local.replace(microsecond=0)
-        assert cells[col["event_kind"]] == row[2]
-        assert cells[col["actor_kind"]] == row[3]
-        assert cells[col["ticket_number"]] == row[4]
-        assert cells[col["ticket_status"]] == row[5]
-        assert cells[col["category"]] == row[6]
-        assert cells[col["from_status"]] == row[7]
-        assert cells[col["to_status"]] == row[8]
-        assert cells[col["minutes"]] == row[9]
-        assert cells[col["result"]] == row[10]
-        assert cells[col["score"]] == row[11]
-        assert cells[col["rating"]] == row[12]
-        assert cells[col["customer"]] == row[13]
+    for cells, (ev, number, status, category, customer) in zip(events[1:], rows, strict=True):
+        assert cells[col["event_id"]] == ev.id
+        assert cells[col["event_time"]] == ev.at.astimezone(TZ).replace(tzinfo=None, microsecond=0)
+        assert cells[col["event_kind"]] == ev.kind
+        assert cells[col["actor_kind"]] == ev.actor_kind
+        assert cells[col["ticket_number"]] == number
+        assert cells[col["ticket_status"]] == status
+        assert cells[col["category"]] == category
+        assert cells[col["customer"]] == customer
+        assert cells[col["from_status"]] == ev.from_status
+        assert cells[col["to_status"]] == ev.to_status
+        assert cells[col["minutes"]] == ev.minutes
+        assert cells[col["result"]] == ev.data.get("result")
+        assert cells[col["work_done"]] == ev.data.get("done")
+        assert cells[col["contact_kind"]] == (ev.data.get("kind") if ev.kind == "contact" else None)
+        assert cells[col["score"]] == ev.data.get("score")
+        assert cells[col["rating"]] == ev.data.get("rating")
     engineers = {c[col["engineer"]] for c in events[1:] if c[col["event_kind"]] == "contact"}
     assert engineers == {"张伟", "王强", "李娜"}
     sheet = list(wb["tickets"].iter_rows(values_only=True))
     assert sheet[0] == TICKET_COLUMNS and len(sheet) - 1 == len(tickets) == 5
     tcol = {name: i for i, name in enumerate(TICKET_COLUMNS)}
-    for cells, (number, created, status, rating) in zip(sheet[1:], tickets, strict=True):
-        assert cells[tcol["ticket_number"]] == number and cells[tcol["status"]] == status
-        assert cells[tcol["created"]] == dt.datetime.fromisoformat(created) + dt.timedelta(hours=8)
-        assert cells[tcol["rating"]] == rating
+    for cells, t in zip(sheet[1:], tickets, strict=True):
+        assert cells[tcol["ticket_number"]] == t.number and cells[tcol["status"]] == t.status
+        assert cells[tcol["created"]] == t.created_at.astimezone(TZ).replace(tzinfo=None)
+        assert cells[tcol["resolved_at"]] == (t.resolved_at.astimezone(TZ).replace(tzinfo=None) if t.resolved_at else None)
+        assert cells[tcol["rating"]] == t.rating
     csv_text = (await _download(desk, docs[1]["url"])).decode("utf-8-sig")
     assert csv_text.splitlines()[0] == ",".join(EVENT_COLUMNS) and len(csv_text.splitlines()) == 27
 
