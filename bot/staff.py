@@ -95,6 +95,10 @@ async def register(session: AsyncSession, user: TelegramUser, code: str, now: dt
         return Registration(False, "inactive")
     # one Telegram account per staff record, one staff record per account
     await session.execute(update(Staff).where(Staff.telegram_user_id == user.id).values(telegram_user_id=None))
+    # a re-issued code moves the staff record: the previously linked account loses it
+    await session.execute(
+        update(TelegramUser).where(TelegramUser.staff_id == staff.id, TelegramUser.id != user.id).values(staff_id=None)
+    )
     staff.telegram_user_id = user.id
     invite_row.used_at = now
     user.staff_id, user.staff, user.register_failures = staff.id, staff, 0

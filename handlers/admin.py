@@ -27,7 +27,7 @@ async def register_command(update: Update, context: ContextTypes.DEFAULT_TYPE, a
 
 @guarded(roles=("admin",))
 async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """``/staff`` | ``/staff deactivate KEY`` | ``/staff activate KEY`` | ``/staff role KEY ROLE``."""
+    """``/staff`` | ``/staff deactivate|activate|invite KEY`` | ``/staff role KEY ROLE``."""
     uow = uow_mod.current()
     args = context.args or []
     who = f"tg:{actor.user.id}"
@@ -38,6 +38,12 @@ async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         elif args[0] in ("deactivate", "activate") and len(args) == 2:
             staff = await staff_mod.set_active(uow.session, args[1], args[0] == "activate", uow.now, who)
             actor.reply("admin/text#staff_changed", key=staff.key, active=staff.active, role=staff.role)
+        elif args[0] == "invite" and len(args) == 2:
+            staff = await staff_mod._get(uow.session, args[1])  # noqa: SLF001
+            code = await staff_mod.invite(uow.session, staff, uow.now)
+            staff_mod.audit(uow.session, uow.now, who, "staff.invite", key=staff.key)
+            actor.reply("admin/text#staff_invite", key=staff.key, name=staff.name, code=code,
+                        hours=int(staff_mod.INVITE_TTL.total_seconds() // 3600))
         elif args[0] == "role" and len(args) == 3:
             staff = await staff_mod.set_role(uow.session, args[1], args[2], uow.now, who)
             actor.reply("admin/text#staff_changed", key=staff.key, active=staff.active, role=staff.role)

@@ -110,3 +110,20 @@ async def test_admin_manages_staff_in_chat_and_roles_apply_at_once(harness: Harn
     assert "没有使用此功能的权限" in (await c["zhang"].ask("/cover"))["text"]
     cli = await sdbot(harness, "staff", "deactivate", "nobody")
     assert cli.returncode == 2 and "nobody" in cli.stderr
+
+
+async def test_admin_issues_a_new_invite_in_chat(harness: Harness) -> None:
+    import re
+
+    await harness.start()
+    c = await greet(harness, "admin", "zhao", "wang")
+    assert "当前值班" in (await c["wang"].ask("/oncall"))["text"]  # wang's old phone is linked
+    assert "没有使用此功能的权限" in (await c["zhao"].ask("/staff invite wang"))["text"]
+    reply = (await c["admin"].ask("/staff invite wang"))["text"]
+    code = re.search(r"/register ([A-Z0-9]{10})", reply).group(1)
+    newphone = harness.chat(7010)
+    assert "登记成功：王强" in (await newphone.ask(f"/register {code}"))["text"]
+    async with harness.app.db.read() as s:
+        assert (await s.scalar(select(Staff.telegram_user_id).where(Staff.key == "wang"))) == 7010
+    # the old account is no longer staff
+    assert "没有使用此功能的权限" in (await c["wang"].ask("/oncall"))["text"]
