@@ -49,6 +49,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
             actor.reply("work/text#not_yours", number=result.ticket.number)
         elif result.won:
             actor.reply("dispatch/text#ack_won", number=result.ticket.number)
+        elif result.holder is not None and result.holder.id == _staff(actor).id and result.ticket.status in tickets.OPEN_STATES:
+            actor.reply("dispatch/text#ack_mine", number=result.ticket.number)
         elif result.ticket.status in tickets.OPEN_STATES and result.holder is not None:
             actor.reply("dispatch/text#ack_lost", number=result.ticket.number, holder=result.holder.name)
         else:

@@ -123,6 +123,8 @@ async def test_acknowledge_tells_the_customer_name_and_promised_time(harness: Ha
     assert "已由 李娜 接单" in edited["text"]
     assert [b["data"] for row in edited["buttons"] for b in row] == [
         f"dp:contact:{tid}", f"dp:resolve:{tid}", f"dp:handover:{tid}"]
+    await li.press(card["id"], f"dp:ack:{tid}")  # a second press
+    assert "已在您名下" in (await wait_for(li, "已在您名下"))["text"]
     notice = await wait_for(customer, "李娜")
     assert number in notice["text"] and "11-23 12:00" in notice["text"]
     t = await ticket(harness, tid)
