@@ -329,3 +329,21 @@ async def test_reports_do_not_block_other_users(desk: Harness) -> None:
     await asyncio.gather(sup.send("/export 2026-11"), cust.send("/help"))
     assert (await cust.read())[0]["text"]
     assert len([m for m in await _all(sup, 3) if m.get("document")]) == 2
+
+
+async def test_user_text_in_reports_is_escaped_and_shortened(desk: Harness) -> None:
+    db = Database(desk.db_url)
+    try:
+        async with db.write() as s:
+            ticket = await s.scalar(select(Ticket).where(Ticket.number == "SD-2026-000001"))
+            assert ticket is not None
+            s.add(TicketEvent(ticket_id=ticket.id, at=at(11, 22, 22), kind="contact", actor_kind="staff",
+                              actor_id=ticket.assignee_id, minutes=5,
+                              data={"kind": "phone", "done": "<b>重启</b> & 检查 " * 30, "result": "a<b"}))
+    finally:
+        await db.dispose()
+    chat = desk.chat(SUPERVISOR, "en")
+    line = next(x for x in (await chat.ask("/log yesterday"))["text"].splitlines() if x.startswith("22:00"))
+    assert line.startswith("22:00 SD-2026-000001 phone 5 min: <b>重启</b> & 检查") and "… → a<b" in line
+    history = (await chat.ask("/ticket SD-2026-000001"))["text"]
+    assert ("<b>重启</b> & 检查 " * 30).strip() in history  # the full text in the ticket's history
