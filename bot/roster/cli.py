@@ -1,4 +1,4 @@
-"""``sdbot roster show``: print who is on duty per day (text table or JSON)."""
+"""``sdbot roster show|cover|changes``: the duty calendar (text or JSON), covers stored in the database."""
 
 from __future__ import annotations
 
@@ -31,7 +31,17 @@ def register(subparsers: Any) -> None:
     show.add_argument("--to", dest="end", type=_date, help="last date, inclusive (default: from + 6 days)")
     show.add_argument("--file", default=str(DEFAULT_ROSTER), help="roster TOML file")
     show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.add_argument("--db", action="store_true", help="include the covers and swaps stored in DATABASE_URL")
     show.set_defaults(func=cmd_show)
+    cover = sub.add_parser("cover", help="store a cover: MEMBER takes COVERED's duty on DATES")
+    cover.add_argument("member")
+    cover.add_argument("covered")
+    cover.add_argument("dates", help="2026-12-01, 2026-12-01..2026-12-03 or 2026-12-01T18:00..2026-12-02T08:00")
+    cover.add_argument("--file", default=str(DEFAULT_ROSTER), help="roster TOML file")
+    cover.set_defaults(func=cmd_cover)
+    changes = sub.add_parser("changes", help="list stored covers and swaps that have not ended")
+    changes.add_argument("--cancel", type=int, metavar="ID", help="withdraw cover/swap ID")
+    changes.set_defaults(func=cmd_changes)
 
 
 def _hm(a: Assignment) -> str:
@@ -82,12 +92,88 @@ def cmd_show(args: argparse.Namespace) -> int:
         warning = coverage_warning(year)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
+    if getattr(args, "db", False):
+        roster = _with_stored(roster)
     rows = calendar_table(roster, start, end)
     if args.json:
         print(json.dumps([_row_json(r) for r in rows], ensure_ascii=False, indent=2))
     else:
         for row in rows:
             print(_row_text(row).rstrip())
+    return 0
+
+
+def _in_db(fn: Any) -> Any:
+    """Run ``fn(session, now)`` in one write transaction on the configured database."""
+    import asyncio
+
+    from bot.config import load_settings
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+
+    async def go() -> Any:
+        db = Database(settings.database_url)
+        try:
+            async with db.write() as session:
+                return await fn(session, dt.datetime.now(dt.UTC))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def _with_stored(roster: Any) -> Any:
+    import dataclasses
+
+    from bot.roster.model import Override
+    from bot.roster.store import current_overrides
+
+    async def fetch(session: Any, now: dt.datetime) -> list[Override]:
+        rows = await current_overrides(session, now)
+        return [Override(r.member, r.covers, r.starts_at, r.ends_at, None, r.kind) for r in rows if r.status == "active"]
+
+    return dataclasses.replace(roster, overrides=roster.overrides + tuple(_in_db(fetch)))
+
+
+def cmd_cover(args: argparse.Namespace) -> int:
+    """Store a cover in the database (as a supervisor's /cover does)."""
+    from bot.roster.store import add_cover, parse_range, span_text
+
+    try:
+        roster = load_roster(args.file)
+        span = parse_range(args.dates, tz_of(roster))
+
+        async def go(session: Any, now: dt.datetime) -> str:
+            row = await add_cover(session, roster, args.member, args.covered, span, now, "cli")
+            return f"cover #{row.id}: {row.member} for {row.covers}, {span_text(row.starts_at, row.ends_at, tz_of(roster))}"
+
+        print(_in_db(go))
+    except RosterError as exc:
+        print(f"roster: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    """List (or withdraw one of) the stored covers and swaps."""
+    from bot.roster.store import cancel_override, current_overrides
+
+    async def go(session: Any, now: dt.datetime) -> list[str]:
+        if args.cancel is not None:
+            row = await cancel_override(session, args.cancel)
+            return [f"#{row.id} withdrawn"]
+        return [f"#{r.id} {r.kind} {r.status}: {r.member} for {r.covers} {r.starts_at.isoformat()} – {r.ends_at.isoformat()}"
+                for r in await current_overrides(session, now)]
+
+    try:
+        lines = _in_db(go)
+    except RosterError as exc:
+        print(f"roster: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines) if lines else "no covers or swaps")
     return 0
 
 
