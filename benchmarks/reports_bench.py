@@ -25,6 +25,7 @@ from bot.reports.sqlx import staff_names
 from bot.roster import DEFAULT_ROSTER, load_roster
 from bot.roster.calendar import is_workday
 from bot.rules.policy import load_policy
+from handlers.supervisor import LOG_DETAIL_LIMIT
 from storage.db import Database
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -67,8 +68,19 @@ async def run(path: Path, month: periods.Period, day: periods.Period, now: dt.da
                 log = await dutylog.duty_log(s, day, TZ, is_workday=workday, office=office)
                 names = {k: v.name for k, v in (await staff_names(s)).items()}
             text = render("zh", "supervisor/log", label=day.label, engineer=None,
-                          days=dutylog.view(log, names, workday), totals=log.totals, duty=[])
+                          days=dutylog.view(log, names, workday), totals=log.totals, duty=[],
+                          detailed=log.detailed)
             results["log_entries"] = sum(len(g.entries) for g in log.groups)
+            return len(paging.split_pages(text))
+
+        async def log_month() -> int:
+            async with db.read() as s:
+                log = await dutylog.duty_log(s, month, TZ, is_workday=workday, office=office,
+                                             detail_limit=LOG_DETAIL_LIMIT)
+                names = {k: v.name for k, v in (await staff_names(s)).items()}
+            text = render("zh", "supervisor/log", label=month.label, engineer=None,
+                          days=dutylog.view(log, names, workday), totals=log.totals, duty=[],
+                          detailed=log.detailed)
             return len(paging.split_pages(text))
 
         async def log_day_engineer() -> int:
@@ -104,6 +116,7 @@ async def run(path: Path, month: periods.Period, day: periods.Period, now: dt.da
         results["stats_pages"] = await _timed("stats_month_s", stats_month, results, repeat)
         results["log_pages"] = await _timed("log_day_s", log_day, results, repeat)
         await _timed("log_day_one_engineer_s", log_day_engineer, results, repeat)
+        results["log_month_pages"] = await _timed("log_month_totals_s", log_month, results, repeat)
         await _timed("export_month_s", export_month, results, 1)
         results["open_total"] = await _timed("open_s", open_now, results, repeat)
         results["overdue_total"] = await _timed("overdue_s", overdue_now, results, repeat)

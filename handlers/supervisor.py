@@ -25,6 +25,7 @@ from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
 from handlers.flows import set_manager_fallback
 
 log = logging.getLogger(__name__)
+LOG_DETAIL_LIMIT = 400  # lines shown one by one for several days; above it, daily subtotals per engineer
 
 
 def _tz(uow: uow_mod.UnitOfWork) -> dt.tzinfo:
@@ -88,7 +89,8 @@ async def show_log(desk: Desk, actor: Actor, text: str, *, natural: bool) -> Non
     is_workday, office = _calendar(desk)
     async with desk.db.read() as s:
         log = await dutylog.duty_log(
-            s, period, _tz(uow), staff_id=staff.id if staff else None, is_workday=is_workday, office=office
+            s, period, _tz(uow), staff_id=staff.id if staff else None, is_workday=is_workday, office=office,
+            detail_limit=None if period.kind == "day" else LOG_DETAIL_LIMIT,
         )
         staff_rows = await _staff_map(s)
         spans = await onduty.on_duty_day(s, desk.roster, period.start, _tz(uow)) if period.kind == "day" else []
@@ -100,7 +102,7 @@ async def show_log(desk: Desk, actor: Actor, text: str, *, natural: bool) -> Non
     days = dutylog.view(log, names, is_workday)
     text_out = actor.t(
         "supervisor/log", label=period.label, engineer=staff.name if staff else None, days=days, totals=log.totals,
-        duty=duty,
+        duty=duty, detailed=log.detailed,
     )
     await _paged(actor, text_out)
 

@@ -131,3 +131,21 @@ async def test_export_rows_are_one_per_event_in_order(db: Database) -> None:
     assert t2[col["first_response_at"]] == dt.datetime(2026, 11, 22, 23, 40) and t2[col["first_response_min"]] == 160
     times = [r[1] for r in data.events]
     assert times == sorted(times) and times[0] == dt.datetime(2026, 11, 2, 10, 0)
+
+
+async def test_long_log_periods_fall_back_to_daily_totals(db: Database) -> None:
+    from bot.i18n import render
+
+    async with db.read() as s:
+        full = await dutylog.duty_log(s, periods.month(2026, 11), TZ)
+        short = await dutylog.duty_log(s, periods.month(2026, 11), TZ, detail_limit=5)
+    assert full.detailed and not short.detailed
+    assert all(not g.entries for g in short.groups)
+    assert [(g.day, g.engineer_id, g.totals) for g in short.groups] == [
+        (g.day, g.engineer_id, g.totals) for g in full.groups
+    ]
+    assert short.totals == full.totals and full.totals.events == sum(len(g.entries) for g in full.groups)
+    text = render("en", "supervisor/log", label="2026-11", engineer=None, duty=[], detailed=False,
+                  days=dutylog.view(short, {}, lambda d: True), totals=short.totals)
+    assert f"{full.totals.events} entries: showing each engineer's daily subtotals only" in text
+    assert "SD-2026-" not in text and "Subtotal:" in text

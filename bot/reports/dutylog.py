@@ -71,6 +71,7 @@ class Totals:
     dispatches: int = 0
     escalations: int = 0
     resolved: int = 0
+    events: int = 0  # lines of the log
 
     def add(self, other: Totals) -> None:
         """Accumulate ``other`` (tickets are summed per group, see DutyLog.totals)."""
@@ -95,6 +96,7 @@ class DutyLog:
     period: Period
     groups: list[Group]
     totals: Totals
+    detailed: bool = True  # False: too many lines, only the totals were read
 
     def days(self) -> list[dt.date]:
         """Days that have entries, in order."""
@@ -109,15 +111,20 @@ async def duty_log(
     staff_id: int | None = None,
     is_workday: Callable[[dt.date], bool] = lambda d: d.weekday() < 5,
     office: tuple[int, int] = (9 * 60, 18 * 60),
+    detail_limit: int | None = None,
 ) -> DutyLog:
-    """Entries and totals of ``period`` (local days in ``tz``), optionally of one staff member."""
+    """Entries and totals of ``period`` (local days in ``tz``), optionally of one staff member.
+
+    With more than ``detail_limit`` lines only the totals are read (``detailed`` is False)."""
     start, end = period.bounds(tz)
     eng = engineer_expr().label("eng")
     where = [TicketEvent.at >= start, TicketEvent.at < end, TicketEvent.kind.in_(LOG_KINDS)]
     if staff_id is not None:
         where.append(eng == staff_id)
-    entries = await _entries(session, where, eng, tz)
     totals = await _totals(session, where, eng, sqlx.offset_minutes(tz, start), is_workday, office)
+    lines = sum(t.events for t in totals.values())
+    detailed = detail_limit is None or lines <= detail_limit
+    entries = await _entries(session, where, eng, tz) if detailed else []
     groups: dict[tuple[dt.date, int | None], Group] = {}
     for e in entries:
         key = (e.at.date(), e.engineer_id)
@@ -129,7 +136,7 @@ async def duty_log(
         overall.add(tot)
     overall.tickets = await _distinct_tickets(session, where, eng)
     ordered = sorted(groups.values(), key=lambda g: (g.day, g.engineer_id is None, g.engineer_id or 0))
-    return DutyLog(period, ordered, overall)
+    return DutyLog(period, ordered, overall, detailed)
 
 
 async def _entries(session: AsyncSession, where: list[Any], eng: Any, tz: dt.tzinfo) -> list[Entry]:
@@ -174,7 +181,7 @@ async def _totals(
             func.sum(case((outside, 1), else_=0)),
             func.sum(case((outside, func.coalesce(TicketEvent.minutes, 0)), else_=0)),
             _count_kind("acknowledged"), _count_kind("dispatched"), _count_kind("escalated"),
-            _count_kind("resolved"),
+            _count_kind("resolved"), func.count(),
         )
     ).where(*where).group_by(day, eng)
     out: dict[tuple[dt.date, int | None], Totals] = {}
