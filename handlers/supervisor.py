@@ -20,7 +20,7 @@ from bot.app import Desk
 from bot.i18n import render
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
-from bot.reports.staffref import find_staff
+from bot.reports.staffref import find_staff, mentioned_staff
 from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
 from handlers.flows import set_manager_fallback
 
@@ -65,15 +65,15 @@ async def log_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor:
     await show_log(desk_of(context), actor, _args(context), natural=False)
 
 
-async def show_log(desk: Desk, actor: Actor, text: str, *, natural: bool) -> None:
-    """Render the duty log asked for by ``text``."""
+async def show_log(desk: Desk, actor: Actor, text: str, *, natural: bool, question: str = "") -> None:
+    """Render the duty log asked for by ``text`` (for a plain ``question``: an engineer it names)."""
     uow = uow_mod.current()
     parsed = periods.parse_args(text, _today(uow))
     if parsed.error:
         _usage(actor, "log")
         return
     period = parsed.period or periods.day(_today(uow))
-    staff = None
+    staff = await mentioned_staff(uow.session, question) if natural else None
     if parsed.rest and not natural:
         staff = await find_staff(uow.session, parsed.rest)
         if staff is None:
@@ -393,7 +393,7 @@ async def natural(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
     arg = _period_arg(period)
     match intent.command:
         case "log":
-            await show_log(desk, actor, arg, natural=True)
+            await show_log(desk, actor, arg, natural=True, question=text)
         case "open":
             await show_open(desk, actor)
         case "overdue":

@@ -305,6 +305,7 @@ async def test_long_answers_are_paged_and_only_the_asker_may_turn(desk: Harness)
     ("question", "expected"),
     [
         ("昨晚谁值班", "值班安排：王强 08:00–22:30"),
+        ("王强昨天做了什么", "值班日志 2026-11-22 · 王强"),
         ("这个月有几单超时", "SLA 超时：2 张工单"),
         ("还有哪些没解决", "未完成工单：2 张"),
         ("导出这个月的表格", "正在生成 2026-11 的导出文件"),
