@@ -1,6 +1,9 @@
 """Supervisor commands: /log /open /overdue /ticket /complaints /stats /export /chart, paging,
-and plain-language questions. Reports are read through a read-only session (never blocking
-writers); heavy work (XLSX, PNG) runs in a thread."""
+and plain-language questions.
+
+Reports read through a read-only session. The export and the chart (seconds of work at scale)
+are built after the update has committed — outside its write transaction, in threads — and
+their documents queued in the outbox then."""
 
 from __future__ import annotations
 
