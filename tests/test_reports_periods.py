@@ -133,3 +133,17 @@ def test_pages_never_exceed_the_limit_and_keep_every_line() -> None:
     long = "字" * 9000
     parts = split_pages(long, 3500)
     assert "".join(parts) == long and all(len(p) <= 3500 for p in parts)
+
+
+def test_policy_promises_are_read_from_the_policy_whatever_its_shape() -> None:
+    from types import SimpleNamespace as NS
+
+    from bot.reports.stats import policy_promises
+
+    assert policy_promises(None) == {"first_response": {}, "onsite": {}}
+    nested = NS(sla=NS(first_response=NS(hours=2), onsite=NS(city=NS(hours=4), suburb=NS(minutes=480))))
+    assert policy_promises(nested) == {"first_response": {"": 120.0}, "onsite": {"city": 240.0, "suburb": 480.0}}
+    flat = NS(sla=NS(first_response_hours=1, onsite_city_hours=4, onsite_suburb_hours=8))
+    assert policy_promises(flat) == {"first_response": {"": 60.0}, "onsite": {"city": 240.0, "suburb": 480.0}}
+    table = {"sla": {"first_response": 2, "onsite": {"city": 4, "suburb": 8}}}
+    assert policy_promises(table) == {"first_response": {"": 120.0}, "onsite": {"city": 240.0, "suburb": 480.0}}
