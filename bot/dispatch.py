@@ -98,7 +98,7 @@ async def dispatch(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> Dispat
     """
     from bot.roster.duty import next_window_start
 
-    await watch_sla(uow, desk, ticket)
+    await sla_watch.watch_sla(uow, desk, ticket)
     engineer, layer = await on_duty_engineer(uow, desk)
     if engineer is not None and engineer.telegram_user_id is None:  # on duty but never registered
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
@@ -117,7 +117,7 @@ async def dispatch(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> Dispat
         return DispatchOutcome(None, pickup)
     # a window is open but nobody on it can take tickets (inactive), or there is no window at all
     _mark_dispatched(uow, ticket, "supervisors", layer=None, stage=0, reason="no_engineer")
-    count = await _alert_supervisors(uow, desk, ticket, "dispatch/text#no_engineer")
+    count = await alert_supervisors(uow, desk, ticket, "dispatch/text#no_engineer")
     tickets.record(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "reason": "no_engineer"},
@@ -244,7 +244,8 @@ async def supervisors(uow: uow_mod.UnitOfWork) -> list[Staff]:
     ]
 
 
-async def _alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> int:
+async def alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> int:
+    """Send ``template`` with the ticket's card context and buttons to every supervisor and admin."""
     ctx = await card_context(uow, desk, ticket)
     sent = 0
     for sup in await supervisors(uow):
@@ -339,7 +340,7 @@ async def _ack_timeout(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, An
                 tried=list(payload.get("tried") or []),
             )
             return
-    count = await _alert_supervisors(uow, desk, ticket, "dispatch/text#escalated_supervisors", minutes=minutes)
+    count = await alert_supervisors(uow, desk, ticket, "dispatch/text#escalated_supervisors", minutes=minutes)
     tickets.record(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "stage": stage + 1, "waited_s": waited},
@@ -429,63 +430,5 @@ async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, 
         )
 
 
-# --- SLA watch ------------------------------------------------------------------------------
-
-SLA_KINDS = ("first_response", "onsite", "fix")
-
-
-def _due_of(ticket: Ticket, kind: str) -> dt.datetime | None:
-    return {"first_response": ticket.first_response_due, "onsite": ticket.onsite_due, "fix": ticket.fix_due}[kind]
-
-
-async def watch_sla(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
-    """One SLA timer per due time of the ticket (idempotent: a reopen does not add more)."""
-    grace = dt.timedelta(minutes=desk.policy.sla_watch.grace_minutes)
-    for kind in SLA_KINDS:
-        due = _due_of(ticket, kind)
-        if due is None:
-            continue
-        await timers.schedule_once(
-            uow.session, "sla", f"sla:{ticket.id}:{kind}", due + grace,
-            {"ticket_id": ticket.id, "kind": kind, "due": due.isoformat()},
-        )
-
-
-async def sla_met(uow: uow_mod.UnitOfWork, ticket: Ticket, kind: str, due: dt.datetime) -> bool:
-    """Whether the commitment ``kind`` was kept by ``due``."""
-    if ticket.status == "cancelled":
-        return True
-    if ticket.resolved_at is not None and ticket.resolved_at <= due:
-        return True
-    if kind == "fix":
-        return False
-    events = (
-        await uow.session.scalars(
-            select(TicketEvent).where(
-                TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact", TicketEvent.at <= due
-            )
-        )
-    ).all()
-    if kind == "first_response":
-        return bool(events)
-    return any((e.data or {}).get("kind") == "onsite" for e in events)
-
-
-@timers.timer_handler("sla")
-async def _sla_check(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
-    """A due time passed: if the commitment was missed, record it and alert supervisors (once)."""
-    ticket = await uow.session.get(Ticket, payload["ticket_id"])
-    if ticket is None:
-        return
-    kind = payload["kind"]
-    due = dt.datetime.fromisoformat(payload["due"])
-    if await sla_met(uow, ticket, kind, due):
-        return
-    count = await _alert_supervisors(
-        uow, desk, ticket, "dispatch/text#sla_breach", kind=kind, due=due.astimezone(uow.now.tzinfo),
-    )
-    tickets.record(
-        uow.session, ticket, "sla_breach", tickets.SYSTEM, uow.now,
-        data={"kind": kind, "due": due.isoformat(), "notified": count,
-              "late_s": int((uow.now - due).total_seconds())},
-    )
+# registers the SLA timer handler; imported last (it uses alert_supervisors above)
+from bot import sla_watch  # noqa: E402

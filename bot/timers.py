@@ -116,8 +116,10 @@ class TimerWorker:
             uow = uow_mod.UnitOfWork(session=session, now=now, claim_as=self.sender.instance)
             timer.status, timer.fired_at = "done", now
             handler = HANDLERS.get(timer.kind)
-            if handler is None:
-                log.error("no handler for timer kind %s (%s)", timer.kind, timer.key)
+            if handler is None:  # e.g. a newer version's timer: keep it, look again later
+                log.error("no handler for timer kind %s (%s); retry in a minute", timer.kind, timer.key)
+                timer.status, timer.fired_at = "pending", None
+                timer.due_at = now + dt.timedelta(seconds=60)
             else:
                 token = uow_mod.bind(uow)
                 try:
