@@ -130,7 +130,7 @@ async def on_flow_message(
         actor.reply("common/help", role=actor.role)
         return
     data = dict(conv.data)
-    if conv.step in _CHOICES or conv.step == "date":
+    if conv.step in _CHOICES or conv.step in ("date", "size"):
         filled = qa.fill(conv.step, text, data.get("params") or {}, _today(context))
         if filled is not None:
             await _finish(context, actor, data, filled)

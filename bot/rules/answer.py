@@ -9,14 +9,20 @@ calculators (``bot.rules.qa_calc`` adapts them); templates live in ``templates/<
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.i18n import render
 from bot.rules import qa_calc
-from bot.rules.extract import date_in, zone
+from bot.rules.extract import CITY_DISTRICTS, date_in, zone
 from bot.rules.intents import classify
 from bot.rules.normalize import normalize
+from bot.rules.qa_calc import SIZED
+from bot.rules.qa_facts import PolicyGap
+
+log = logging.getLogger(__name__)
 
 ACTIONS = {"human": "human", "complaint": "complaint", "report_fault": "report_fault"}
 # intents that are not policy questions: mid-flow they are left to the running conversation
@@ -91,7 +97,13 @@ def respond_intent(
     missing = qa_calc.missing(intent, params, customer)
     if missing is not None:
         return _follow_up(intent, params, missing, locale)
-    result = qa_calc.compute(policy, intent, params, today=today, customer=customer, hours=hours)
+    try:
+        result = qa_calc.compute(
+            policy, intent, params, locale=locale, today=today, customer=customer, hours=hours
+        )
+    except PolicyGap as gap:  # never guess: say so and offer a person
+        log.warning("policy has no value at %s for %s", gap, intent)
+        return Answer(intent, params, [], render(locale, "answers/text#not_in_policy"))
     body = render(locale, f"answers/text#{_block(intent)}", r=result, p=params, today=today,
                   customer=customer)
     footer = render(locale, "answers/text#clauses", clauses=result.get("clauses", []))
@@ -106,14 +118,20 @@ def _block(intent: str) -> str:
 def _follow_up(intent: str, params: dict[str, Any], missing: str, locale: str) -> Answer:
     choices: list[tuple[str, str]] = []
     if missing == "zone":
-        choices = [(render(locale, f"answers/labels#zone_{z}"), z) for z in ("city", "suburb")]
+        districts = "/".join(d for d in CITY_DISTRICTS if not d.isascii()) if locale == "zh" else (
+            "/".join(d.title() for d in CITY_DISTRICTS if d.isascii()))
+        choices = [
+            (render(locale, f"answers/labels#zone_{z}", districts=districts), z) for z in ("city", "suburb")
+        ]
     elif missing == "level":
         choices = [(render(locale, f"answers/labels#level_{lv}"), lv) for lv in ("basic", "advanced")]
     elif missing == "qty":
         choices = [(q, q) for q in QTY_CHOICES]
-    item = (params.get("items") or [{}])[0].get("item")
+    pending = [i for i in params.get("items") or [] if missing not in i]
+    pending = [i for i in pending if missing != "size" or i["item"] in SIZED]
+    item = pending[0]["item"] if pending else None
     text = render(
-        locale, f"answers/text#ask_{missing}", intent=intent,
+        locale, f"answers/text#ask_{missing}", intent=intent, intent_item=item,
         item=render(locale, f"answers/labels#item_{item}") if item else "",
     )
     return Answer(intent, params, [], text, ask=missing, choices=choices)
@@ -134,16 +152,13 @@ def fill(missing: str, value: str, params: dict[str, Any], today: dt.date) -> di
         if level is None:
             return None
         out["level"] = level
-    elif missing == "qty":
-        import re
-
+    elif missing in ("qty", "size"):
         m = re.search(r"\d{1,5}", text)
-        if not m or int(m.group(0)) <= 0:
-            return None
         items = [dict(i) for i in out.get("items") or []]
-        if not items:
+        todo = [i for i in items if missing not in i and (missing == "qty" or i["item"] in SIZED)]
+        if not m or int(m.group(0)) <= 0 or not todo:
             return None
-        items[0]["qty"] = int(m.group(0))
+        todo[0][missing] = int(m.group(0))
         out["items"] = items
     elif missing == "date":
         when = date_in(text, today)
@@ -168,6 +183,8 @@ def answer_in_flow(policy: Any, text: str, *, locale: str, today: dt.date) -> st
     if found.intent == "warranty.status":
         return None  # mid-report this is part of the fault description
     ans = respond_intent(policy, found.intent, found.params, locale=locale, today=today)
+    if not ans.clauses and ans.ask is None:
+        return None  # the policy could not answer it: leave the text to the conversation
     if ans.ask is not None:
         general = qa_calc.general_params(found.intent, ans.ask, found.params)
         if general is None:

@@ -27,6 +27,9 @@ RELEVANT: dict[str, tuple[str, ...]] = {
 }
 
 
+SIZED = ("pbx", "amplifier")  # priced by ports / watts
+
+
 def relevant(intent: str, params: dict[str, Any]) -> dict[str, Any]:
     """Only the parameters ``intent`` uses (``general`` marks a follow-up that was skipped)."""
     keys = RELEVANT.get(intent, ()) + ("general",)
@@ -46,6 +49,10 @@ def missing(intent: str, params: dict[str, Any], customer: Any) -> str | None:
         return "zone"
     if intent == "fee.annual" and any("qty" not in i for i in params.get("items") or []):
         return "qty"
+    if intent == "fee.annual" and any(
+        i["item"] in SIZED and "size" not in i for i in params.get("items") or []
+    ):
+        return "size"
     if intent == "fee.training" and ("people" in params or "days" in params) and "level" not in params:
         return "level"
     if intent == "warranty.status" and "date" not in params and not (customer and customer.equipment):
@@ -58,20 +65,22 @@ def general_params(intent: str, ask: str, params: dict[str, Any]) -> dict[str, A
     if ask == "date":
         return None
     out = dict(params)
-    if ask == "qty":
+    if ask in ("qty", "size"):
         out.pop("items", None)
     out["general"] = True
     return out
 
 
 def compute(
-    policy: Any, intent: str, params: dict[str, Any], *, today: dt.date, customer: Any = None,
-    hours: Any = None,
+    policy: Any, intent: str, params: dict[str, Any], *, locale: str, today: dt.date,
+    customer: Any = None, hours: Any = None,
 ) -> dict[str, Any]:
     """The template context of ``intent``'s answer, with ``clauses`` (ids applied)."""
     from bot.rules import qa_compose
 
-    return qa_compose.BUILDERS[intent](policy, params, today=today, customer=customer, hours=hours)
+    return qa_compose.BUILDERS[intent](
+        policy, params, locale=locale, today=today, customer=customer, hours=hours
+    )
 
 
 def answerable(intent: str) -> bool:
