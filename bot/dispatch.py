@@ -29,7 +29,7 @@ from bot import tickets, timers
 from bot import uow as uow_mod
 from bot.i18n import render
 from bot.notify import active_staff, locale_of, staff_by_key, tell
-from storage.models import RosterOverride, Staff, TelegramUser, Ticket, TicketEvent
+from storage.models import Customer, RosterOverride, Staff, TelegramUser, Ticket, TicketEvent
 
 DISPATCHABLE = ("new", "reopened", "dispatched")
 MANAGER_ROLES = ("supervisor", "admin")
@@ -98,6 +98,9 @@ async def dispatch(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> Dispat
     """
     from bot.roster.duty import next_window_start
 
+    if ticket.status == "new":
+        customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+        fill_due_times(desk, ticket, customer.zone if customer else None)
     await sla_watch.watch_sla(uow, desk, ticket)
     engineer, layer = await on_duty_engineer(uow, desk)
     if engineer is not None and engineer.telegram_user_id is None:  # on duty but never registered
@@ -169,26 +172,53 @@ def card_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.But
     return [[(label("ack"), f"dp:ack:{ticket_id}")], work, [(label("handover"), f"dp:handover:{ticket_id}")]]
 
 
-def warranty_stage(desk: Any, equipment: Any, today: dt.date) -> str | None:
-    """The warranty stage of ``equipment`` today (return/exchange/repair/lifetime) from the rules."""
-    if equipment is None:
-        return None
+def _rules_facts() -> Any:
+    """The rules module's policy calculators (``bot.rules.qa_facts``), if present."""
     try:
-        from bot.rules import warranty as rules_warranty  # developer H1's calculators
+        from bot.rules import qa_facts
     except ImportError:
         return None
-    fn = getattr(rules_warranty, "stage_of_equipment", None)
-    if fn is None:
+    return qa_facts
+
+
+def warranty_stage(desk: Any, equipment: Any, today: dt.date) -> str | None:
+    """The warranty stage (return/exchange/repair/expired) of ``equipment`` today, from the policy."""
+    facts = _rules_facts()
+    if equipment is None or facts is None:
         return None
     try:
-        return str(fn(desk.policy, equipment, today))
-    except Exception:  # the card must go out even when the calculator cannot answer
+        out = facts.warranty_stage(desk.policy, equipment.kind, equipment.start_event, equipment.start_event_date, today)
+    except Exception:  # the policy lacks the keys: the card goes out without a stage
         return None
+    return str(out["stage"])
+
+
+def fill_due_times(desk: Any, ticket: Ticket, zone: str | None) -> None:
+    """SLA due times from the policy (policy §2) when intake did not set them.
+
+    First response and fix count from the ticket's creation; the on-site time depends on the
+    customer's zone (none when the zone is unknown).
+    """
+    facts = _rules_facts()
+    if facts is None or any((ticket.first_response_due, ticket.onsite_due, ticket.fix_due)):
+        return
+    try:
+        sla = facts.sla(desk.policy)
+    except Exception:  # the policy lacks the keys: no due times
+        return
+    created = ticket.created_at
+
+    def after(hours: Any) -> dt.datetime | None:
+        return created + dt.timedelta(hours=float(hours)) if hours is not None else None
+
+    ticket.first_response_due = after(sla.get("first_response_hours"))
+    ticket.onsite_due = after(sla.get(f"onsite_{zone}_hours")) if zone else None
+    ticket.fix_due = after(sla.get("fix_general_hours"))
 
 
 async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> dict[str, Any]:
     """Everything the dispatch card shows."""
-    from storage.models import Contact, Customer, Equipment
+    from storage.models import Contact, Equipment
 
     customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
     equipment = await uow.session.get(Equipment, ticket.equipment_id) if ticket.equipment_id else None

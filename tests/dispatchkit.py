@@ -17,6 +17,7 @@ from tests.harness import Chat, Harness
 # demo staff (bot/demo.py): roster key -> sandbox user id
 TG = {"zhang": 1001, "li": 1002, "wang": 1003, "zhao": 2001, "admin": 9001}
 CUSTOMER = 5101
+FAR = dt.timedelta(days=400)
 
 
 def local(h: Harness, *args: int) -> dt.datetime:
@@ -58,9 +59,10 @@ async def open_ticket(
             customer_id=customer.id, verified=True, equipment_id=eq.id,
             equipment_label=f"{eq.model} ({eq.serial})", category=eq.category, severity="down",
             symptom=symptom, photos=photos or [],
-            first_response_due=now + dt.timedelta(hours=2) if sla else None,
-            onsite_due=now + dt.timedelta(hours=4) if sla else None,
-            fix_due=now + dt.timedelta(hours=24) if sla else None,
+            # sla=False: due times far away, so no SLA alert interferes with what a test watches
+            first_response_due=now + (dt.timedelta(hours=2) if sla else FAR),
+            onsite_due=now + (dt.timedelta(hours=4) if sla else FAR),
+            fix_due=now + (dt.timedelta(hours=24) if sla else FAR),
         )
         ticket = await tickets.open_ticket(session, new, now, h.clock.tz)
         outcome = await dispatch.dispatch(uow, app.desk, ticket)
