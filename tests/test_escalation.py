@@ -329,3 +329,29 @@ async def test_the_chain_in_english(harness: Harness) -> None:
     assert "Taken by 王强" in (await wait_for(c["zhao"], "Taken by"))["text"]
     taken = await wait_for(c["customer"], "was taken by engineer")
     assert "王强" in taken["text"] and "11-23 12:00" in taken["text"]
+
+
+async def test_the_chain_is_configured_in_the_policy_file(harness: Harness, tmp_path) -> None:
+    from bot.rules.policy import DEFAULT_POLICY
+
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    text = text.replace("ack_timeout_minutes = 15", "ack_timeout_minutes = 5")
+    text = text.replace("reminders = 1", "reminders = 0").replace("next_engineers = 1", "next_engineers = 2")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text, encoding="utf-8")
+    harness.clock.set(local(harness, *MONDAY_10))
+    await harness.start(policy_file=policy)
+    c = await greet(harness, "customer", "zhang", "li", "wang", "zhao", "admin")
+    t0 = harness.clock.now()
+    tid, number, _, _ = await open_ticket(harness, sla=False)
+    await card_of(c["li"], number)
+    for n, key in ((1, "wang"), (2, "zhang")):  # no reminder: straight to the next engineers
+        harness.clock.set(t0 + n * dt.timedelta(minutes=5, seconds=3))
+        assert await fire_due(harness) == 1
+        await card_of(c[key], number)
+    harness.clock.set(t0 + 3 * dt.timedelta(minutes=5, seconds=3))
+    assert await fire_due(harness) == 1
+    await wait_for(c["zhao"], "无人接单")
+    evs = [e for e in await events(harness, tid) if e.kind == "escalated"]
+    assert [(e.data["level"], e.data.get("to")) for e in evs] == [
+        ("next_engineer", "wang"), ("next_engineer", "zhang"), ("supervisors", None)]
