@@ -163,7 +163,7 @@ async def test_stats_of_this_month_in_both_languages(desk: Harness) -> None:
     assert "不满意 -5" in text  # the policy's score table
     assert "升级：转下一位工程师 1" in text
     en = (await desk.chat(ADMIN, "en").ask("/stats last month"))["text"]
-    assert "Statistics 2026-10" in en and "1 new tickets" in en and "王强: total 3" in en
+    assert "Statistics 2026-10" in en and "1 new ticket, 0 of them complaints" in en and "王强: total 3" in en
 
 
 async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> None:
