@@ -292,7 +292,7 @@ async def alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, 
 @timers.timer_handler("dispatch")
 async def _queued_dispatch(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
     """A ticket queued overnight: dispatch it now that a window has opened."""
-    ticket = await uow.session.get(Ticket, payload["ticket_id"])
+    ticket = await uow.session.get(Ticket, payload["ticket_id"], with_for_update=True)  # vs. a concurrent press
     if ticket is None or ticket.status not in ("new", "reopened"):
         return
     await dispatch(uow, desk, ticket)
@@ -331,7 +331,7 @@ async def _next_engineer(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, 
 @timers.timer_handler("ack")
 async def _ack_timeout(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
     """Nobody acknowledged in time: climb one step of the chain (policy ``[escalation]``)."""
-    ticket = await uow.session.get(Ticket, payload["ticket_id"])
+    ticket = await uow.session.get(Ticket, payload["ticket_id"], with_for_update=True)  # vs. a concurrent press
     if ticket is None or ticket.status != "dispatched":
         return
     chain = escalation_chain(desk)

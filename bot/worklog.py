@@ -113,7 +113,7 @@ async def rate(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int,
 @timers.timer_handler("autoclose")
 async def _autoclose(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
     """No rating within the policy's days: closed as "no opinion"."""
-    ticket = await uow.session.get(Ticket, payload["ticket_id"])
+    ticket = await uow.session.get(Ticket, payload["ticket_id"], with_for_update=True)  # vs. a concurrent press
     if ticket is None or ticket.status != "resolved":
         return
     ticket.rating = score_of(desk, "no_opinion")
