@@ -34,6 +34,21 @@ def _upload(value: Any) -> Any:
     return value
 
 
+def without_uploads(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload with uploaded file bytes replaced by their size; None when it carries none."""
+    uploads = {
+        key: value for key in ("document", "photo")
+        if isinstance(value := payload.get(key), dict) and "base64" in value
+    }
+    if not uploads:
+        return None
+    slim = {
+        key: {"filename": value.get("filename"), "uploaded_bytes": len(value["base64"]) * 3 // 4}
+        for key, value in uploads.items()
+    }
+    return {**payload, **slim}
+
+
 def _typed(payload: dict[str, Any], bot: Bot) -> dict[str, Any]:
     kwargs = dict(payload)
     for key in ("document", "photo"):

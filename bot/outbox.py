@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.botapi import call
+from bot.botapi import call, without_uploads
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -136,6 +136,9 @@ class OutboxSender:
         else:
             self.sent += 1
             values = {"status": "sent", "sent_at": self.now(), "message_id": message_id}
+            slim = without_uploads(row.payload)
+            if slim is not None:  # a sent file need not stay in the database
+                values["payload"] = slim
         values.setdefault("claimed_by", None)
         values.setdefault("claimed_until", None)
         async with self.db.write() as s:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import Ticket, TicketEvent
+from storage.models import OutboxMessage, Ticket, TicketEvent
 from tests.harness import Chat, Harness
 from tests.reports_seed import TZ, at, seed_many_open, seed_reports
 
@@ -43,6 +43,22 @@ async def _download(h: Harness, url: str) -> bytes:
     async with h.http.get(url) as resp:
         assert resp.status == 200
         return await resp.read()
+
+
+async def _stored_upload_sizes(desk: Harness) -> set[str]:
+    """Names of sent documents whose stored payload kept only the size, not the file itself."""
+    assert desk.app is not None
+    for _ in range(50):  # rows are marked sent just after the sandbox shows the message
+        async with desk.app.db.read() as s:
+            rows = (await s.execute(
+                select(OutboxMessage.status, OutboxMessage.payload)
+                .where(OutboxMessage.method == "sendDocument")
+            )).all()
+        if rows and all(status == "sent" for status, _ in rows):
+            break
+        await asyncio.sleep(0.05)
+    assert all("base64" not in payload["document"] for _, payload in rows)
+    return {p["document"]["filename"] for _, p in rows if p["document"].get("uploaded_bytes", 0) > 0}
 
 
 async def _november_rows(url: str) -> tuple[list[Any], list[Ticket]]:
@@ -178,6 +194,7 @@ async def test_export_xlsx_matches_the_database_cell_by_cell(desk: Harness) -> N
     docs = [m["document"] for m in msgs if m.get("document")]
     assert [d["file_name"] for d in docs] == ["servicedesk-2026-11.xlsx", "servicedesk-2026-11.csv"]
     assert "26 条记录" in docs[0]["caption"]
+    assert await _stored_upload_sizes(desk) == {"servicedesk-2026-11.xlsx", "servicedesk-2026-11.csv"}
     wb = openpyxl.load_workbook(io.BytesIO(await _download(desk, docs[0]["url"])))
     events = list(wb["events"].iter_rows(values_only=True))
     assert events[0] == EVENT_COLUMNS
