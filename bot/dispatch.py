@@ -440,7 +440,16 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff:
 
 
 async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff) -> None:
-    """Edit every dispatch card of this ticket to show who took it."""
+    """Edit every dispatch card of this ticket to show who took it (only the taker keeps buttons)."""
+    await edit_cards(uow, desk, ticket, "taken", staff.name, keep_for=staff.telegram_user_id)
+
+
+async def edit_cards(
+    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, outcome: str, name: str, *,
+    keep_for: int | None = None, only: int | None = None,
+) -> None:
+    """Edit the dispatch cards of ``ticket`` to show ``outcome`` (taken/handed_over/resolved) by
+    ``name``; the chat ``keep_for`` keeps the work buttons; ``only`` limits the edit to one chat."""
     from storage.models import OutboxMessage
 
     chats = (
@@ -450,10 +459,12 @@ async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, 
     ).all()
     ctx = await card_context(uow, desk, ticket)
     for chat_id in chats:
+        if only is not None and chat_id != only:
+            continue
         locale = await locale_of(uow.session, chat_id, desk.settings.default_locale)
-        text = render(locale, "dispatch/text#card", reason=None, note=None, taken_by=staff.name, **ctx)
+        text = render(locale, "dispatch/text#card", reason=None, note=None, outcome=outcome, by=name, **ctx)
         payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
-        if chat_id == staff.telegram_user_id:  # the taker keeps the work buttons; others lose them
+        if chat_id == keep_for:
             payload["reply_markup"] = uow_mod.inline_keyboard(card_buttons(locale, ticket.id, True))
         uow.queue(
             chat_id, "editMessageText", payload, priority=uow_mod.PRIORITY_URGENT, edit_ref=f"dispatch:{ticket.id}",

@@ -44,6 +44,7 @@ async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Sta
     )
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
     ticket.resolution = summary
+    await dispatch.edit_cards(uow, desk, ticket, "resolved", staff.name)
     onsite = await uow.session.scalar(
         select(TicketEvent.id).where(
             TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact",
@@ -141,6 +142,8 @@ async def hand_over(
                            kind="handover_dispatch", data={"to": nxt.key})
     ticket.assignee_id = nxt.id
     await dispatch.send_to(uow, desk, ticket, nxt, layer=layer, stage=0, reason="handover", note=reason)
+    if staff.telegram_user_id is not None:
+        await dispatch.edit_cards(uow, desk, ticket, "handed_over", nxt.name, only=staff.telegram_user_id)
     return nxt
 
 

@@ -61,7 +61,9 @@ async def test_contacts_resolution_service_report_and_rating(harness: Harness) -
 
     await c["li"].press(card["id"], f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
-    assert "已标记为解决" in (await c["li"].ask("更换录像机电源，画面恢复"))["text"]
+    await c["li"].send("更换录像机电源，画面恢复")
+    got = await collect(c["li"], "已标记为解决", "已由 李娜 解决")
+    assert not [m for m in got if m["id"] == card["id"]][-1].get("buttons")
     report = await wait_for(c["customer"], "服务报告")
     assert "更换录像机电源" in report["text"] and "李娜" in report["text"]
     assert await texts(c["customer"], 0.3) == []  # the rating request waits for the confirmation
@@ -151,9 +153,12 @@ async def test_hand_over_with_a_reason_to_the_next_engineer(harness: Harness) ->
     card = await _ack(c, "li", tid, number)
     await c["li"].press(card["id"], f"dp:handover:{tid}")
     await wait_for(c["li"], "请说明原因")
-    assert "已转交给 王强" in (await c["li"].ask("我在外地，需要本地工程师上门"))["text"]
+    await c["li"].send("我在外地，需要本地工程师上门")
+    got = await collect(c["li"], f"工单 {number} 已转交给 王强", "↪️ 已转交给 王强")
     handed = await card_of(c["wang"], number)
     assert "转交给您" in handed["text"] and "我在外地" in handed["text"]
+    old_card = [m for m in got if m["id"] == card["id"]][-1]
+    assert "已转交给 王强" in old_card["text"] and not old_card.get("buttons")
     await c["li"].press(card["id"], f"dp:contact:{tid}")  # no longer li's
     assert "不在您名下" in (await c["li"].read())[0]["text"]
     await c["wang"].press(handed["id"], f"dp:ack:{tid}")
