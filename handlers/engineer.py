@@ -177,7 +177,8 @@ async def oncall(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Acto
     names = {m.key: m.name for m in roster.members.values()}
     staff_names = await _staff_names(uow)
     now = [
-        {"layer": a.layer, "name": staff_names.get(a.member, names.get(a.member, a.member)), "until": a.end}
+        {"layer": a.layer, "name": staff_names.get(a.member, names.get(a.member, a.member)), "until": a.end,
+         "covers": staff_names.get(a.covers, a.covers) if a.covers else None}
         for a in on_duty(roster, uow.now)
     ]
     handoffs = [

@@ -53,7 +53,7 @@ async def test_supervisor_cover_moves_the_dispatch(harness: Harness) -> None:
     _, number, outcome, _ = await open_ticket(harness, sla=False)
     assert outcome.engineer is not None and outcome.engineer.key == "zhang"
     await card_of(c["zhang"], number)
-    assert "张伟" in (await c["li"].ask("/oncall"))["text"]
+    assert "张伟（代 李娜）" in (await c["li"].ask("/oncall"))["text"]
     cal = (await c["zhao"].ask("/roster 1"))["text"]
     assert "张伟（代 李娜）" in cal
     async with harness.app.db.read() as s:
