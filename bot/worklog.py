@@ -289,6 +289,22 @@ timers.on_start(schedule_handoffs)
 
 
 @timers.on_start
+async def warn_roster_staff(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
+    """Log a warning for roster members with no active, registered staff record (they get no card)."""
+    import logging
+
+    keys = {m for layer in desk.roster.layers for m in layer.members}
+    rows = (await session.execute(select(Staff.key, Staff.active, Staff.telegram_user_id).where(Staff.key.in_(keys)))).all()
+    known = {k: (active, tg) for k, active, tg in rows}
+    for key in sorted(keys):
+        active, tg = known.get(key, (None, None))
+        if active is None:
+            logging.getLogger(__name__).warning("roster member %r has no staff record (sdbot staff add --key %s)", key, key)
+        elif not active or tg is None:
+            logging.getLogger(__name__).warning("roster member %r is %s", key, "inactive" if not active else "not registered")
+
+
+@timers.on_start
 async def warn_calendar_coverage(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
     """Log a warning when the official calendar does not cover this year or the next."""
     import logging
