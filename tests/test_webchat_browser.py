@@ -261,10 +261,14 @@ async def answered(pane: Locator, text: str) -> None:
 
 
 async def press_new_button(pane: Locator, prefix: str) -> None:
-    """Press the newest inline button whose callback data starts with ``prefix``."""
-    button = pane.locator(f'.msg.bot button.ikb-btn[data-data^="{prefix}"]').last
-    await expect(button).to_be_visible()
-    await button.click()
+    """Press the first ``prefix`` button of the newest message having one; wait for the reply."""
+    selector = f'button.ikb-btn[data-data^="{prefix}"]'
+    message = pane.locator(".msg.bot", has=pane.page.locator(selector)).last
+    await expect(message).to_be_visible()
+    bots = pane.locator(".msg.bot")
+    before = await bots.count()
+    await message.locator(selector).first.click()
+    await expect(bots.nth(before)).to_be_visible()
 
 
 async def test_customer_reports_engineer_acknowledges_side_by_side(web: Web, page: Page) -> None:
