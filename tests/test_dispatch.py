@@ -189,3 +189,19 @@ async def test_nobody_works_a_ticket_before_it_is_acknowledged(harness: Harness)
         await c["zhao"].press(own["id"], f"dp:{action}:{tid}")
         assert "尚未接单" in (await c["zhao"].read())[0]["text"]
     assert (await ticket(harness, tid)).status == "dispatched"
+
+
+async def test_queued_ticket_survives_a_restart_overnight(harness: Harness) -> None:
+    harness.clock.set(local(harness, 2026, 11, 24, 23, 10))
+    await harness.start()
+    c = await _customer(harness)
+    tid, number, outcome, _ = await open_ticket(harness, sla=False)
+    assert outcome.queued
+    await harness.crash()
+    harness.clock.set(local(harness, 2026, 11, 25, 8, 0, 3))
+    await harness.start()  # the worker fires the queued dispatch on its own
+    card = await card_of(c["wang"], number, wait=5)
+    assert f"dp:ack:{tid}" in str(card["buttons"])
+    assert await fire_due(harness) == 0
+    kinds = [e.kind for e in await events(harness, tid)]
+    assert kinds == ["created", "queued", "dispatched"]
