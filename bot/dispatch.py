@@ -91,12 +91,17 @@ async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Any) -> tuple[Staff | 
     return None, None
 
 
-async def dispatch(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> DispatchOutcome:
+async def dispatch(
+    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, *, notify_customer: bool = True
+) -> DispatchOutcome:
     """Send ``ticket`` to the engineer on duty, or queue it for the next duty window.
 
     The stable entry point for intake (see the module docstring). Also starts the SLA watch.
+    When the ticket is queued, the reporter is told when it will be picked up, unless
+    ``notify_customer`` is False (intake says so in its own confirmation instead).
     """
     from bot.roster.duty import next_window_start
+    from bot.roster.model import fmt_minutes
 
     if ticket.status == "new":
         customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
@@ -117,6 +122,13 @@ async def dispatch(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> Dispat
             {"ticket_id": ticket.id},
         )
         tickets.record(uow.session, ticket, "queued", tickets.SYSTEM, uow.now, data={"until": pickup.isoformat()})
+        if notify_customer and ticket.status == "new":
+            await tell(
+                uow, ticket.reporter_user_id, "dispatch/text#customer_queued",
+                default_locale=desk.settings.default_locale, ref=f"ticket:{ticket.id}",
+                number=ticket.number, at=pickup.astimezone(uow.now.tzinfo),
+                duty_from=fmt_minutes(desk.roster.hours.duty_start), duty_to=fmt_minutes(desk.roster.hours.duty_end),
+            )
         return DispatchOutcome(None, pickup)
     # a window is open but nobody on it can take tickets (inactive), or there is no window at all
     _mark_dispatched(uow, ticket, "supervisors", layer=None, stage=0, reason="no_engineer")

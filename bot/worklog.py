@@ -177,7 +177,7 @@ async def reopen(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: in
     if not ticket.complaint:
         ticket.complaint = True
         tickets.record(uow.session, ticket, "complaint", tickets.SYSTEM, uow.now, data={"reason": "same fault after repair"})
-    return await dispatch.dispatch(uow, desk, ticket)
+    return await dispatch.dispatch(uow, desk, ticket, notify_customer=False)  # the reply says when
 
 
 # --- duty log and rotation handover -------------------------------------------------------

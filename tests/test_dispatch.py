@@ -65,6 +65,8 @@ async def test_overnight_report_waits_and_goes_out_at_eight(harness: Harness) ->
     tid, number, outcome, _ = await open_ticket(harness, sla=False)
     assert outcome.queued and outcome.pickup_at == local(harness, 2026, 11, 25, 8, 0)
     assert (await ticket(harness, tid)).status == "new"
+    told = await wait_for(c["customer"], "非值班时间")
+    assert number in told["text"] and "11-25 08:00" in told["text"]
     for key in ("zhang", "li", "wang"):
         assert await texts(c[key], 0.2) == []
     harness.clock.set(local(harness, 2026, 11, 25, 7, 59, 30))
