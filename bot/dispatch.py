@@ -7,8 +7,9 @@ Entry point for intake (keep this name stable)::
 Call it once, inside the unit of work that created the ticket (``tickets.open_ticket``), and again
 when a ticket is reopened. It sends the dispatch card to the engineer on duty now (through the
 outbox, urgent priority) or — when nobody is on duty, e.g. 22:30–08:00 — queues the ticket in a
-timer row until the next duty window opens. ``outcome.pickup_at`` is then that time: tell the
-customer ("an engineer will pick this up at …"). It also starts the SLA watch of the ticket.
+timer row until the next duty window opens. ``outcome.pickup_at`` is then that time and the
+reporter is sent a notice saying so (``notify_customer=False`` when intake's own confirmation
+says it). Due times intake left empty are filled from the policy; the SLA watch starts.
 
 * Each dispatch starts an ack timer; each time it fires the chain climbs one step (policy
   ``[escalation]``): reminder(s) → next engineer(s) in the rotation → all supervisors, each step a
