@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dispatch, tickets, timers
@@ -100,13 +100,20 @@ def score_of(desk: Any, key: str) -> int:
 
 async def rate(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int, key: str) -> bool:
     """The customer's rating closes the ticket; False when it can no longer be rated."""
-    if ticket.status != "resolved" or key not in RATING_KEYS:
+    if ticket.status != "resolved" or key not in RATING_KEYS or ticket.reporter_user_id != user_id:
         return False
-    tickets.transition(
-        uow.session, ticket, "closed", tickets.Actor("customer", user_id), uow.now,
-        data={"rating": key, "score": score_of(desk, key)},
+    score = score_of(desk, key)
+    won = await uow.session.execute(  # vs. a concurrent auto-close or a second press
+        update(Ticket).where(Ticket.id == ticket.id, Ticket.status == "resolved")
+        .values(status="closed", closed_at=uow.now, rating=score).execution_options(synchronize_session=False)
     )
-    ticket.rating = score_of(desk, key)
+    await uow.session.refresh(ticket)
+    if won.rowcount == 0:
+        return False
+    tickets.record(
+        uow.session, ticket, "closed", tickets.Actor("customer", user_id), uow.now,
+        from_status="resolved", to_status="closed", data={"rating": key, "score": score},
+    )
     await timers.cancel(uow.session, f"autoclose:{ticket.id}:")
     return True
 
