@@ -32,7 +32,6 @@ from bot.i18n import render
 from bot.notify import active_staff, locale_of, staff_by_key, tell
 from storage.models import Customer, RosterOverride, Staff, TelegramUser, Ticket, TicketEvent
 
-DISPATCHABLE = ("new", "reopened", "dispatched")
 MANAGER_ROLES = ("supervisor", "admin")
 
 
