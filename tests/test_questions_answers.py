@@ -27,7 +27,7 @@ SPEC = {  # policy.md defaults
     "loaner_hours": 48,
     "onsite_city_first": 400, "onsite_city_extra": 320, "onsite_city_transport": 200,
     "onsite_suburb_first": 600, "onsite_suburb_extra": 480, "onsite_suburb_transport": 350,
-    "labour_hour": 200, "remote_software": 100, "remote_system": 200, "phone_hard": 50,
+    "labour_hour": 200, "included_hours": 8, "remote_software": 100, "remote_system": 200, "phone_hard": 50,
     "training_basic": 500, "training_advanced": 800,
     "annual_rows": [
         {"item": "switch", "by": "count", "min": 1, "max": 5, "price": 400, "clause": "fee.annual.switch_1_5"},
@@ -39,7 +39,9 @@ SPEC = {  # policy.md defaults
         {"item": "nvr", "by": None, "min": None, "max": None, "price": 800, "clause": "fee.annual.nvr"},
     ],
     "maint_software_pct": 20, "maint_hardware_pct": 10, "proxy_pct": 10, "deposit": 800,
-    "software_pcts": [20, 40, 40], "software_final_days": 30,
+    "software_pcts": [20, 40, 40], "software_final_days": 30, "hardware_return_days": 7,
+    "contracts": {"annual": {"free_when_paid_up": True, "loaner": True},
+                  "per_visit": {"free_when_paid_up": False, "loaner": False}},
 }
 
 
@@ -89,7 +91,7 @@ def test_mixed_items_pbx_by_ports() -> None:
 def test_onsite_fee_with_trips_and_free_when_paid_up() -> None:
     ans = ask("罗湖上门，还要运两趟大设备，一共多少钱")
     assert "合计：800 元" in ans.text and "fee.onsite.city" in ans.clauses
-    paid = CustomerFacts(name="X", zone="city", maintenance_paid_until=TODAY)
+    paid = CustomerFacts(name="X", zone="city", contract_type="annual", maintenance_paid_until=TODAY)
     assert "免费" in ask("上门维修怎么收费", customer=paid).text
     en = ask("onsite fee for Futian?", "en")
     assert "CNY 400" in en.text and "Clauses applied: fee.onsite.city" in en.text

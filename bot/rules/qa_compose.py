@@ -33,10 +33,13 @@ def _label(locale: str, name: str, **ctx: Any) -> str:
     return render(locale, f"answers/labels#{name}", **ctx)
 
 
-def _covered(customer: Any, today: dt.date) -> bool:
-    """Maintenance paid up (the customer's own record): service is free."""
-    paid = getattr(customer, "maintenance_paid_until", None) if customer else None
-    return bool(paid and paid >= today)
+def _covered(policy: Any, customer: Any, today: dt.date) -> bool:
+    """Maintenance paid up under a contract that makes service free (the customer's own record)."""
+    if customer is None:
+        return False
+    paid = customer.maintenance_paid_until
+    terms = facts.contract_terms(policy, customer.contract_type)
+    return bool(paid and paid >= today and terms.get("free_when_paid_up"))
 
 
 # --- warranty -------------------------------------------------------------------------------
@@ -149,7 +152,7 @@ def _onsite(
     policy: Any, p: dict[str, Any], *, locale: str, today: dt.date, customer: Any = None, **_: Any
 ) -> dict[str, Any]:
     zone = p.get("zone") or (customer.zone if customer else None)
-    covered = _covered(customer, today)
+    covered = _covered(policy, customer, today)
     if zone is None:
         table = facts.onsite_table(policy)
         for row in table:
@@ -161,7 +164,7 @@ def _onsite(
         extra_hours=p.get("extra_hours", 0), covered=covered,
     )
     for line in res["lines"]:
-        line["label"] = _label(locale, f"line_{line['key']}")
+        line["label"] = _label(locale, f"line_{line['key']}", hours=res.get("included_hours"))
     return {**res, "covered": covered, "table": [], "zone_label": _label(locale, f"zone_name_{zone}")}
 
 

@@ -174,9 +174,18 @@ def loaner(policy: Any, contract_type: str | None) -> dict[str, Any]:
     return {
         "hours": value(policy, K["loaner_hours"]),
         "contract": contract_type,
-        "eligible": contract_type == "annual",
+        "eligible": bool(contract_type and contract_terms(policy, contract_type).get("loaner")),
         "clauses": ["sla.loaner"],
     }
+
+
+def contract_terms(policy: Any, contract_type: str) -> dict[str, Any]:
+    """What a contract type gets (``loaner``, ``free_when_paid_up``); empty when unknown."""
+    try:
+        terms = value(policy, f"{K['contracts']}.{contract_type}")
+    except PolicyGap:
+        return {}
+    return dict(terms) if not isinstance(terms, dict) else terms
 
 
 # --- fees ----------------------------------------------------------------------------------------
@@ -212,7 +221,8 @@ def onsite(
         lines.append(("extra_hour", extra_hours, value(policy, K["labour_hour"])))
     out = [{"key": k, "qty": q, "unit": _money(u), "amount": _money(Decimal(str(u)) * q)} for k, q, u in lines]
     clauses = [f"fee.onsite.{zone}"] + (["fee.labour.hour"] if extra_hours else [])
-    return {"total": _money(sum(line["amount"] for line in out)), "lines": out, "clauses": clauses}
+    return {"total": _money(sum(line["amount"] for line in out)), "lines": out, "clauses": clauses,
+            "included_hours": value(policy, K["included_hours"])}
 
 
 def remote(policy: Any) -> dict[str, Any]:
@@ -338,7 +348,7 @@ def software_payments(policy: Any, amount: Decimal | None) -> dict[str, Any]:
 
 def hardware_payments(policy: Any) -> dict[str, Any]:
     """Hardware payment terms."""
-    return {"return_days": value(policy, K["return_days"]),
+    return {"return_days": value(policy, K["hardware_return_days"]),
             "clauses": ["payment.hardware", "payment.paid_repair"]}
 
 
@@ -378,6 +388,7 @@ K: dict[str, Any] = {
     "onsite_suburb_extra": "fees.onsite.suburb.extra_visit",
     "onsite_suburb_transport": "fees.onsite.suburb.transport_trip",
     "labour_hour": "fees.labour_hour",
+    "included_hours": "fees.included_hours",
     "remote_software": "fees.remote_software",
     "remote_system": "fees.remote_system",
     "phone_hard": "fees.phone_hard",
@@ -390,5 +401,7 @@ K: dict[str, Any] = {
     "deposit": "payment.deposit",
     "software_pcts": "payment.software_pcts",
     "software_final_days": "payment.software_final_days",
+    "hardware_return_days": "payment.hardware_return_days",
+    "contracts": "contracts",
     "shipping_clauses": ("shipping.in_warranty", "shipping.out_of_warranty", "shipping.quality_fault"),
 }
