@@ -107,8 +107,12 @@ async def on_kind(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
 
 @flow("work")
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation) -> None:
-    """Typed answers in the engineer's work flows."""
+    """Typed answers in the engineer's work flows (the role is checked again: it may have changed)."""
     uow = uow_mod.current()
+    if actor.role not in STAFF_ROLES:
+        await clear_conversation(uow.session, actor.chat_id)
+        actor.reply("common/not_allowed")
+        return
     msg = update.effective_message
     text = (msg.text or "").strip() if msg else ""
     data = dict(conv.data)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Staff
-from tests.dispatchkit import card_of, greet, local, open_ticket, wait_for
+from tests.dispatchkit import card_of, greet, local, open_ticket, ticket, wait_for
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,9 +88,18 @@ async def test_admin_manages_staff_in_chat_and_roles_apply_at_once(harness: Harn
     assert "操作失败" in (await c["admin"].ask("/staff deactivate nobody"))["text"]
     assert "用法" in (await c["admin"].ask("/staff frobnicate"))["text"]
 
+    tid0, number0, _, _ = await open_ticket(harness, sla=False)  # li takes one and starts a contact
+    card0 = await card_of(c["li"], number0)
+    await c["li"].press(card0["id"], f"dp:ack:{tid0}")
+    await wait_for(c["li"], "已接单")
+    await c["li"].press(card0["id"], f"dp:resolve:{tid0}")
+    await wait_for(c["li"], "解决说明")
     tid, number, _, _ = await open_ticket(harness, sla=False)
     card = await card_of(c["li"], number)
     assert "已停用" in (await c["admin"].ask("/staff deactivate li"))["text"]
+    # mid-flow: the typed resolution is refused, nothing changes
+    assert "没有使用此功能的权限" in (await c["li"].ask("已修好"))["text"]
+    assert (await ticket(harness, tid0)).status == "acknowledged"
     # a deactivated engineer's buttons and commands stop working at once
     await c["li"].press(card["id"], f"dp:ack:{tid}")
     assert "没有使用此功能的权限" in (await c["li"].read())[0]["text"]
