@@ -45,7 +45,7 @@ def test_known_customer_fills_zone_and_equipment() -> None:
 
 def test_fill_from_buttons_and_typed_replies() -> None:
     assert fill("zone", "suburb", {}, TODAY) == {"zone": "suburb"}
-    assert fill("zone", "我在福田", {}, TODAY) == {"zone": "city"}
+    assert fill("zone", "我在福田", {}, TODAY) == {"zone": "city", "district": "福田"}
     assert fill("zone", "不知道", {}, TODAY) is None
     assert fill("qty", "１２台", {"items": [{"item": "switch"}]}, TODAY) == {"items": [{"item": "switch", "qty": 12}]}
     assert fill("qty", "0", {"items": [{"item": "switch"}]}, TODAY) is None

@@ -16,11 +16,11 @@ from typing import Any
 
 from bot.i18n import render
 from bot.rules import qa_calc
-from bot.rules.extract import CITY_DISTRICTS, date_in, zone
+from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify
 from bot.rules.normalize import normalize
 from bot.rules.qa_calc import SIZED
-from bot.rules.qa_facts import PolicyGap
+from bot.rules.qa_facts import PolicyGap, city_districts
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def respond_intent(
         return Answer(intent, params, [], body, action=ACTIONS.get(intent))
     missing = qa_calc.missing(intent, params, customer)
     if missing is not None:
-        return _follow_up(intent, params, missing, locale)
+        return _follow_up(policy, intent, params, missing, locale)
     try:
         result = qa_calc.compute(
             policy, intent, params, locale=locale, today=today, customer=customer, hours=hours
@@ -115,11 +115,13 @@ def _block(intent: str) -> str:
     return intent.replace(".", "_")
 
 
-def _follow_up(intent: str, params: dict[str, Any], missing: str, locale: str) -> Answer:
+def _follow_up(policy: Any, intent: str, params: dict[str, Any], missing: str, locale: str) -> Answer:
     choices: list[tuple[str, str]] = []
     if missing == "zone":
-        districts = "/".join(d for d in CITY_DISTRICTS if not d.isascii()) if locale == "zh" else (
-            "/".join(d.title() for d in CITY_DISTRICTS if d.isascii()))
+        names = city_districts(policy)
+        if locale != "zh":
+            names = tuple(k.title() for k, v in DISTRICTS.items() if v in names and k.isalpha() and k.isascii())
+        districts = "/".join(names)
         choices = [
             (render(locale, f"answers/labels#zone_{z}", districts=districts), z) for z in ("city", "suburb")
         ]
@@ -142,10 +144,12 @@ def fill(missing: str, value: str, params: dict[str, Any], today: dt.date) -> di
     text = normalize(value)
     out = {k: v for k, v in params.items()}
     if missing == "zone":
-        z = text if text in ("city", "suburb") else zone(text)[0]
+        z, district = (text, None) if text in ("city", "suburb") else zone(text)
         if z is None:
             return None
         out["zone"] = z
+        if district:
+            out["district"] = district
     elif missing == "level":
         level = "advanced" if text in ("advanced", "高级") or "高级" in text or "advanced" in text else (
             "basic" if text == "basic" or "基础" in text or "basic" in text else None)

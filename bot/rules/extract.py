@@ -41,10 +41,16 @@ _ITEM_PHRASES = sorted(
 _COUNTER = r"(?:台|个|部|套|只|路|块|件|组|个的|\s)?"
 _NUM = r"(\d{1,5})"
 
-CITY_DISTRICTS = ("罗湖", "福田", "南山", "luohu", "futian", "nanshan")
-SUBURB_DISTRICTS = ("宝安", "龙岗", "龙华", "坪山", "光明", "盐田", "大鹏", "坪地", "观澜", "布吉",
-                    "baoan", "bao'an", "longgang", "longhua", "pingshan", "guangming", "yantian",
-                    "dapeng")
+# Shenzhen district names (and their pinyin) → the Chinese name; which zone a district belongs to
+# is the policy's business (``fees.onsite.<zone>.districts``), these only recognise the names.
+DISTRICTS = {
+    "罗湖": "罗湖", "福田": "福田", "南山": "南山", "宝安": "宝安", "龙岗": "龙岗", "龙华": "龙华",
+    "坪山": "坪山", "光明": "光明", "盐田": "盐田", "大鹏": "大鹏", "luohu": "罗湖", "futian": "福田",
+    "nanshan": "南山", "baoan": "宝安", "bao'an": "宝安", "longgang": "龙岗", "longhua": "龙华",
+    "pingshan": "坪山", "guangming": "光明", "yantian": "盐田", "dapeng": "大鹏",
+}
+# when the policy file lists no districts: the classic inner districts (关内) are the city
+CITY_DISTRICTS = ("罗湖", "福田", "南山")
 _CITY_WORDS = ("市区", "市内", "关内", "city centre", "city center", "downtown", "in the city",
                "city district")
 _SUBURB_WORDS = ("郊区", "关外", "市外", "郊外", "suburb", "outside the city", "outskirts")
@@ -201,14 +207,11 @@ def money(text: str) -> Decimal | None:
     return None
 
 
-def zone(text: str) -> tuple[str | None, str | None]:
-    """(zone, district) from district names or words like 市区/郊区."""
-    for d in CITY_DISTRICTS:
-        if d in text:
-            return "city", d
-    for d in SUBURB_DISTRICTS:
-        if d in text:
-            return "suburb", d
+def zone(text: str, city_districts: tuple[str, ...] = CITY_DISTRICTS) -> tuple[str | None, str | None]:
+    """(zone, district) from a district name (zone by ``city_districts``) or words like 市区/郊区."""
+    for name, district in DISTRICTS.items():
+        if name in text:
+            return ("city" if district in city_districts else "suburb"), district
     if any(w in text for w in _SUBURB_WORDS):
         return "suburb", None
     if any(w in text for w in _CITY_WORDS):

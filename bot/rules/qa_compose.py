@@ -125,7 +125,7 @@ def _shipping(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
 @builder("sla.response")
 def _sla(policy: Any, p: dict[str, Any], *, locale: str, customer: Any = None, **_: Any) -> dict[str, Any]:
     out = facts.sla(policy)
-    zone = p.get("zone") or (customer.zone if customer else None)
+    zone = facts.zone_of(policy, p.get("district"), p.get("zone")) or (customer.zone if customer else None)
     out["zone"] = zone
     out["zone_label"] = _label(locale, f"zone_name_{zone}") if zone else ""
     out["onsite_hours"] = out.get(f"onsite_{zone}_hours") if zone else None
@@ -151,7 +151,7 @@ def _loaner(policy: Any, p: dict[str, Any], *, locale: str, customer: Any = None
 def _onsite(
     policy: Any, p: dict[str, Any], *, locale: str, today: dt.date, customer: Any = None, **_: Any
 ) -> dict[str, Any]:
-    zone = p.get("zone") or (customer.zone if customer else None)
+    zone = facts.zone_of(policy, p.get("district"), p.get("zone")) or (customer.zone if customer else None)
     covered = _covered(policy, customer, today)
     if zone is None:
         table = facts.onsite_table(policy)

@@ -191,6 +191,24 @@ def contract_terms(policy: Any, contract_type: str) -> dict[str, Any]:
 # --- fees ----------------------------------------------------------------------------------------
 
 
+def city_districts(policy: Any) -> tuple[str, ...]:
+    """Districts the policy puts in the city zone (empty list in the file: the built-in default)."""
+    from bot.rules.extract import CITY_DISTRICTS
+
+    try:
+        listed = tuple(value(policy, K["city_districts"]))
+    except PolicyGap:
+        listed = ()
+    return listed or CITY_DISTRICTS
+
+
+def zone_of(policy: Any, district: str | None, fallback: str | None) -> str | None:
+    """The zone of a named district per the policy, else ``fallback``."""
+    if not district:
+        return fallback
+    return "city" if district in city_districts(policy) else "suburb"
+
+
 def onsite_table(policy: Any) -> list[dict[str, Any]]:
     """Per-visit prices of both zones."""
     return [
@@ -381,6 +399,7 @@ K: dict[str, Any] = {
     "fix_general_hours": "sla.fix_general_hours",
     "fix_complex_hours": "sla.fix_complex_hours",
     "loaner_hours": "sla.loaner_after_hours",
+    "city_districts": "fees.onsite.city.districts",
     "onsite_city_first": "fees.onsite.city.first_visit",
     "onsite_city_extra": "fees.onsite.city.extra_visit",
     "onsite_city_transport": "fees.onsite.city.transport_trip",
