@@ -189,6 +189,7 @@ async def reopen(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: in
 
 # --- duty log and rotation handover -------------------------------------------------------
 
+HANDOFF_ENTRIES = 15  # latest contacts/resolutions listed in a handoff summary
 DUTY_KINDS = ("dispatched", "reminder", "escalated", "acknowledged", "contact", "handover", "resolved", "sla_breach")
 
 
@@ -208,6 +209,7 @@ class DutySummary:
     escalations: int = 0
     resolved: int = 0
     open_tickets: list[tuple[str, str]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)  # contacts and resolutions, newest last
 
 
 async def duty_log(
@@ -237,7 +239,7 @@ async def summarise(session: AsyncSession, staff: Staff, start: dt.datetime, end
     """Counts and durations of ``staff``'s duty log, plus the tickets still open in their name."""
     out = DutySummary(staff.key, staff.name, start, end)
     ack_secs: list[int] = []
-    for ev, _number in await duty_log(session, staff, start, end):
+    for ev, number in await duty_log(session, staff, start, end):
         data = ev.data or {}
         if ev.kind == "dispatched" and data.get("to") == staff.key:
             out.dispatched += 1
@@ -248,10 +250,14 @@ async def summarise(session: AsyncSession, staff: Staff, start: dt.datetime, end
         elif ev.kind == "contact" and ev.actor_id == staff.id:
             out.contacts += 1
             out.contact_minutes += ev.minutes or 0
+            out.entries.append({"at": ev.at, "number": number, "kind": data.get("kind"), "minutes": ev.minutes,
+                                "text": data.get("result") or data.get("done") or ""})
         elif ev.kind == "escalated" and data.get("from") == staff.key:
             out.escalations += 1
         elif ev.kind == "resolved" and ev.actor_id == staff.id:
             out.resolved += 1
+            out.entries.append({"at": ev.at, "number": number, "kind": "resolved", "minutes": None,
+                                "text": data.get("summary") or ""})
     if ack_secs:
         out.ack_minutes_avg = round(sum(ack_secs) / len(ack_secs) / 60)
     open_rows = await session.execute(
@@ -336,7 +342,7 @@ async def _handoff(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) 
         tz = uow.now.tzinfo
         ctx = {
             "s": summary, "layer": payload["layer"], "incoming": incoming.name if incoming else payload["to"],
-            "start": since.astimezone(tz), "end": at.astimezone(tz),
+            "start": since.astimezone(tz), "end": at.astimezone(tz), "tz": tz, "shown": HANDOFF_ENTRIES,
         }
         readers = [incoming] if incoming is not None and incoming.active else []
         readers += [s for s in await dispatch.supervisors(uow) if s not in readers]

@@ -140,7 +140,8 @@ async def test_month_end_handoff_sends_the_duty_log(harness: Harness) -> None:
         summary = next(m["text"] for m in got if "值班交接" in m["text"])
         assert "王强 → 张伟" in summary and "11-01 08:00 – 12-01 08:00" in summary
         assert "派单 1 张，接单 1 张" in summary and "处理记录 1 次，共 25 分钟" in summary
-        assert f"{number}（已接单）" in summary or f"{number}（处理中）" in summary
+        assert f"{number}（处理中）" in summary  # still open: the incoming engineer follows it up
+        assert f"11-30 19:00 {number} 电话 25分钟：画面恢复一半，明早上门" in summary
     assert await fire_due(harness) == 0  # once only; the next handoff is queued
     nxt = await pending_timers(harness, "handoff:after_hours:")
     assert [t.due_at for t in nxt] == [local(harness, 2027, 1, 1, 8, 0)]
