@@ -86,3 +86,67 @@ async def link_customer(bot: Harness, user_id: int, number: str) -> None:
             user.customer_id, user.verified = customer.id, True
     finally:
         await db.dispose()
+
+
+def shipped_policy() -> dict:
+    """The shipped policy file as plain TOML (expected numbers come from it, not from the code)."""
+    import tomllib
+
+    from bot.rules.policy import DEFAULT_POLICY
+
+    return tomllib.loads(DEFAULT_POLICY.read_text(encoding="utf-8"))
+
+
+def annual_price(policy: dict, item: str, count: int) -> int:
+    for row in policy["fees"]["annual"]:
+        if row["item"] == item and row.get("min", 1) <= count <= row.get("max", 10**9):
+            return row["price"]
+    raise AssertionError(item)
+
+
+async def test_question_in_chinese_gets_amounts_clauses_and_buttons(bot: Harness) -> None:
+    reply = await bot.chat(5110, "zh").ask("12台交换机一年维护费多少")
+    price = annual_price(shipped_policy(), "switch", 12)
+    assert f"12 × {price} 元 = {12 * price} 元" in reply["text"]
+    assert "依据条款" in reply["text"] and "fee.annual.switch_11_plus" in reply["text"]
+    assert {"qa:report", "qa:human"} <= set(datas(reply))
+
+
+async def test_traditional_question_is_answered_in_simplified(bot: Harness) -> None:
+    reply = await bot.chat(5111, "zh-hant").ask("南山上門一次多少錢")
+    first = shipped_policy()["fees"]["onsite"]["city"]["first_visit"]
+    assert f"{first} 元" in reply["text"] and "上门服务费" in reply["text"]
+
+
+async def test_english_follow_up_with_buttons_then_answer(bot: Harness) -> None:
+    chat = bot.chat(5112, "en")
+    ask = await chat.ask("How much is an on-site visit?")
+    assert {"qa:v:city", "qa:v:suburb", "qa:human"} <= set(datas(ask))
+    await chat.press(ask["id"], "qa:v:suburb")
+    (answer,) = await chat.read()
+    first = shipped_policy()["fees"]["onsite"]["suburb"]["first_visit"]
+    assert f"CNY {first}" in answer["text"] and "fee.onsite.suburb" in answer["text"]
+    assert "qa:human" in datas(answer)
+    await chat.press(ask["id"], "qa:v:city")  # the follow-up was answered: the old button is stale
+    assert "expired" in (await chat.read())[0]["text"]
+
+
+async def test_typed_reply_to_a_follow_up(bot: Harness) -> None:
+    chat = bot.chat(5113, "zh")
+    ask = await chat.ask("交换机年维护费多少")
+    assert "qa:v:5" in datas(ask)
+    reply = await chat.ask("１２台")
+    price = annual_price(shipped_policy(), "switch", 12)
+    assert f"{12 * price} 元" in reply["text"]
+
+
+async def test_own_equipment_only_for_a_verified_customer(bot: Harness) -> None:
+    chat = bot.chat(5114, "zh")
+    unverified = await chat.ask("我的设备还在保修期内吗")
+    assert "NVR-2025-0001" not in unverified["text"] and "日期" in unverified["text"]
+    await chat.send("/cancel")
+    await chat.read()
+    await link_customer(bot, 5114, "C1001")
+    reply = await chat.ask("我的设备还在保修期内吗")
+    assert "NVR-2025-0001" in reply["text"] and "SW-2024-0033" in reply["text"]
+    assert "warranty.repair" in reply["text"]

@@ -32,6 +32,15 @@ def _money(x: Any) -> Decimal:
     return Decimal(str(x)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def as_dict(node: Any) -> dict[str, Any]:
+    """A mapping, a pydantic model or a plain object as a dict of its fields."""
+    if isinstance(node, dict):
+        return dict(node)
+    if hasattr(node, "model_dump"):
+        return dict(node.model_dump())
+    return dict(vars(node))
+
+
 def pct(x: Any) -> str:
     """A percentage for display: 20 → "20", 12.50 → "12.5"."""
     return format(Decimal(str(x)).normalize(), "f")
@@ -185,7 +194,7 @@ def contract_terms(policy: Any, contract_type: str) -> dict[str, Any]:
         terms = value(policy, f"{K['contracts']}.{contract_type}")
     except PolicyGap:
         return {}
-    return dict(terms) if not isinstance(terms, dict) else terms
+    return as_dict(terms)
 
 
 # --- fees ----------------------------------------------------------------------------------------
@@ -277,7 +286,7 @@ def out_of_warranty(policy: Any) -> dict[str, Any]:
 
 def annual_rows(policy: Any) -> list[dict[str, Any]]:
     """Annual-maintenance price rows: item, tier bounds (count or size), price, clause id."""
-    return [dict(row) for row in value(policy, K["annual_rows"])]
+    return [as_dict(row) for row in value(policy, K["annual_rows"])]
 
 
 def _tier(rows: list[dict[str, Any]], item: str, measure: int | None) -> dict[str, Any] | None:
