@@ -50,10 +50,14 @@ async def test_typed_human_and_complaint_open_tickets(bot: Harness) -> None:
     reply = await chat.ask("Let me talk to a human")
     (ticket,) = await tickets_of(bot, 5104)
     assert ticket.number in reply["text"] and not ticket.complaint
+    supervisor = bot.chat(2001, "zh")  # the demo supervisor has talked to the bot before
+    await supervisor.ask("/start")
     chat2 = bot.chat(5105, "zh")
     reply = await chat2.ask("我要投诉你们的工程师")
     (ticket,) = await tickets_of(bot, 5105)
     assert ticket.number in reply["text"] and ticket.complaint and "投诉" in reply["text"]
+    alerts = await read_until(supervisor, ticket.number)
+    assert any("投诉" in m["text"] or "complaint" in m["text"] for m in alerts)
 
 
 async def test_fault_description_starts_the_report(bot: Harness) -> None:

@@ -43,5 +43,20 @@ async def hand_over(
     )
     ticket = await tickets.open_ticket(uow.session, new, uow.now, desk.clock.tz)
     outcome = await dispatch.dispatch(uow, desk, ticket)
+    if complaint:
+        await _alert_supervisors(uow, desk, ticket)
     pickup = outcome.pickup_at.astimezone(desk.clock.tz) if outcome.pickup_at else None
     return Handover(ticket.number, pickup)
+
+
+async def _alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Any) -> None:
+    """Complaints go to a supervisor: tell every active, registered supervisor at once."""
+    from bot.notify import active_staff, tell
+
+    for staff in await active_staff(uow.session, "supervisor"):
+        if staff.telegram_user_id:
+            await tell(
+                uow, staff.telegram_user_id, "answers/text#complaint_alert",
+                default_locale=desk.settings.default_locale, priority=uow_mod.PRIORITY_URGENT,
+                number=ticket.number, customer=ticket.customer_label, text=ticket.symptom[:300],
+            )
