@@ -154,3 +154,14 @@ async def test_own_equipment_only_for_a_verified_customer(bot: Harness) -> None:
     reply = await chat.ask("我的设备还在保修期内吗")
     assert "NVR-2025-0001" in reply["text"] and "SW-2024-0033" in reply["text"]
     assert "warranty.repair" in reply["text"]
+
+
+async def test_question_in_the_middle_of_a_report_is_answered_then_the_report_goes_on(bot: Harness) -> None:
+    chat = bot.chat(5115, "zh")
+    await chat.send("/report")
+    await read_until(chat, "客户编号")
+    await chat.send("南山上门一次多少钱")
+    got = await read_until(chat, "客户编号")
+    first = shipped_policy()["fees"]["onsite"]["city"]["first_visit"]
+    answer = next(m["text"] for m in got if "上门服务费" in m["text"])
+    assert f"{first} 元" in answer and "<b>" not in answer  # HTML rendered, not escaped

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
+
 from bot.i18n import render
 from bot.rules import qa_calc
 from bot.rules.extract import DISTRICTS, date_in, zone
@@ -194,4 +196,4 @@ def answer_in_flow(policy: Any, text: str, *, locale: str, today: dt.date) -> st
         if general is None:
             return None
         ans = respond_intent(policy, found.intent, general, locale=locale, today=today)
-    return ans.text
+    return Markup(ans.text)  # rendered from our autoescaped templates: safe to embed as HTML
