@@ -5,6 +5,11 @@
 Times the whole pipeline a chat message goes through (normalise, classify, extract, calculate,
 render the template) with the shipped policy, one question at a time, after one warm-up pass.
 Prints accuracy per set and language, and p50/p99/max milliseconds (target: p99 ≤ 20 ms).
+
+The held-out sets were written after the rules and scored once before their misses were turned
+into rules: holdout 52/64 (81 %), holdout2 40/45 (89 %), holdout3 28/40 (70 %) — 26 of those 33
+misses answered ``unknown`` (offer a person), not a wrong number. Expect that order of accuracy on
+phrasings nobody has seen yet; the labelled sets here are what the ≥ 95 % test guards.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from bot.rules.answer import respond
 from bot.rules.policy import load_policy
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-SETS = ("questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl")
+SETS = ("questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl", "questions_holdout3.jsonl")
 TODAY = dt.date(2026, 11, 23)
 
 

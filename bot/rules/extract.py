@@ -279,7 +279,7 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["level"] = "basic"
     if re.search(r"系统故障|系统问题|system", text):
         out["remote_kind"] = "system"
-    elif re.search(r"软件|software|app", text):
+    elif re.search(r"软件|software|(?<![a-z])app(?![a-z])", text):
         out["remote_kind"] = "software"
     if re.search(r"复杂|难题|疑难|技术难|hard|difficult|complex|technical problem", text):
         out["phone_kind"] = "hard"
