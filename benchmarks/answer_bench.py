@@ -7,7 +7,7 @@ render the template) with the shipped policy, one question at a time, after one 
 Prints accuracy per set and language, and p50/p99/max milliseconds (target: p99 ≤ 20 ms).
 
 The held-out sets were written after the rules and scored once before their misses were turned
-into rules: holdout 52/64 (81 %), holdout2 40/45 (89 %), holdout3 28/40 (70 %) — 26 of those 33
+into rules: holdout 52/64 (81 %), holdout2 40/45 (89 %), holdout3 28/40 (70 %) — 20 of those 29
 misses answered ``unknown`` (offer a person), not a wrong number. Expect that order of accuracy on
 phrasings nobody has seen yet; the labelled sets here are what the ≥ 95 % test guards.
 """
