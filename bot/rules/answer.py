@@ -32,6 +32,17 @@ NOT_QUESTIONS = frozenset({"unknown", "report_fault", "human", "complaint"})
 QTY_CHOICES = ("1", "5", "10", "20", "50")
 
 
+AMOUNT_KEYS = frozenset({"amount", "software_amount", "hardware_amount"})
+
+
+def _number(text: Any) -> Any:
+    """"30000" → 30000, "12.5" → 12.5 (amounts are kept as exact strings until printed)."""
+    from decimal import Decimal
+
+    d = Decimal(str(text))
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
 @dataclass
 class CustomerFacts:
     """What the answerer may know about an identified, verified customer (never otherwise)."""
@@ -57,7 +68,8 @@ class Answer:
 
     def as_json(self) -> dict[str, Any]:
         """``sdbot ask --json`` shape."""
-        out = {"intent": self.intent, "params": self.params, "clauses": self.clauses, "answer": self.text}
+        params = {k: _number(v) if k in AMOUNT_KEYS else v for k, v in self.params.items()}
+        out = {"intent": self.intent, "params": params, "clauses": self.clauses, "answer": self.text}
         if self.ask:
             out["ask"] = self.ask
         return out
