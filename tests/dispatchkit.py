@@ -38,7 +38,7 @@ async def greet(h: Harness, *keys: str, lang: str = "zh") -> dict[str, Chat]:
 
 async def open_ticket(
     h: Harness, *, reporter: int = CUSTOMER, symptom: str = "录像机没有画面，所有摄像头黑屏",
-    photos: list[str] | None = None, sla: bool = True, customer_number: str = "C1001",
+    photos: list[str] | None = None, sla: bool | None = True, customer_number: str = "C1001",
 ) -> tuple[int, str, dispatch.DispatchOutcome, float]:
     """Create a ticket and dispatch it in one unit of work (what intake does on submit).
 
@@ -59,10 +59,11 @@ async def open_ticket(
             customer_id=customer.id, verified=True, equipment_id=eq.id,
             equipment_label=f"{eq.model} ({eq.serial})", category=eq.category, severity="down",
             symptom=symptom, photos=photos or [],
-            # sla=False: due times far away, so no SLA alert interferes with what a test watches
-            first_response_due=now + (dt.timedelta(hours=2) if sla else FAR),
-            onsite_due=now + (dt.timedelta(hours=4) if sla else FAR),
-            fix_due=now + (dt.timedelta(hours=24) if sla else FAR),
+            # sla=False: due times far away, so no SLA alert interferes with what a test watches;
+            # sla=None: none set, as if intake left them to dispatch (filled from the policy)
+            first_response_due=None if sla is None else now + (dt.timedelta(hours=2) if sla else FAR),
+            onsite_due=None if sla is None else now + (dt.timedelta(hours=4) if sla else FAR),
+            fix_due=None if sla is None else now + (dt.timedelta(hours=24) if sla else FAR),
         )
         ticket = await tickets.open_ticket(session, new, now, h.clock.tz)
         outcome = await dispatch.dispatch(uow, app.desk, ticket)

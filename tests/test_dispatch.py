@@ -207,3 +207,21 @@ async def test_queued_ticket_survives_a_restart_overnight(harness: Harness) -> N
     assert await fire_due(harness) == 0
     kinds = [e.kind for e in await events(harness, tid)]
     assert kinds == ["created", "queued", "dispatched"]
+
+
+async def test_due_times_and_warranty_stage_come_from_the_policy(harness: Harness) -> None:
+    harness.clock.set(local(harness, 2026, 11, 23, 10, 0))
+    await harness.start()
+    c = await _customer(harness)
+    # C1002 is in the suburbs: on site within the policy's suburb hours; its PBX (a project accepted
+    # 2023-09-01, two years' repair warranty) is out of warranty now
+    tid, number, _, _ = await open_ticket(harness, sla=None, customer_number="C1002")
+    card = await card_of(c["li"], number)
+    assert "首次响应 11-23 12:00｜到场 11-23 18:00｜修复 11-24 10:00" in card["text"], card["text"]
+    assert "已过保" in card["text"] and "郊区" in card["text"]
+    t = await ticket(harness, tid)
+    assert t.onsite_due - t.created_at == dt.timedelta(hours=8)
+    # C1001's NVR (project accepted 2025-03-15) is in its repair warranty
+    _, number2, _, _ = await open_ticket(harness, sla=None)
+    card2 = await card_of(c["li"], number2)
+    assert "保修期内" in card2["text"] and "到场 11-23 14:00" in card2["text"]
