@@ -76,3 +76,33 @@ def test_unknown_customer_exits_2(
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{db}")
     code, _, err = ask(capsys, "我的录像机还在保修期内吗", "--customer", "C9999", "--json")
     assert code == 2 and "C9999" in err
+
+
+def test_customer_option_answers_about_their_registered_equipment(
+    capsys: pytest.CaptureFixture[str], template_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from bot.demo import load_demo
+    from storage.db import Database
+
+    db_file = tmp_path / "desk.db"
+    shutil.copy(template_db, db_file)
+    url = f"sqlite+aiosqlite:///{db_file}"
+
+    async def seed() -> None:
+        db = Database(url)
+        try:
+            await load_demo(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(seed())
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, lines, _ = ask(capsys, "我的设备还在保修期内吗", "--customer", "c1001", "--on", "2026-11-23", "--json")
+    got = json.loads(lines[0])
+    assert code == 0 and got["intent"] == "warranty.status"
+    assert "NVR-2025-0001" in got["answer"] and "CAM-2026-0107" in got["answer"]
+    assert "warranty.start.acceptance" in got["clauses"]
+    code, lines, _ = ask(capsys, "我的设备还在保修期内吗", "--on", "2026-11-23", "--json")
+    assert "NVR-2025-0001" not in json.loads(lines[0])["answer"]  # nobody identified
