@@ -165,8 +165,8 @@ def fill(missing: str, value: str, params: dict[str, Any], today: dt.date) -> di
         if district:
             out["district"] = district
     elif missing == "level":
-        level = "advanced" if text in ("advanced", "高级") or "高级" in text or "advanced" in text else (
-            "basic" if text == "basic" or "基础" in text or "basic" in text else None)
+        level = "advanced" if re.search("高级|advanced", text) else (
+            "basic" if re.search("基础|初级|basic", text) else None)
         if level is None:
             return None
         out["level"] = level
