@@ -359,7 +359,8 @@ def _annual_problems(rows: list[AnnualRow]) -> list[tuple[str, str]]:
                 out.append((f"fees.annual.{i}.max", f"max {r.max} is below min {r.min}"))
                 break
             if r.min < expected:
-                out.append((f"fees.annual.{i}.min", f"tier of {item!r} overlaps the previous tier (min {r.min} < {expected})"))
+                out.append((f"fees.annual.{i}.min",
+                            f"tier {r.min}–{r.max or ''} of {item!r} overlaps the tier ending at {expected - 1}"))
                 break
             if r.min > expected:
                 out.append((f"fees.annual.{i}.min", f"gap in the tiers of {item!r}: nothing covers {expected}–{r.min - 1}"))
