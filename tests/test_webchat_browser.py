@@ -301,6 +301,10 @@ async def test_customer_reports_engineer_acknowledges_side_by_side(web: Web, pag
     card = right.locator(".msg.bot", has=page.locator('button[data-data^="dp:ack:"]'))
     await expect(card).to_contain_text(number[0])
     card_id = await card.get_attribute("data-id")
+
+    # +15 min on the page's clock: the bot's ack timer fires and reminds the engineer
+    await page.locator('.clock-btn[data-action="advance15"]').click()
+    await expect(right.locator(".msg.bot", has_text="⏰")).to_contain_text(number[0])
     await card.locator('button[data-data^="dp:ack:"]').click()
 
     # the card is edited in place (no ack button any more); the customer sees who took it
