@@ -101,6 +101,9 @@ def test_editing_a_number_changes_the_results(tmp_path: Path) -> None:
         ('"sla.loaner" = {', '"sla.loaner_x" = {', "clauses.sla.loaner", "missing clause"),
         ('in_warranty = "sender"', 'in_warranty = "nobody"', "shipping.in_warranty", "sender"),
         ("ack_timeout_minutes = 15", "", "dispatch.ack_timeout_minutes", "missing key"),
+        ("{sla.first_response_hours}小时", "{sla.first_respons_hours}小时", "clauses.sla.first_response.zh",
+         "not a key"),
+        ("{sla.loaner_after_hours} hours", "{sla} hours", "clauses.sla.loaner.en", "section"),
     ],
 )
 def test_invalid_files_name_file_key_and_problem(tmp_path: Path, old: str, new: str, key: str, problem: str) -> None:
@@ -127,3 +130,14 @@ def test_a_custom_item_with_its_own_clause_is_accepted(tmp_path: Path) -> None:
     assert calc.annual_quote(pol, [calc.AnnualItem(item="ups", qty=3)]).total == Decimal("360.00")
     raw = tomllib.loads(DEFAULT_POLICY.read_text(encoding="utf-8"))
     assert "ups" not in {row["item"] for row in raw["fees"]["annual"]}
+
+
+def test_clause_wording_follows_the_numbers(tmp_path: Path) -> None:
+    base = load_policy()
+    assert base.clause_text("sla.onsite.city") == "城区4小时内到达现场"
+    assert "20/40/40" in base.clause_text("payment.software", "en")
+    assert "-5" in base.clause_text("satisfaction.scores")
+    edited = load_policy(_edited(tmp_path, "onsite_city_hours = 4", "onsite_city_hours = 3"))
+    assert edited.clause_text("sla.onsite.city", "en") == "on site within 3 hours in the city"
+    for cid in edited.clauses:
+        assert "{" not in edited.clause_text(cid, "zh") + edited.clause_text(cid, "en"), cid

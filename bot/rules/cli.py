@@ -267,7 +267,7 @@ def _shipping(policy: Any, a: argparse.Namespace) -> Any:
 
 
 def _clauses(policy: Any, a: argparse.Namespace) -> Any:
-    rows = [{"id": cid, "source": c.source, "text": c.en if a.lang == "en" else c.zh}
+    rows = [{"id": cid, "source": c.source, "text": policy.clause_text(cid, a.lang)}
             for cid, c in policy.clauses.items()]
     rows += [{"id": r.clause, "source": "S4 按年维护", "text": f"{r.item} {r.min or ''}–{r.max or ''} {r.price}"}
              for r in policy.fees.annual]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.rules.policy import Policy
-from bot.rules.result import Result, money, non_negative
+from bot.rules.result import Result, RulesError, money, non_negative
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,10 +82,8 @@ def hardware_terms(policy: Policy, *, custom: bool = False) -> HardwareTerms:
 
 def rule(policy: Policy, clause_id: str, locale: str = "zh") -> Rule:
     """A wording-only rule (payment.online_platform, payment.paid_repair, payment.private_deals …)."""
-    c = policy.clause(clause_id)
-    if c is None:
-        from bot.rules.result import RulesError
-
-        raise RulesError(f"unknown clause {clause_id!r}")
-    text = c.en if locale == "en" else c.zh
-    return Rule(text=text, clauses=[clause_id], reason=c.en)
+    try:
+        text = policy.clause_text(clause_id, locale)
+    except KeyError:
+        raise RulesError(f"unknown clause {clause_id!r}") from None
+    return Rule(text=text, clauses=[clause_id], reason=policy.clause_text(clause_id, "en"))

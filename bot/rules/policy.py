@@ -8,6 +8,7 @@ number and ``1`` is not ``true``. Money fields are :class:`~decimal.Decimal`.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -293,9 +294,45 @@ class Policy(_Section):
             return Clause(source="S4 按年维护", zh=clause_id, en=clause_id)
         return found
 
+    def clause_text(self, clause_id: str, locale: str = "zh") -> str:
+        """The clause's wording in ``locale`` with ``{dotted.key}`` placeholders filled from the file."""
+        found = self.clause(clause_id)
+        if found is None:
+            raise KeyError(clause_id)
+        text = found.en if locale == "en" else found.zh
+        return PLACEHOLDER.sub(lambda m: _show(self.value(m.group(1)), locale), text)
+
+    def value(self, key: str) -> Any:
+        """The value at dotted ``key`` (``fees.onsite.city.first_visit``); KeyError if absent."""
+        node: Any = self
+        for part in key.split("."):
+            if isinstance(node, BaseModel) and part in type(node).model_fields:
+                node = getattr(node, part)
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                raise KeyError(key)
+        return node
+
     def annual_items(self) -> list[str]:
         """Item keys of the annual price list, in file order."""
         return list(dict.fromkeys(row.item for row in self.fees.annual))
+
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+def _show(value: Any, locale: str) -> str:
+    """A value inside a clause's wording: 400, 299.50, 20/40/40, 罗湖、福田."""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if locale != "en" else ("yes" if value else "no")
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+    if isinstance(value, list):
+        if all(isinstance(v, Decimal) for v in value):
+            return "/".join(_show(v, locale) for v in value)
+        return ("、" if locale != "en" else ", ").join(_show(v, locale) for v in value)
+    return str(value)
 
 
 # --- cross-field checks --------------------------------------------------------------------------
@@ -321,6 +358,16 @@ def _problems(policy: Policy) -> list[tuple[str, str]]:
     annual_ids = {row.clause for row in policy.fees.annual}
     for cid in listed - set(REQUIRED_CLAUSES) - annual_ids:
         out.append((f"clauses.{cid}", "unknown clause id"))
+    for cid, clause in policy.clauses.items():
+        for lang in ("zh", "en"):
+            for key in PLACEHOLDER.findall(getattr(clause, lang)):
+                try:
+                    found = policy.value(key)
+                except KeyError:
+                    out.append((f"clauses.{cid}.{lang}", f"{{{key}}} is not a key of this file"))
+                    continue
+                if isinstance(found, BaseModel | dict):
+                    out.append((f"clauses.{cid}.{lang}", f"{{{key}}} is a section, not a value"))
     city = set(policy.fees.onsite.city.districts)
     if city & set(policy.fees.onsite.suburb.districts):
         out.append(("fees.onsite.suburb.districts", "a district is in both zones"))
