@@ -85,6 +85,23 @@ def test_other_rules_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "fee.annual.pbx_300_plus" in run(capsys, "rules", "clauses", "--json")["clauses"]
 
 
+def test_depot_coverage_returns_complaint(capsys: pytest.CaptureFixture[str]) -> None:
+    depot = run(capsys, "rules", "depot", "--received", "2026-11-27", "--json")
+    assert depot["due"] == "2026-12-01" and depot["clauses"] == ["sla.depot.out_of_warranty"]
+    cov = run(capsys, "rules", "coverage", "--contract", "annual", "--paid-until", "2026-12-31",
+              "--on", "2026-11-24", "--json")
+    assert cov["free"] is True and cov["loaner"] is True
+    per_visit = run(capsys, "rules", "coverage", "--contract", "per_visit", "--on", "2026-11-24", "--json")
+    assert per_visit["free"] is False and per_visit["loaner"] is False
+    ret = run(capsys, "rules", "returns", "--delivered", "2026-11-01", "--replaced", "2026-07-01",
+              "--replaced", "2026-10-01", "--on", "2026-11-24", "--json")
+    assert ret["sample_return"]["eligible"] is True and ret["repeat_return"]["eligible"] is True
+    comp = run(capsys, "rules", "complaint", "--fault", "no_power", "--past", "2026-05-01:no_video",
+               "--on", "2026-11-24", "--json")
+    assert comp["complaint"] is True and comp["rule"] == "multiple_faults"
+    assert "DATE:FAULT" in fails(capsys, "rules", "complaint", "--fault", "x", "--past", "2026-05-01")
+
+
 def test_plain_output_shows_reason_and_clauses(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "annual", "--item", "switch=6"]) == 0
     out = capsys.readouterr().out

@@ -65,6 +65,16 @@ def _item(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _past(text: str) -> Any:
+    from bot.rules.complaint import PastFault
+
+    date, _, rest = text.partition(":")
+    fault, _, flag = rest.partition(":")
+    if not fault or flag not in ("", "unrepaired"):
+        raise argparse.ArgumentTypeError(f"expected DATE:FAULT[:unrepaired], got {text!r}")
+    return PastFault(date=_date(date), fault=fault, repaired=flag != "unrepaired")
+
+
 # --- registration ---------------------------------------------------------------------------------
 
 
@@ -147,6 +157,29 @@ def register(sub: Any) -> None:
     r.add_argument("--in-warranty", action="store_true")
     r.add_argument("--quality-fault", action="store_true")
     r.add_argument("--excluded", action="store_true", help="damage not covered (misuse, lightning …)")
+
+    r = add("depot", "when a returned unit goes back out", _depot)
+    r.add_argument("--received", type=_date, required=True, metavar="DATE")
+    r.add_argument("--in-warranty", action="store_true")
+    r.add_argument("--excluded", action="store_true")
+
+    r = add("coverage", "what a contract type gets: free service, loaner", _coverage)
+    r.add_argument("--contract", choices=("annual", "per_visit", "none"), required=True)
+    r.add_argument("--in-warranty", action="store_true")
+    r.add_argument("--paid-until", type=_date, metavar="DATE", help="maintenance fee paid up to")
+    r.add_argument("--on", type=_date, metavar="DATE", help="the day asked about (default: today)")
+
+    r = add("returns", "sample return window and repeat-replacement refund", _returns)
+    r.add_argument("--delivered", type=_date, metavar="DATE", help="sample delivery date")
+    r.add_argument("--replaced", type=_date, action="append", default=[], metavar="DATE",
+                   help="date of a replacement (repeatable)")
+    r.add_argument("--on", type=_date, metavar="DATE", help="the day asked about (default: today)")
+
+    r = add("complaint", "is a new report a complaint?", _complaint)
+    r.add_argument("--fault", required=True, help="the new fault (a short code or description)")
+    r.add_argument("--past", action="append", default=[], type=_past, metavar="DATE:FAULT[:unrepaired]",
+                   help="an earlier fault of the same equipment (repeatable)")
+    r.add_argument("--on", type=_date, metavar="DATE", help="report date (default: today)")
 
     r = add("exclusions", "what the warranty does not cover", lambda pol, a: _calc().exclusions(pol, a.lang))
     r.add_argument("--lang", choices=("zh", "en"), default="zh")
@@ -264,6 +297,30 @@ def _sla(policy: Any, a: argparse.Namespace) -> Any:
 def _shipping(policy: Any, a: argparse.Namespace) -> Any:
     return _calc().shipping_cost(policy, in_warranty=a.in_warranty, quality_fault=a.quality_fault,
                                  excluded=a.excluded)
+
+
+def _depot(policy: Any, a: argparse.Namespace) -> Any:
+    return _calc().depot_due(policy, a.received, in_warranty=a.in_warranty, excluded=a.excluded)
+
+
+def _coverage(policy: Any, a: argparse.Namespace) -> Any:
+    return _calc().coverage(policy, a.contract, in_warranty=a.in_warranty, maintenance_paid_until=a.paid_until,
+                            on=a.on or dt.date.today())
+
+
+def _returns(policy: Any, a: argparse.Namespace) -> Any:
+    calc, on = _calc(), a.on or dt.date.today()
+    repeat = calc.repeat_return(policy, a.replaced, on)
+    out: dict[str, Any] = {"repeat_return": repeat.as_json(), "clauses": list(repeat.clauses)}
+    if a.delivered:
+        sample = calc.sample_return(policy, a.delivered, on)
+        out["sample_return"] = sample.as_json()
+        out["clauses"] = sample.clauses + out["clauses"]
+    return out
+
+
+def _complaint(policy: Any, a: argparse.Namespace) -> Any:
+    return _calc().complaint_check(policy, a.fault, a.past, a.on or dt.date.today())
 
 
 def _clauses(policy: Any, a: argparse.Namespace) -> Any:
