@@ -105,7 +105,7 @@ async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor:
     uow = uow_mod.current()
     parts = (update.callback_query.data or "").split(":") if update.callback_query else []
     ticket = None
-    if len(parts) == 3 and parts[1].isdigit():
+    if len(parts) == 3 and parts[1].isdecimal() and len(parts[1]) <= 12:
         ticket = await uow.session.get(Ticket, int(parts[1]))
     if ticket is None or ticket.reporter_user_id != actor.user.id:
         actor.reply("common/stale_button")
@@ -121,7 +121,7 @@ async def confirm_report(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     """``sr:<ticket id>``: the customer confirms the on-site service report."""
     uow = uow_mod.current()
     raw = (update.callback_query.data or "").partition(":")[2] if update.callback_query else ""
-    ticket = await uow.session.get(Ticket, int(raw)) if raw.isdigit() else None
+    ticket = await uow.session.get(Ticket, int(raw)) if raw.isdecimal() and len(raw) <= 12 else None
     if ticket is None or ticket.reporter_user_id != actor.user.id:
         actor.reply("common/stale_button")
         return

@@ -233,7 +233,7 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     uow = uow_mod.current()
     desk = desk_of(context)
     args = context.args or []
-    days = int(args[0]) if args and args[0].isdigit() else 7
+    days = int(args[0]) if args and args[0].isdecimal() else 7
     days = max(1, min(days, ROSTER_DAYS_MAX))
     roster = await dispatch.effective_roster(uow, desk)
     today = uow.now.astimezone(desk.clock.tz).date()
@@ -260,7 +260,7 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
     desk = desk_of(context)
     args = context.args or []
     try:
-        if len(args) == 2 and args[0] == "cancel" and args[1].isdigit():
+        if len(args) == 2 and args[0] == "cancel" and args[1].isdecimal() and len(args[1]) <= 12:
             row = await cancel_override(uow.session, int(args[1]))
             actor.reply("roster/text#cancelled", id=row.id)
             return

@@ -380,7 +380,7 @@ async def _pick_equipment(actor: Actor, data: dict[str, Any], arg: str) -> None:
         await prompt(actor, "equipment_free", data)
         return
     uow = uow_mod.current()
-    if not (arg.isdigit() and data.get("verified") and data.get("customer_id")):
+    if not (arg.isdecimal() and len(arg) <= 12 and data.get("verified") and data.get("customer_id")):
         actor.reply("report/text#stale")
         return
     item = await intake.equipment_of(uow.session, data["customer_id"], int(arg))
