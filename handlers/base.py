@@ -111,6 +111,8 @@ def _answer_later(query: Any) -> Callable[[], Awaitable[Any]]:
 
 async def apologise(uow: uow_mod.UnitOfWork, update: Update) -> None:
     """After a handler crashed: tell the user, in their language, that nothing was lost."""
+    if update.callback_query is not None:  # the press is answered even though its handler failed
+        uow.after_commit.append(_answer_later(update.callback_query))
     chat = update.effective_chat
     if chat is None:
         return
