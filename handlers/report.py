@@ -265,7 +265,7 @@ _TEXT_STEPS = {
 async def _on_contact(
     actor: Actor, data: dict[str, Any], step: str, phone: str, owner: int | None
 ) -> None:
-    if owner is not None and owner != actor.user.id:
+    if owner != actor.user.id:  # a card without a user id (address book) is not proof either
         actor.reply("report/text#not_your_contact")
         return
     uow = uow_mod.current()
