@@ -82,6 +82,8 @@ def test_unknown_kind_or_event_is_an_error() -> None:
         stage("gadget", "sale", D(2026, 1, 1), D(2026, 1, 2))
     with pytest.raises(calc.RulesError, match="event"):
         stage("product", "teleport", D(2026, 1, 1), D(2026, 1, 2))
+    with pytest.raises(calc.RulesError, match="before the sale date"):
+        stage("product", "sale", D(2026, 1, 2), D(2026, 1, 1))
 
 
 @pytest.mark.parametrize(

@@ -111,8 +111,11 @@ def warranty_years(policy: Policy, kind: str) -> int:
 def warranty_stage(policy: Policy, kind: str, event: str, date: dt.date, on: dt.date) -> WarrantyStatus:
     """Stage on ``on``: return (days 1–7), exchange (8–30), repair (to the last covered day), expired.
 
-    A day before the warranty start (goods still on their way) counts as the return window.
+    A day before the warranty start (goods still on their way) counts as the return window; a day
+    before the event itself is an error.
     """
+    if on < date:
+        raise RulesError(f"the day asked about ({on.isoformat()}) is before the {event} date ({date.isoformat()})")
     begin = warranty_start(policy, event, date)
     w, start = policy.warranty, begin.warranty_start
     years = warranty_years(policy, kind)
