@@ -39,12 +39,20 @@ class RedactFilter(logging.Filter):
         super().__init__()
         self.secrets = [s for s in (secrets or []) if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+    def redact(self, text: str) -> str:
+        """``text`` without configured secrets, tokens and full phone numbers."""
         for secret in self.secrets:
-            message = message.replace(secret, "<redacted>")
-        message = mask_phones(_TOKEN_RE.sub("<redacted>", message))
-        record.msg, record.args = message, None
+            text = text.replace(secret, "<redacted>")
+        return mask_phones(_TOKEN_RE.sub("<redacted>", text))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:  # tracebacks too (the plain formatter prints exc_text)
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         for key, value in _context().items():
             setattr(record, key, value)
         return True
