@@ -1,12 +1,10 @@
-"""Answers computed from a policy: amounts, dates, clause ids — and a changed number changes them.
-
-``policy_with`` builds a policy object in whatever layout ``bot.rules.qa_facts.K`` reads, from the
-default values of policy.md, so these tests pin the calculation, not the file layout.
-"""
+"""Answers computed from the policy: amounts, dates, clause ids — and an edited number changes them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,97 +12,93 @@ import pytest
 
 from bot.rules import qa_facts
 from bot.rules.answer import CustomerFacts, answer_in_flow, respond
+from bot.rules.policy import DEFAULT_POLICY, parse_policy
 
 TODAY = dt.date(2026, 11, 23)
 
-SPEC = {  # policy.md defaults
-    "return_days": 7, "exchange_days": 30, "repair_years_product": 1, "repair_years_project": 2,
-    "lifetime": True, "sample_months": 1, "repeat_times": 2, "repeat_months": 6,
-    "start_acceptance_days": 0, "start_express_days": 3, "start_freight_days": 5, "start_sale_days": 0,
-    "exclusions": [{"zh": "人为损坏", "en": "misuse"}, {"zh": "雷击", "en": "lightning"}],
-    "depot_in_days": 1, "depot_out_days": 4, "first_response_hours": 2, "answer_days": 2,
-    "onsite_city_hours": 4, "onsite_suburb_hours": 8, "fix_general_hours": 24, "fix_complex_hours": 72,
-    "loaner_hours": 48,
-    "onsite_city_first": 400, "onsite_city_extra": 320, "onsite_city_transport": 200,
-    "onsite_suburb_first": 600, "onsite_suburb_extra": 480, "onsite_suburb_transport": 350,
-    "labour_hour": 200, "included_hours": 8, "remote_software": 100, "remote_system": 200, "phone_hard": 50,
-    "training_basic": 500, "training_advanced": 800,
-    "annual_rows": [
-        {"item": "switch", "by": "count", "min": 1, "max": 5, "price": 400, "clause": "fee.annual.switch_1_5"},
-        {"item": "switch", "by": "count", "min": 6, "max": 10, "price": 360, "clause": "fee.annual.switch_6_10"},
-        {"item": "switch", "by": "count", "min": 11, "max": None, "price": 320, "clause": "fee.annual.switch_11_plus"},
-        {"item": "pbx", "by": "size", "min": 1, "max": 50, "price": 600, "clause": "fee.annual.pbx_50"},
-        {"item": "pbx", "by": "size", "min": 51, "max": 100, "price": 1000, "clause": "fee.annual.pbx_100"},
-        {"item": "camera", "by": None, "min": None, "max": None, "price": 150, "clause": "fee.annual.camera"},
-        {"item": "nvr", "by": None, "min": None, "max": None, "price": 800, "clause": "fee.annual.nvr"},
-    ],
-    "maint_software_pct": 20, "maint_hardware_pct": 10, "proxy_pct": 10, "deposit": 800,
-    "software_pcts": [20, 40, 40], "software_final_days": 30, "hardware_return_days": 7,
-    "contracts": {"annual": {"free_when_paid_up": True, "loaner": True},
-                  "per_visit": {"free_when_paid_up": False, "loaner": False}},
-}
+def policy_with(edit: Callable[[dict[str, Any]], None] | None = None) -> Any:
+    """The shipped policy, optionally edited (as an operator would edit the file)."""
+    raw = tomllib.loads(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    if edit is not None:
+        edit(raw)
+    return parse_policy(raw, "edited.toml")
 
 
-def policy_with(**changes: Any) -> dict[str, Any]:
-    """A nested policy mapping at the paths ``qa_facts.K`` reads."""
-    root: dict[str, Any] = {}
-    for key, val in {**SPEC, **changes}.items():
-        path = qa_facts.K[key]
-        parts = path.split(".")
-        node = root
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = val
-    return root
+SHIPPED = policy_with()
+
+
+def switch_price(policy: Any, count: int) -> Decimal:
+    """The price row for ``count`` switches, read from the policy's table (not the calculator)."""
+    for row in policy.fees.annual:
+        if row.item == "switch" and row.min <= count <= (row.max or count):
+            return row.price
+    raise AssertionError(count)
 
 
 def ask(text: str, locale: str = "zh", policy: Any = None, **kw: Any):  # noqa: ANN201
-    return respond(policy or policy_with(), text, locale=locale, today=TODAY, **kw)
+    return respond(policy or SHIPPED, text, locale=locale, today=TODAY, **kw)
+
+
+def row_price(policy: Any, clause: str) -> Decimal:
+    return next(r.price for r in policy.fees.annual if r.clause == clause)
 
 
 def test_twelve_switches_use_the_11_plus_tier() -> None:
     ans = ask("12台交换机一年维护费多少")
+    price = switch_price(SHIPPED, 12)
     assert ans.intent == "fee.annual" and ans.clauses == ["fee.annual.switch_11_plus"]
-    assert "12 × 320 元 = 3840 元" in ans.text and "3840" in ans.text
+    assert f"12 × {price} 元 = {12 * price} 元" in ans.text
+    assert f"{12 * price}" == "3840"  # the issue's own example, with the shipped file
 
 
-@pytest.mark.parametrize(("qty", "unit"), [(5, 400), (6, 360), (10, 360), (11, 320)])
-def test_switch_tier_edges(qty: int, unit: int) -> None:
-    res = qa_facts.annual(policy_with(), [{"item": "switch", "qty": qty}])
-    assert res["lines"][0]["unit"] == unit and res["total"] == qty * unit
+@pytest.mark.parametrize("qty", [1, 5, 6, 10, 11, 12])
+def test_switch_tier_edges(qty: int) -> None:
+    res = qa_facts.annual(SHIPPED, [{"item": "switch", "qty": qty}])
+    assert res["lines"][0]["unit"] == switch_price(SHIPPED, qty) and res["total"] == qty * switch_price(SHIPPED, qty)
+    assert switch_price(SHIPPED, 5) == switch_price(SHIPPED, 1) != switch_price(SHIPPED, 6)
+    assert switch_price(SHIPPED, 10) != switch_price(SHIPPED, 11)
 
 
 def test_editing_a_number_in_the_policy_changes_the_answer() -> None:
-    rows = [dict(r) for r in SPEC["annual_rows"]]
-    rows[2]["price"] = 300
-    ans = ask("12台交换机一年维护费多少", policy=policy_with(annual_rows=rows))
-    assert "= 3600 元" in ans.text
-    assert "500 元" in ask("南山上门一次多少钱", policy=policy_with(onsite_city_first=500)).text
+    def cheaper_switches(raw: dict[str, Any]) -> None:
+        next(r for r in raw["fees"]["annual"] if r["clause"] == "fee.annual.switch_11_plus")["price"] = 300
+
+    def dearer_city(raw: dict[str, Any]) -> None:
+        raw["fees"]["onsite"]["city"]["first_visit"] = 555
+
+    assert "= 3600 元" in ask("12台交换机一年维护费多少", policy=policy_with(cheaper_switches)).text
+    assert "555 元" in ask("南山上门一次多少钱", policy=policy_with(dearer_city)).text
 
 
 def test_mixed_items_pbx_by_ports() -> None:
-    res = qa_facts.annual(policy_with(), [{"item": "camera", "qty": 30}, {"item": "pbx", "qty": 1, "size": 80}])
-    assert res["total"] == 30 * 150 + 1000
+    res = qa_facts.annual(SHIPPED, [{"item": "camera", "qty": 30}, {"item": "pbx", "qty": 1, "size": 80}])
+    assert res["total"] == 30 * row_price(SHIPPED, "fee.annual.camera") + row_price(SHIPPED, "fee.annual.pbx_100")
     assert res["clauses"] == ["fee.annual.camera", "fee.annual.pbx_100"]
+    assert ask("一台80门的程控交换机一年维护费").clauses == ["fee.annual.pbx_100"]
+    assert ask("程控交换机一年维护费多少", ).ask == "qty"
 
 
 def test_onsite_fee_with_trips_and_free_when_paid_up() -> None:
+    city = SHIPPED.fees.onsite.city
     ans = ask("罗湖上门，还要运两趟大设备，一共多少钱")
-    assert "合计：800 元" in ans.text and "fee.onsite.city" in ans.clauses
+    assert f"合计：{city.first_visit + 2 * city.transport_trip} 元" in ans.text and "fee.onsite.city" in ans.clauses
     paid = CustomerFacts(name="X", zone="city", contract_type="annual", maintenance_paid_until=TODAY)
     assert "免费" in ask("上门维修怎么收费", customer=paid).text
+    lapsed = CustomerFacts(name="X", zone="suburb", contract_type="annual",
+                           maintenance_paid_until=TODAY - dt.timedelta(days=1))
+    assert f"{SHIPPED.fees.onsite.suburb.first_visit} 元" in ask("上门维修怎么收费", customer=lapsed).text
     en = ask("onsite fee for Futian?", "en")
-    assert "CNY 400" in en.text and "Clauses applied: fee.onsite.city" in en.text
+    assert f"CNY {city.first_visit}" in en.text and "Clauses applied: fee.onsite.city" in en.text
 
 
 def test_onsite_without_zone_asks_with_buttons() -> None:
     ans = ask("上门维修怎么收费?")
     assert ans.ask == "zone" and [v for _, v in ans.choices] == ["city", "suburb"]
-    assert answer_in_flow(policy_with(), "上门维修怎么收费?", locale="zh", today=TODAY).count("元") >= 2
+    assert answer_in_flow(SHIPPED, "上门维修怎么收费?", locale="zh", today=TODAY).count("元") >= 2
 
 
 def test_warranty_status_boundaries() -> None:
-    pol = policy_with()
+    pol = SHIPPED
     start = dt.date(2026, 1, 13)
     stage = lambda on: qa_facts.warranty_stage(pol, "product", "sale", start, on)["stage"]  # noqa: E731
     assert stage(start + dt.timedelta(days=6)) == "return"  # day 7
@@ -113,7 +107,7 @@ def test_warranty_status_boundaries() -> None:
     assert stage(start + dt.timedelta(days=30)) == "repair"  # day 31
     assert stage(dt.date(2027, 1, 12)) == "repair" and stage(dt.date(2027, 1, 13)) == "expired"
     leap = qa_facts.warranty_stage(pol, "project", "acceptance", dt.date(2024, 2, 29), TODAY)
-    assert leap["end"] == "2026-02-27"
+    assert leap["end"] == "2026-02-28"  # a 29 February start ends on 28 February (policy.md)
     express = qa_facts.warranty_stage(pol, "product", "express", dt.date(2026, 10, 20), TODAY)
     assert express["start"] == "2026-10-23" and express["stage"] == "repair"
 
@@ -137,15 +131,19 @@ def test_dated_question_without_customer() -> None:
 
 def test_payments_and_percentages() -> None:
     ans = ask("软件3万分几期付款")
-    assert "6000 元 → 12000 元 → 12000 元" in ans.text
-    assert sum(qa_facts.software_payments(policy_with(), Decimal("100.01"))["installments"]) == Decimal("100.01")
-    assert "= <b>40000 元/年</b>" in ask("软件10万硬件20万，每年维护费多少").text  # 20% + 10%
-    assert "500 元" in ask("代购5000块的东西要收多少").text
-    assert "800 元" in ask("签合同要交定金吗").text
+    parts = [30000 * p / 100 for p in SHIPPED.payment.software_pcts]
+    assert " → ".join(f"{x:.0f} 元" for x in parts) in ans.text
+    assert sum(qa_facts.software_payments(SHIPPED, Decimal("100.01"))["installments"]) == Decimal("100.01")
+    f = SHIPPED.fees
+    total = 100000 * f.maintenance_software_pct / 100 + 200000 * f.maintenance_hardware_pct / 100
+    assert f"= <b>{total:.0f} 元/年</b>" in ask("软件10万硬件20万，每年维护费多少").text
+    assert f"{5000 * f.proxy_pct / 100:.0f} 元" in ask("代购5000块的东西要收多少").text
+    assert f"{SHIPPED.payment.deposit} 元" in ask("签合同要交定金吗").text
 
 
 def test_training_total_and_level_follow_up() -> None:
-    assert "3 人 × 2 天 × 800 元 = <b>4800 元</b>" in ask("3个人高级培训两天多少钱").text
+    unit = SHIPPED.fees.training_advanced
+    assert f"3 人 × 2 天 × {unit} 元 = <b>{6 * unit} 元</b>" in ask("3个人高级培训两天多少钱").text
     follow = ask("3个人培训两天多少钱")
     assert follow.ask == "level"
 
@@ -153,7 +151,7 @@ def test_training_total_and_level_follow_up() -> None:
 def test_every_policy_intent_renders_in_both_languages() -> None:
     from bot.rules.qa_compose import BUILDERS
 
-    pol = policy_with()
+    pol = SHIPPED
     for intent in BUILDERS:
         for locale in ("zh", "en"):
             from bot.rules.answer import respond_intent

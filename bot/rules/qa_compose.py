@@ -37,9 +37,7 @@ def _covered(policy: Any, customer: Any, today: dt.date) -> bool:
     """Maintenance paid up under a contract that makes service free (the customer's own record)."""
     if customer is None:
         return False
-    paid = customer.maintenance_paid_until
-    terms = facts.contract_terms(policy, customer.contract_type)
-    return bool(paid and paid >= today and terms.get("free_when_paid_up"))
+    return facts.covered(policy, customer.contract_type, customer.maintenance_paid_until, today)
 
 
 # --- warranty -------------------------------------------------------------------------------
@@ -124,11 +122,10 @@ def _shipping(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
 
 @builder("sla.response")
 def _sla(policy: Any, p: dict[str, Any], *, locale: str, customer: Any = None, **_: Any) -> dict[str, Any]:
-    out = facts.sla(policy)
     zone = facts.zone_of(policy, p.get("district"), p.get("zone")) or (customer.zone if customer else None)
+    out = facts.sla(policy, zone)
     out["zone"] = zone
     out["zone_label"] = _label(locale, f"zone_name_{zone}") if zone else ""
-    out["onsite_hours"] = out.get(f"onsite_{zone}_hours") if zone else None
     return out
 
 

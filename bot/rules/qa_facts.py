@@ -1,44 +1,22 @@
-"""Adapter between the answer templates and the policy: values and calculations, with clause ids.
+"""Adapter between the answer templates and the policy calculators (``bot.rules.calculators``).
 
-Every number is read from the loaded policy file through ``value(policy, key)``; nothing here is a
-policy number. Each function returns a plain dict for a template plus ``clauses``.
+Every number comes from the loaded policy through a calculator (or, for a listing, straight from
+the policy's own table); nothing here is a policy number or a policy formula. Each function
+returns a plain dict for a template, with ``clauses``: the clause ids applied.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-CENT = Decimal("0.01")
+from bot.rules import calculators as calc
+from bot.rules.result import RulesError
 
 
 class PolicyGap(LookupError):
-    """The loaded policy has no value where the answer needs one."""
-
-
-def value(policy: Any, key: str) -> Any:
-    """The policy value at dotted ``key`` (attribute or mapping access at each step)."""
-    node = policy
-    for part in key.split("."):
-        try:
-            node = node[part] if isinstance(node, dict) else getattr(node, part)
-        except (KeyError, AttributeError):
-            raise PolicyGap(key) from None
-    return node
-
-
-def _money(x: Any) -> Decimal:
-    return Decimal(str(x)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def as_dict(node: Any) -> dict[str, Any]:
-    """A mapping, a pydantic model or a plain object as a dict of its fields."""
-    if isinstance(node, dict):
-        return dict(node)
-    if hasattr(node, "model_dump"):
-        return dict(node.model_dump())
-    return dict(vars(node))
+    """The policy (or its calculators) cannot give the value an answer needs."""
 
 
 def pct(x: Any) -> str:
@@ -46,33 +24,41 @@ def pct(x: Any) -> str:
     return format(Decimal(str(x)).normalize(), "f")
 
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    """Same calendar date ``years`` later (29 February → 28 February)."""
+def _clauses(*results: Any) -> list[str]:
+    out: list[str] = []
+    for r in results:
+        out += [c for c in r.clauses if c not in out]
+    return out
+
+
+def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a calculator; its RulesError / a missing policy attribute becomes PolicyGap."""
     try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
+        return fn(*args, **kwargs)
+    except (RulesError, AttributeError, KeyError) as exc:
+        raise PolicyGap(f"{getattr(fn, '__name__', fn)}: {exc}") from None
 
 
-# --- warranty ----------------------------------------------------------------------------------
+# --- warranty ------------------------------------------------------------------------------------
 
 
 def warranty_terms(policy: Any, *, returns: bool = False) -> dict[str, Any]:
     """Return / exchange windows, repair years, lifetime maintenance (and, for returns, the rest)."""
+    w = _guard(lambda: policy.warranty)
     out = {
-        "return_days": value(policy, K["return_days"]),
-        "exchange_from": value(policy, K["return_days"]) + 1,
-        "exchange_to": value(policy, K["exchange_days"]),
-        "repair_years_product": value(policy, K["repair_years_product"]),
-        "repair_years_project": value(policy, K["repair_years_project"]),
-        "lifetime": bool(value(policy, K["lifetime"])),
+        "return_days": w.return_days,
+        "exchange_from": w.return_days + 1,
+        "exchange_to": w.exchange_days,
+        "repair_years_product": _guard(calc.warranty_years, policy, "product"),
+        "repair_years_project": _guard(calc.warranty_years, policy, "project"),
+        "lifetime": bool(w.lifetime),
         "clauses": ["warranty.return", "warranty.exchange", "warranty.repair", "warranty.lifetime"],
     }
     if returns:
         out.update(
-            sample_months=value(policy, K["sample_months"]),
-            repeat_times=value(policy, K["repeat_times"]),
-            repeat_months=value(policy, K["repeat_months"]),
+            sample_months=w.sample_return_months,
+            repeat_times=w.repeat_return_times,
+            repeat_months=w.repeat_return_months,
             clauses=["warranty.return", "warranty.sample_return", "warranty.repeat_return"],
         )
     return out
@@ -82,83 +68,74 @@ EVENTS = ("acceptance", "express", "freight", "sale")
 
 
 def start_rules(policy: Any) -> list[dict[str, Any]]:
-    """How each event starts the warranty: days after the event date, with the clause id."""
-    return [
-        {"event": e, "days": value(policy, K[f"start_{e}_days"]), "clause": f"warranty.start.{e}"}
-        for e in EVENTS
-    ]
+    """How each event starts the warranty (days after the event date), with the clause id."""
+    rules = []
+    for event in EVENTS:
+        probe = dt.date(2000, 1, 1)
+        start = _guard(calc.warranty_start, policy, event, probe)
+        rules.append({"event": event, "days": (start.warranty_start - probe).days, "clause": start.clauses[0]})
+    return rules
 
 
 def warranty_start(policy: Any, event: str, date: dt.date) -> tuple[dt.date, str]:
     """The warranty start date for ``event`` on ``date`` and the clause applied."""
-    return date + dt.timedelta(days=value(policy, K[f"start_{event}_days"])), f"warranty.start.{event}"
+    r = _guard(calc.warranty_start, policy, event, date)
+    return r.warranty_start, r.clauses[0]
 
 
 def warranty_stage(policy: Any, kind: str, event: str, date: dt.date, on: dt.date) -> dict[str, Any]:
     """Stage on ``on`` (return/exchange/repair/expired) with start and last covered days."""
-    start, start_clause = warranty_start(policy, event, date)
-    years = value(policy, K["repair_years_project" if kind == "project" else "repair_years_product"])
-    end = add_years(start, years) - dt.timedelta(days=1)
-    return_end = start + dt.timedelta(days=value(policy, K["return_days"]) - 1)
-    exchange_end = start + dt.timedelta(days=value(policy, K["exchange_days"]) - 1)
-    if on <= return_end:
-        stage, clause = "return", "warranty.return"
-    elif on <= exchange_end:
-        stage, clause = "exchange", "warranty.exchange"
-    elif on <= end:
-        stage, clause = "repair", "warranty.repair"
-    else:
-        stage, clause = "expired", "warranty.lifetime"
+    s = _guard(calc.warranty_stage, policy, kind, event, date, on)
     return {
-        "stage": stage, "start": start.isoformat(), "end": end.isoformat(),
-        "return_end": return_end.isoformat(), "exchange_end": exchange_end.isoformat(),
-        "clauses": [start_clause, clause],
+        "stage": s.stage, "start": s.warranty_start.isoformat(), "end": s.warranty_end.isoformat(),
+        "return_end": s.return_end.isoformat(), "exchange_end": s.exchange_end.isoformat(),
+        "clauses": list(s.clauses),
     }
 
 
 def exclusions(policy: Any, locale: str) -> dict[str, Any]:
-    """The exclusion list in ``locale`` (wording lives in the policy file)."""
-    items = value(policy, K["exclusions"])
-    return {"entries": [_localised(i, locale) for i in items], "clauses": ["warranty.exclusions"]}
+    """The exclusion list worded in ``locale``."""
+    r = _guard(calc.exclusions, policy, locale)
+    return {"entries": list(r.entries), "clauses": list(r.clauses)}
 
 
-def _localised(item: Any, locale: str) -> str:
-    if isinstance(item, str):
-        return item
-    if isinstance(item, dict):
-        return str(item.get(locale) or item.get("zh") or next(iter(item.values())))
-    return str(getattr(item, locale, None) or getattr(item, "zh", item))
+# --- service levels --------------------------------------------------------------------------------
 
 
-# --- service levels ------------------------------------------------------------------------------
+def sla(policy: Any, zone: str | None = None) -> dict[str, Any]:
+    """Response, on-site and fix times (``onsite_hours`` for ``zone``)."""
+    s = _guard(calc.sla_promises, policy, zone)
+    return {
+        "first_response_hours": s.first_response_hours, "answer_days": s.answer_working_days,
+        "onsite_city_hours": s.onsite_city_hours, "onsite_suburb_hours": s.onsite_suburb_hours,
+        "onsite_hours": s.onsite_hours, "fix_general_hours": s.fix_general_hours,
+        "fix_complex_hours": s.fix_complex_hours,
+        "clauses": [c for c in s.clauses if not c.startswith(("sla.depot", "sla.loaner"))],
+    }
 
 
 def depot(policy: Any) -> dict[str, Any]:
     """Depot turnaround in and out of warranty."""
+    s = _guard(calc.sla_promises, policy)
     return {
-        "in_warranty_days": value(policy, K["depot_in_days"]),
-        "out_days": value(policy, K["depot_out_days"]),
+        "in_warranty_days": s.depot_in_warranty_working_days,
+        "out_days": s.depot_out_of_warranty_days,
         "clauses": ["sla.depot.in_warranty", "sla.depot.out_of_warranty"],
     }
 
 
 def shipping(policy: Any) -> dict[str, Any]:
-    """Who pays shipping for depot repairs (wording in the template, clause ids here)."""
-    return {"clauses": list(K["shipping_clauses"])}
+    """Who pays shipping for depot repairs, in and out of warranty."""
+    inside = _guard(calc.shipping_cost, policy, in_warranty=True, quality_fault=True)
+    outside = _guard(calc.shipping_cost, policy, in_warranty=False)
+    return {"company_legs": inside.company_legs, "clauses": _clauses(inside, outside)}
 
 
-def sla(policy: Any) -> dict[str, Any]:
-    """Response, on-site and fix times."""
-    return {
-        "first_response_hours": value(policy, K["first_response_hours"]),
-        "answer_days": value(policy, K["answer_days"]),
-        "onsite_city_hours": value(policy, K["onsite_city_hours"]),
-        "onsite_suburb_hours": value(policy, K["onsite_suburb_hours"]),
-        "fix_general_hours": value(policy, K["fix_general_hours"]),
-        "fix_complex_hours": value(policy, K["fix_complex_hours"]),
-        "clauses": ["sla.first_response", "sla.answer", "sla.onsite.city", "sla.onsite.suburb",
-                    "sla.fix.general", "sla.fix.complex"],
-    }
+def loaner(policy: Any, contract_type: str | None) -> dict[str, Any]:
+    """Loaner rule; ``eligible`` for an identified customer's contract type."""
+    s = _guard(calc.sla_promises, policy, None, contract_type or "none")
+    return {"hours": s.loaner_after_hours, "contract": contract_type,
+            "eligible": bool(contract_type and s.loaner), "clauses": ["sla.loaner"]}
 
 
 def _hhmm(minutes: int) -> str:
@@ -166,7 +143,7 @@ def _hhmm(minutes: int) -> str:
 
 
 def service_hours(policy: Any, hours: Any) -> dict[str, Any]:
-    """Office and duty hours (from the roster's ``[hours]``, the duty clause id)."""
+    """Office and duty hours (from the roster's ``[hours]``), with the duty clause id."""
     if hours is None:
         from bot.roster import DEFAULT_ROSTER, load_roster
 
@@ -178,58 +155,43 @@ def service_hours(policy: Any, hours: Any) -> dict[str, Any]:
     }
 
 
-def loaner(policy: Any, contract_type: str | None) -> dict[str, Any]:
-    """Loaner rule; ``eligible`` for an identified customer's contract type."""
-    return {
-        "hours": value(policy, K["loaner_hours"]),
-        "contract": contract_type,
-        "eligible": bool(contract_type and contract_terms(policy, contract_type).get("loaner")),
-        "clauses": ["sla.loaner"],
-    }
-
-
-def contract_terms(policy: Any, contract_type: str) -> dict[str, Any]:
-    """What a contract type gets (``loaner``, ``free_when_paid_up``); empty when unknown."""
-    try:
-        terms = value(policy, f"{K['contracts']}.{contract_type}")
-    except PolicyGap:
-        return {}
-    return as_dict(terms)
-
-
 # --- fees ----------------------------------------------------------------------------------------
 
 
-def city_districts(policy: Any) -> tuple[str, ...]:
-    """Districts the policy puts in the city zone (empty list in the file: the built-in default)."""
-    from bot.rules.extract import CITY_DISTRICTS
+def covered(policy: Any, contract_type: str | None, paid_until: dt.date | None, on: dt.date) -> bool:
+    """Service free for this contract with its maintenance fee paid up to ``on``."""
+    return bool(_guard(calc.coverage, policy, contract_type, maintenance_paid_until=paid_until, on=on).free)
 
-    try:
-        listed = tuple(value(policy, K["city_districts"]))
-    except PolicyGap:
-        listed = ()
-    return listed or CITY_DISTRICTS
+
+def city_districts(policy: Any) -> tuple[str, ...]:
+    """Districts the policy puts in the city zone."""
+    return tuple(_guard(lambda: policy.fees.onsite.city.districts))
 
 
 def zone_of(policy: Any, district: str | None, fallback: str | None) -> str | None:
     """The zone of a named district per the policy, else ``fallback``."""
     if not district:
         return fallback
-    return "city" if district in city_districts(policy) else "suburb"
+    try:
+        return calc.zone_of(policy, district)
+    except RulesError:
+        return fallback
+
+
+def _lines(fee: Any) -> list[dict[str, Any]]:
+    return [{"key": ln.key, "item": ln.key, "qty": ln.qty, "size": ln.size, "unit": ln.unit,
+             "amount": ln.amount} for ln in fee.lines]
 
 
 def onsite_table(policy: Any) -> list[dict[str, Any]]:
-    """Per-visit prices of both zones."""
-    return [
-        {
-            "zone": z,
-            "first": _money(value(policy, K[f"onsite_{z}_first"])),
-            "extra": _money(value(policy, K[f"onsite_{z}_extra"])),
-            "transport": _money(value(policy, K[f"onsite_{z}_transport"])),
-            "clauses": [f"fee.onsite.{z}"],
-        }
-        for z in ("city", "suburb")
-    ]
+    """Per-visit prices of both zones (one visit, one extra visit, one transport trip)."""
+    out = []
+    for zone in ("city", "suburb"):
+        fee = _guard(calc.onsite_fee, policy, zone, extra_visits=1, transport_trips=1)
+        unit = {ln.key: ln.unit for ln in fee.lines}
+        out.append({"zone": zone, "first": unit["first_visit"], "extra": unit["extra_visit"],
+                    "transport": unit["transport_trip"], "clauses": list(fee.clauses)})
+    return out
 
 
 def onsite(
@@ -237,199 +199,100 @@ def onsite(
     covered: bool = False,
 ) -> dict[str, Any]:
     """Per-visit fee: first visit, extra visits, transport trips, extra labour hours; 0 if covered."""
-    if covered:
-        return {"total": _money(0), "lines": [], "clauses": ["fee.free_when_covered"]}
-    lines = [("first_visit", 1, value(policy, K[f"onsite_{zone}_first"]))]
-    if extra_visits:
-        lines.append(("extra_visit", extra_visits, value(policy, K[f"onsite_{zone}_extra"])))
-    if transport_trips:
-        lines.append(("transport", transport_trips, value(policy, K[f"onsite_{zone}_transport"])))
-    if extra_hours:
-        lines.append(("extra_hour", extra_hours, value(policy, K["labour_hour"])))
-    out = [{"key": k, "qty": q, "unit": _money(u), "amount": _money(Decimal(str(u)) * q)} for k, q, u in lines]
-    clauses = [f"fee.onsite.{zone}"] + (["fee.labour.hour"] if extra_hours else [])
-    return {"total": _money(sum(line["amount"] for line in out)), "lines": out, "clauses": clauses,
-            "included_hours": value(policy, K["included_hours"])}
+    fee = _guard(calc.onsite_fee, policy, zone, extra_visits=extra_visits,
+                 transport_trips=transport_trips, extra_hours=extra_hours, covered=covered)
+    return {"total": fee.total, "lines": _lines(fee), "clauses": list(fee.clauses),
+            "included_hours": _guard(lambda: policy.fees.included_hours)}
 
 
 def remote(policy: Any) -> dict[str, Any]:
-    """Remote fix prices."""
-    return {"software": _money(value(policy, K["remote_software"])),
-            "system": _money(value(policy, K["remote_system"])),
-            "clauses": ["fee.remote.software", "fee.remote.system"]}
+    """Remote fix prices per case."""
+    sw, sy = _guard(calc.remote_fee, policy, "software"), _guard(calc.remote_fee, policy, "system")
+    return {"software": sw.total, "system": sy.total, "clauses": _clauses(sw, sy)}
 
 
 def phone(policy: Any) -> dict[str, Any]:
-    """Phone support prices."""
-    return {"hard": _money(value(policy, K["phone_hard"])),
-            "clauses": ["fee.phone.ordinary", "fee.phone.hard"]}
+    """Phone support prices per call."""
+    ordinary, hard = _guard(calc.phone_fee, policy, "ordinary"), _guard(calc.phone_fee, policy, "hard")
+    return {"ordinary": ordinary.total, "hard": hard.total, "clauses": _clauses(ordinary, hard)}
 
 
 def training(policy: Any) -> dict[str, Any]:
     """Training prices per person per day."""
-    return {"basic": _money(value(policy, K["training_basic"])),
-            "advanced": _money(value(policy, K["training_advanced"])),
-            "clauses": ["fee.training.basic", "fee.training.advanced"]}
+    basic, adv = _guard(calc.training_fee, policy, "basic"), _guard(calc.training_fee, policy, "advanced")
+    return {"basic": basic.total, "advanced": adv.total, "clauses": _clauses(basic, adv)}
 
 
 def training_cost(policy: Any, level: str, people: int, days: int) -> dict[str, Any]:
     """people × days × the level's price."""
-    unit = _money(value(policy, K[f"training_{level}"]))
-    return {"unit": unit, "total": _money(unit * people * days), "clauses": [f"fee.training.{level}"]}
+    fee = _guard(calc.training_fee, policy, level, people=people, days=days)
+    unit = _guard(calc.training_fee, policy, level).total
+    return {"unit": unit, "total": fee.total, "clauses": list(fee.clauses)}
 
 
 def out_of_warranty(policy: Any) -> dict[str, Any]:
     """Lifetime maintenance after the warranty."""
-    return {"lifetime": bool(value(policy, K["lifetime"])),
+    return {"lifetime": bool(_guard(lambda: policy.warranty.lifetime)),
             "clauses": ["warranty.lifetime", "payment.paid_repair"]}
 
 
-def annual_rows(policy: Any) -> list[dict[str, Any]]:
-    """Annual-maintenance price rows: item, tier bounds (count or size), price, clause id."""
-    return [as_dict(row) for row in value(policy, K["annual_rows"])]
-
-
-def _tier(rows: list[dict[str, Any]], item: str, measure: int | None) -> dict[str, Any] | None:
-    for row in rows:
-        if row["item"] != item:
-            continue
-        if row.get("min") is None and row.get("max") is None:
-            return row
-        if measure is None:
-            return None
-        if (row.get("min") is None or measure >= row["min"]) and (row.get("max") is None or measure <= row["max"]):
-            return row
-    return None
-
-
 def annual_table(policy: Any) -> list[dict[str, Any]]:
-    """The price list (one row per item and tier) for a general answer."""
+    """The price list (one row per item and tier), straight from the policy's table."""
     out = []
-    for row in annual_rows(policy):
-        lo, hi = row.get("min"), row.get("max")
-        rng = "" if lo is None and hi is None else (f"{lo}+" if hi is None else f"{lo or 0}–{hi}")
-        out.append({"item": row["item"], "range": rng, "price": _money(row["price"]),
-                    "clauses": [row["clause"]]})
+    for row in _guard(lambda: policy.fees.annual):
+        lo, hi = row.min, row.max
+        rng = "" if lo is None and hi is None else (f"{lo}+" if hi is None else f"{lo or 1}–{hi}")
+        out.append({"item": row.item, "range": rng, "price": row.price, "clauses": [row.clause]})
     return out
 
 
 def annual(policy: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Annual quote: switches tiered by the total count (all at that tier), PBX/amplifier by size."""
-    rows = annual_rows(policy)
-    by = {row["item"]: row.get("by") for row in rows}
-    totals: dict[str, int] = {}
-    for it in items:
-        totals[it["item"]] = totals.get(it["item"], 0) + int(it.get("qty") or 0)
-    lines, clauses = [], []
-    for it in items:
-        qty = int(it.get("qty") or 0)
-        measure = totals[it["item"]] if by.get(it["item"]) == "count" else it.get("size")
-        row = _tier(rows, it["item"], measure)
-        if row is None or qty <= 0:
-            continue
-        unit = _money(row["price"])
-        lines.append({"item": it["item"], "qty": qty, "size": it.get("size"), "unit": unit,
-                      "amount": _money(unit * qty)})
-        if row["clause"] not in clauses:
-            clauses.append(row["clause"])
-    return {"total": _money(sum((line["amount"] for line in lines), Decimal(0))), "lines": lines,
-            "clauses": clauses}
+    """Annual quote (switch tiers by total count, PBX/amplifier by size) by the calculator."""
+    wanted = [calc.AnnualItem(item=i["item"], qty=int(i["qty"]), size=i.get("size")) for i in items]
+    fee = _guard(calc.annual_quote, policy, wanted)
+    return {"total": fee.total, "lines": _lines(fee), "clauses": list(fee.clauses)}
 
 
 def maintenance(policy: Any, software: Decimal | None, hardware: Decimal | None) -> dict[str, Any]:
     """Yearly maintenance contract from the second year: a share of software and hardware prices."""
-    sp, hp = Decimal(str(value(policy, K["maint_software_pct"]))), Decimal(str(value(policy, K["maint_hardware_pct"])))
-    out: dict[str, Any] = {"software_pct": pct(sp), "hardware_pct": pct(hp), "total": None,
-                           "software": software, "hardware": hardware, "clauses": ["fee.maintenance_contract"]}
+    fee = _guard(calc.maintenance_fee, policy, software or 0, hardware or 0)
+    out: dict[str, Any] = {"software_pct": pct(fee.software_pct), "hardware_pct": pct(fee.hardware_pct),
+                           "from_year": fee.from_year, "total": None, "software": None, "hardware": None,
+                           "clauses": list(fee.clauses)}
     if software is not None or hardware is not None:
-        s, h = software or Decimal(0), hardware or Decimal(0)
-        out.update(software=_money(s), hardware=_money(h), total=_money(s * sp / 100 + h * hp / 100))
+        out.update(software=fee.software, hardware=fee.hardware, total=fee.total)
     return out
 
 
 def proxy(policy: Any, amount: Decimal | None) -> dict[str, Any]:
     """Proxy-purchase service fee."""
-    proxy_pct = Decimal(str(value(policy, K["proxy_pct"])))
-    fee = _money(amount * proxy_pct / 100) if amount is not None else None
-    return {"pct": pct(proxy_pct), "amount": _money(amount) if amount is not None else None, "fee": fee,
-            "clauses": ["fee.proxy_purchase"]}
+    fee = _guard(calc.proxy_fee, policy, amount or 0)
+    return {"pct": pct(fee.pct), "amount": fee.amount if amount is not None else None,
+            "fee": fee.fee if amount is not None else None, "clauses": list(fee.clauses)}
 
 
 def deposit(policy: Any) -> dict[str, Any]:
     """Contract deposit."""
-    return {"amount": _money(value(policy, K["deposit"])), "clauses": ["payment.deposit"]}
+    d = _guard(calc.deposit, policy)
+    return {"amount": d.amount, "refundable": d.refundable_on_cancel, "clauses": list(d.clauses)}
 
 
 def software_payments(policy: Any, amount: Decimal | None) -> dict[str, Any]:
-    """Software instalments (the last one takes the rounding remainder so they add up)."""
-    pcts = [Decimal(str(p)) for p in value(policy, K["software_pcts"])]
-    out: dict[str, Any] = {"pcts": [pct(p) for p in pcts], "final_days": value(policy, K["software_final_days"]),
-                           "amount": None, "installments": [],
-                           "clauses": ["payment.software", "payment.online_platform"]}
-    if amount is not None:
-        parts = [_money(amount * p / 100) for p in pcts[:-1]]
-        parts.append(_money(amount) - sum(parts, Decimal(0)))
-        out.update(amount=_money(amount), installments=parts)
-    return out
+    """Software instalments (exact; they add up to the amount)."""
+    pay = _guard(calc.software_payments, policy, amount or 0)
+    return {"pcts": [pct(p) for p in pay.pcts], "final_days": pay.final_days,
+            "amount": pay.amount if amount is not None else None,
+            "installments": list(pay.installments) if amount is not None else [],
+            "clauses": [*pay.clauses, "payment.online_platform"]}
 
 
 def hardware_payments(policy: Any) -> dict[str, Any]:
     """Hardware payment terms."""
-    return {"return_days": value(policy, K["hardware_return_days"]),
-            "clauses": ["payment.hardware", "payment.paid_repair"]}
+    terms = _guard(calc.hardware_terms, policy)
+    return {"return_days": terms.return_days, "clauses": [*terms.clauses, "payment.paid_repair"]}
 
 
 def channels(policy: Any) -> dict[str, Any]:
     """Official payment channels."""
-    return {"clauses": ["payment.private_deals"]}
-
-
-# Where each value lives in the policy file (dotted path); the only place that knows its layout.
-K: dict[str, Any] = {
-    "return_days": "warranty.return_days",
-    "exchange_days": "warranty.exchange_days",
-    "repair_years_product": "warranty.repair_years_product",
-    "repair_years_project": "warranty.repair_years_project",
-    "lifetime": "warranty.lifetime",
-    "sample_months": "warranty.sample_return_months",
-    "repeat_times": "warranty.repeat_return_times",
-    "repeat_months": "warranty.repeat_return_months",
-    "start_acceptance_days": "warranty.start.acceptance_days",
-    "start_express_days": "warranty.start.express_days",
-    "start_freight_days": "warranty.start.freight_days",
-    "start_sale_days": "warranty.start.sale_days",
-    "exclusions": "warranty.exclusions",
-    "depot_in_days": "sla.depot_in_warranty_working_days",
-    "depot_out_days": "sla.depot_out_of_warranty_days",
-    "first_response_hours": "sla.first_response_hours",
-    "answer_days": "sla.answer_working_days",
-    "onsite_city_hours": "sla.onsite_city_hours",
-    "onsite_suburb_hours": "sla.onsite_suburb_hours",
-    "fix_general_hours": "sla.fix_general_hours",
-    "fix_complex_hours": "sla.fix_complex_hours",
-    "loaner_hours": "sla.loaner_after_hours",
-    "city_districts": "fees.onsite.city.districts",
-    "onsite_city_first": "fees.onsite.city.first_visit",
-    "onsite_city_extra": "fees.onsite.city.extra_visit",
-    "onsite_city_transport": "fees.onsite.city.transport_trip",
-    "onsite_suburb_first": "fees.onsite.suburb.first_visit",
-    "onsite_suburb_extra": "fees.onsite.suburb.extra_visit",
-    "onsite_suburb_transport": "fees.onsite.suburb.transport_trip",
-    "labour_hour": "fees.labour_hour",
-    "included_hours": "fees.included_hours",
-    "remote_software": "fees.remote_software",
-    "remote_system": "fees.remote_system",
-    "phone_hard": "fees.phone_hard",
-    "training_basic": "fees.training_basic",
-    "training_advanced": "fees.training_advanced",
-    "annual_rows": "fees.annual",
-    "maint_software_pct": "fees.maintenance_software_pct",
-    "maint_hardware_pct": "fees.maintenance_hardware_pct",
-    "proxy_pct": "fees.proxy_pct",
-    "deposit": "payment.deposit",
-    "software_pcts": "payment.software_pcts",
-    "software_final_days": "payment.software_final_days",
-    "hardware_return_days": "payment.hardware_return_days",
-    "contracts": "contracts",
-    "shipping_clauses": ("shipping.in_warranty", "shipping.out_of_warranty", "shipping.quality_fault"),
-}
+    r = _guard(calc.rule, policy, "payment.private_deals")
+    return {"clauses": list(r.clauses)}
