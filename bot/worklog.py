@@ -77,20 +77,31 @@ async def ask_rating(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None
     )
 
 
-async def confirm_service_report(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int) -> bool:
-    """The reporter confirms the on-site service report (once); then they are asked to rate."""
+async def confirm_service_report(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int) -> str:
+    """The reporter confirms the on-site service report (once); then they are asked to rate.
+
+    Returns ``confirmed``, ``already`` (confirmed before) or ``stale`` (no report to confirm).
+    """
     if ticket.reporter_user_id != user_id or ticket.status not in ("resolved", "closed"):
-        return False
+        return "stale"
+    onsite = await uow.session.scalar(
+        select(TicketEvent.id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact",
+            TicketEvent.data["kind"].as_string() == "onsite",
+        ).limit(1)
+    )
+    if onsite is None:
+        return "stale"
     done = await uow.session.scalar(
         select(TicketEvent.id).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "report_confirmed",
                                      TicketEvent.at >= ticket.resolved_at).limit(1)
     )
     if done is not None:
-        return False
+        return "already"
     tickets.record(uow.session, ticket, "report_confirmed", tickets.Actor("customer", user_id), uow.now)
     if ticket.status == "resolved":
         await ask_rating(uow, desk, ticket)
-    return True
+    return "confirmed"
 
 
 def score_of(desk: Any, key: str) -> int:

@@ -18,7 +18,7 @@ from storage.repo import clear_conversation, set_conversation
 
 CONTACT_KINDS = ("phone", "remote", "onsite")
 TEXT_MAX = 1000
-_CALLBACK = re.compile(r"^dp:(ack|contact|resolve|handover):(\d{1,12})$")
+_CALLBACK = re.compile(r"^dp:(ack|contact|resolve|handover):([0-9]{1,12})$")
 
 
 def _staff(actor: Actor) -> Staff:
@@ -214,7 +214,7 @@ async def _staff_names(uow: uow_mod.UnitOfWork) -> dict[str, str]:
 
 # --- roster commands: /roster, /cover (supervisors), /swap (engineers) ----------------------
 
-_SWAP_CALLBACK = re.compile(r"^sw:(ok|no):(\d{1,12})$")
+_SWAP_CALLBACK = re.compile(r"^sw:(ok|no):([0-9]{1,12})$")
 ROSTER_DAYS_MAX = 31
 
 

@@ -20,8 +20,8 @@ from handlers.flows import route_message
 from storage.models import Ticket
 from storage.repo import get_conversation
 
-_NUMBER = re.compile(r"SD-\d{4}-\d{6}")
-_CALLBACK = re.compile(r"^fu:(reopen|no):(\d{1,12})$")
+_NUMBER = re.compile(r"SD-[0-9]{4}-[0-9]{6}")
+_CALLBACK = re.compile(r"^fu:(reopen|no):([0-9]{1,12})$")
 TEXT_MAX = 2000
 
 
@@ -66,7 +66,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     uow = uow_mod.current()
     match = _CALLBACK.match(update.callback_query.data or "") if update.callback_query else None
     ticket = await uow.session.get(Ticket, int(match.group(2))) if match else None
-    if match is None or ticket is None or ticket.reporter_user_id != actor.user.id:
+    if match is None or ticket is None or ticket.reporter_user_id != actor.user.id or ticket.status not in (
+        "resolved", "closed"
+    ):  # not theirs, or no longer resolved (answered already): the question has expired
         actor.reply("common/stale_button")
         return
     if match.group(1) == "no":
@@ -74,7 +76,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         return
     outcome = await worklog.reopen(uow, desk_of(context), ticket, actor.user.id)
     if outcome is None:
-        actor.reply("work/text#reopen_not_needed", number=ticket.number)
+        actor.reply("common/stale_button")
     elif outcome.queued:
         actor.reply("work/text#reopened_queued", number=ticket.number, at=outcome.pickup_at)
     else:
@@ -86,11 +88,14 @@ async def confirm_report(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     """``sr:<ticket id>``: the reporter confirms the on-site service report, then is asked to rate."""
     uow = uow_mod.current()
     raw = (update.callback_query.data or "").partition(":")[2] if update.callback_query else ""
-    ticket = await uow.session.get(Ticket, int(raw)) if raw.isdigit() and len(raw) <= 12 else None
+    ticket = await uow.session.get(Ticket, int(raw)) if re.fullmatch(r"[0-9]{1,12}", raw) else None
     if ticket is None or ticket.reporter_user_id != actor.user.id:
         actor.reply("common/stale_button")
         return
-    if await worklog.confirm_service_report(uow, desk_of(context), ticket, actor.user.id):
+    outcome = await worklog.confirm_service_report(uow, desk_of(context), ticket, actor.user.id)
+    if outcome == "confirmed":
         actor.reply("work/text#report_confirmed", number=ticket.number)
-    else:
+    elif outcome == "already":
         actor.reply("work/text#report_already_confirmed", number=ticket.number)
+    else:
+        actor.reply("common/stale_button")

@@ -131,6 +131,9 @@ async def test_customer_reply_after_resolution_reopens_the_ticket(harness: Harne
     assert t.status == "dispatched" and t.complaint and t.rating is None
     kinds = [e.kind for e in await events(harness, tid)]
     assert kinds[-4:] == ["customer_info", "reopened", "complaint", "dispatched"]
+    await c["customer"].press(ask["id"], f"fu:reopen:{tid}")  # a second press: the question has expired
+    assert "按钮已失效" in (await wait_for(c["customer"], "按钮"))["text"]
+    assert [e.kind for e in await events(harness, tid)].count("reopened") == 1
     # someone else's button press on it is refused
     own = await c["wang"].ask("/oncall")
     await c["wang"].press(own["id"], f"fu:reopen:{tid}")
