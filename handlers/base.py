@@ -82,6 +82,8 @@ def guarded(roles: Collection[str] = ROLES) -> Callable[[Handler], Callable[...,
     def wrap(fn: Handler) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(fn)
         async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+            if update.effective_chat is not None and update.effective_chat.type != "private":
+                return _not_in_groups(update, desk_of(context).settings.default_locale)
             actor = await load_actor(update, desk_of(context).settings.default_locale)
             if actor is None:
                 return None
@@ -97,6 +99,18 @@ def guarded(roles: Collection[str] = ROLES) -> Callable[[Handler], Callable[...,
         return inner
 
     return wrap
+
+
+def _not_in_groups(update: Update, default_locale: str) -> None:
+    """In a group everyone reads the replies and shares one conversation: serve nothing there."""
+    uow = uow_mod.current()
+    if update.callback_query is not None:
+        uow.after_commit.append(_answer_later(update.callback_query))
+    msg, chat = update.effective_message, update.effective_chat
+    if msg is not None and chat is not None and (msg.text or "").startswith("/"):
+        tg_user = update.effective_user
+        uow.send(chat.id, render(pick_locale(tg_user.language_code if tg_user else None, default_locale),
+                                 "common/private_only"))
 
 
 def _answer_later(query: Any) -> Callable[[], Awaitable[Any]]:
