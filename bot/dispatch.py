@@ -399,6 +399,22 @@ class AckResult:
     allowed: bool = True
 
 
+async def is_card(uow: uow_mod.UnitOfWork, chat_id: int, message_id: int | None, ticket_id: int) -> bool:
+    """True when ``message_id`` in ``chat_id`` is a dispatch card (or alert) of ``ticket_id`` that
+    the bot sent there: a button's data must belong to the message it was pressed on."""
+    from storage.models import OutboxMessage
+
+    if message_id is None:
+        return False
+    found = await uow.session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.message_id == message_id,
+            OutboxMessage.ref == f"dispatch:{ticket_id}",
+        ).limit(1)
+    )
+    return found is not None
+
+
 async def was_dispatched_to(uow: uow_mod.UnitOfWork, ticket_id: int, staff: Staff) -> bool:
     """True when a dispatch card of this ticket went to ``staff``."""
     rows = await uow.session.scalars(

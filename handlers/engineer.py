@@ -41,6 +41,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     action, ticket_id = match.group(1), int(match.group(2))
     uow = uow_mod.current()
     desk = desk_of(context)
+    pressed = query.message.message_id if query is not None and query.message is not None else None
+    if not await dispatch.is_card(uow, actor.chat_id, pressed, ticket_id):  # forged or foreign data
+        actor.reply("common/stale_button")
+        return
     if action == "ack":
         result = await dispatch.acknowledge(uow, desk, ticket_id, _staff(actor))
         if result.ticket is None:

@@ -185,11 +185,13 @@ async def test_nobody_works_a_ticket_before_it_is_acknowledged(harness: Harness)
     await harness.start()
     c = await _customer(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
-    await card_of(c["li"], number)
-    own = await c["zhao"].ask("/oncall")
+    card = await card_of(c["li"], number)
     for action in ("resolve", "contact"):
-        await c["zhao"].press(own["id"], f"dp:{action}:{tid}")
-        assert "尚未接单" in (await c["zhao"].read())[0]["text"]
+        await c["li"].press(card["id"], f"dp:{action}:{tid}")
+        assert "尚未接单" in (await c["li"].read())[0]["text"]
+    own = await c["zhao"].ask("/oncall")  # a supervisor with no card of it: forged data
+    await c["zhao"].press(own["id"], f"dp:ack:{tid}")
+    assert "按钮已失效" in (await c["zhao"].read())[0]["text"]
     assert (await ticket(harness, tid)).status == "dispatched"
 
 

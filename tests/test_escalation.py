@@ -233,11 +233,11 @@ async def test_forged_callbacks_and_tickets_not_yours(harness: Harness) -> None:
     li_card = await card_of(c["li"], number)
     wang = c["wang"]
     own = await wang.ask("/oncall")
-    cases = [
-        (f"dp:ack:{tid}", "不在您名下"),  # never dispatched to wang
-        (f"dp:resolve:{tid}", "不在您名下"),
-        (f"dp:handover:{tid}", "不在您名下"),
-        ("dp:ack:99999", "没有这张工单"),
+    cases = [  # button data must belong to the message it is pressed on: wang got no card
+        (f"dp:ack:{tid}", "按钮已失效"),
+        (f"dp:resolve:{tid}", "按钮已失效"),
+        (f"dp:handover:{tid}", "按钮已失效"),
+        ("dp:ack:99999", "按钮已失效"),
         ("dp:ack:1 OR 1=1", "按钮已失效"),
         ("dp:nuke:1", "按钮已失效"),
         (f"dp:ack:{tid}:extra", "按钮已失效"),
@@ -249,6 +249,12 @@ async def test_forged_callbacks_and_tickets_not_yours(harness: Harness) -> None:
     # the dispatched engineer cannot resolve before acknowledging
     await c["li"].press(li_card["id"], f"dp:resolve:{tid}")
     assert "不在您名下" in (await c["li"].read())[0]["text"]
+    # nor use her card's message with another ticket's id
+    other, other_number, _, _ = await open_ticket(harness, sla=False)
+    await card_of(c["li"], other_number)
+    await c["li"].press(li_card["id"], f"dp:ack:{other}")
+    assert "按钮已失效" in (await c["li"].read())[0]["text"]
+    assert (await ticket(harness, other)).status == "dispatched"
     assert (await ticket(harness, tid)).status == "dispatched"
     assert _kinds(await events(harness, tid)) == ["created", "dispatched"]
 
