@@ -159,3 +159,19 @@ def test_every_policy_intent_renders_in_both_languages() -> None:
             params = {"general": True, "date": "2026-01-01"}
             ans = respond_intent(pol, intent, params, locale=locale, today=TODAY)
             assert ans.text and ans.clauses, (intent, locale)
+
+
+def test_own_equipment_filtered_by_the_item_asked_about() -> None:
+    me = CustomerFacts(name="X", equipment=[
+        {"label": "海康 录像机 (N1)", "kind": "project", "event": "acceptance", "date": "2025-03-15"},
+        {"label": "华为 交换机 (S1)", "kind": "product", "event": "sale", "date": "2024-06-01"},
+    ])
+    ans = ask("Is my NVR still under warranty?", "en", customer=me)
+    assert "(N1)" in ans.text and "(S1)" not in ans.text
+    assert "(S1)" in ask("我的设备还在保修吗", customer=me).text
+
+
+def test_start_rule_of_the_event_asked_about() -> None:
+    ans = ask("快递寄过来的保修期从哪天起算")
+    assert ans.clauses == ["warranty.start.express"]
+    assert f"+ {SHIPPED.warranty.start.express_days} 天" in ans.text

@@ -53,8 +53,8 @@ def _warranty_start(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) ->
     rules = facts.start_rules(policy)
     for rule in rules:
         rule["label"] = _label(locale, f"event_{rule['event']}")
-    out: dict[str, Any] = {"rules": rules, "computed": None,
-                           "clauses": [r["clause"] for r in rules]}
+    out: dict[str, Any] = {"rules": rules, "computed": None, "event": p.get("event"),
+                           "clauses": [r["clause"] for r in rules if p.get("event") in (None, r["event"])]}
     if p.get("event") and p.get("date"):
         start, clause = facts.warranty_start(policy, p["event"], dt.date.fromisoformat(p["date"]))
         out["computed"] = {"label": _label(locale, f"event_{p['event']}"), "date": p["date"],
@@ -73,7 +73,7 @@ def _warranty_status(
     assumed = None
     sources: list[dict[str, Any]]
     if own:
-        sources = list(customer.equipment)
+        sources = _matching(customer.equipment, p.get("items") or [])
     else:
         event = p.get("event") or "sale"
         if not p.get("event"):
@@ -88,6 +88,18 @@ def _warranty_status(
         clauses += [c for c in st["clauses"] if c not in clauses]
     return {"entries": items, "own": own, "customer": customer.name if own else "", "on": today.isoformat(),
             "assumed": assumed, "clauses": clauses}
+
+
+def _matching(equipment: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The registered equipment of the kinds named in the question (all of it when none match)."""
+    from bot.rules.extract import items as items_in
+    from bot.rules.normalize import normalize
+
+    wanted = {i["item"] for i in items}
+    if not wanted:
+        return list(equipment)
+    hits = [e for e in equipment if wanted & {i["item"] for i in items_in(normalize(e["label"]))}]
+    return hits or list(equipment)
 
 
 @builder("warranty.exclusions")
