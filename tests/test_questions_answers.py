@@ -175,3 +175,13 @@ def test_start_rule_of_the_event_asked_about() -> None:
     ans = ask("快递寄过来的保修期从哪天起算")
     assert ans.clauses == ["warranty.start.express"]
     assert f"+ {SHIPPED.warranty.start.express_days} 天" in ans.text
+
+
+def test_no_lifetime_maintenance_in_the_file_changes_the_out_of_warranty_answer() -> None:
+    def no_lifetime(raw: dict[str, Any]) -> None:
+        raw["warranty"]["lifetime"] = False
+
+    assert "不收人工费" in ask("过了保修期维修怎么收费").text
+    edited = ask("过了保修期维修怎么收费", policy=policy_with(no_lifetime))
+    assert "不收人工费" not in edited.text and f"{SHIPPED.fees.labour_hour} 元/小时" in edited.text
+    assert "fee.labour.hour" in edited.clauses

@@ -84,7 +84,7 @@ def _warranty_status(
         sources = [{"label": label, "kind": kind, "event": event, "date": p["date"]}]
     for src in sources:
         st = facts.warranty_stage(policy, src["kind"], src["event"], dt.date.fromisoformat(src["date"]), today)
-        items.append({**st, "label": src["label"], "stage_label": _label(locale, f"stage_{st['stage']}")})
+        items.append({**st, "label": src["label"], "stage_label": _label(locale, f"stage_{st['stage']}", lifetime=st["lifetime"])})
         clauses += [c for c in st["clauses"] if c not in clauses]
     return {"entries": items, "own": own, "customer": customer.name if own else "", "on": today.isoformat(),
             "assumed": assumed, "clauses": clauses}

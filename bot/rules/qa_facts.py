@@ -89,7 +89,7 @@ def warranty_stage(policy: Any, kind: str, event: str, date: dt.date, on: dt.dat
     return {
         "stage": s.stage, "start": s.warranty_start.isoformat(), "end": s.warranty_end.isoformat(),
         "return_end": s.return_end.isoformat(), "exchange_end": s.exchange_end.isoformat(),
-        "clauses": list(s.clauses),
+        "lifetime": bool(s.lifetime), "clauses": list(s.clauses),
     }
 
 
@@ -232,8 +232,10 @@ def training_cost(policy: Any, level: str, people: int, days: int) -> dict[str, 
 
 def out_of_warranty(policy: Any) -> dict[str, Any]:
     """Lifetime maintenance after the warranty."""
-    return {"lifetime": bool(_guard(lambda: policy.warranty.lifetime)),
-            "clauses": ["warranty.lifetime", "payment.paid_repair"]}
+    lifetime = bool(_guard(lambda: policy.warranty.lifetime))
+    labour = _guard(calc.labour_fee, policy, 1)
+    clauses = ["warranty.lifetime"] if lifetime else list(labour.clauses)
+    return {"lifetime": lifetime, "labour_hour": labour.total, "clauses": [*clauses, "payment.paid_repair"]}
 
 
 def annual_table(policy: Any) -> list[dict[str, Any]]:
