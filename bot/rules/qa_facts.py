@@ -126,9 +126,15 @@ def depot(policy: Any) -> dict[str, Any]:
 
 def shipping(policy: Any) -> dict[str, Any]:
     """Who pays shipping for depot repairs, in and out of warranty."""
-    inside = _guard(calc.shipping_cost, policy, in_warranty=True, quality_fault=True)
-    outside = _guard(calc.shipping_cost, policy, in_warranty=False)
-    return {"company_legs": inside.company_legs, "clauses": _clauses(inside, outside)}
+    cases = {
+        "in_warranty": _guard(calc.shipping_cost, policy, in_warranty=True),
+        "quality_fault": _guard(calc.shipping_cost, policy, in_warranty=True, quality_fault=True),
+        "out_of_warranty": _guard(calc.shipping_cost, policy, in_warranty=False),
+        "excluded": _guard(calc.shipping_cost, policy, in_warranty=True, excluded=True),
+    }
+    out: dict[str, Any] = {k: {"inbound": v.inbound, "outbound": v.outbound} for k, v in cases.items()}
+    out["clauses"] = _clauses(*cases.values())
+    return out
 
 
 def loaner(policy: Any, contract_type: str | None) -> dict[str, Any]:
@@ -290,8 +296,9 @@ def software_payments(policy: Any, amount: Decimal | None) -> dict[str, Any]:
 
 def hardware_payments(policy: Any) -> dict[str, Any]:
     """Hardware payment terms."""
-    terms = _guard(calc.hardware_terms, policy)
-    return {"return_days": terms.return_days, "clauses": [*terms.clauses, "payment.paid_repair"]}
+    standard, custom = _guard(calc.hardware_terms, policy), _guard(calc.hardware_terms, policy, custom=True)
+    return {"return_days": standard.return_days, "standard": standard.when, "custom": custom.when,
+            "clauses": [*standard.clauses, "payment.paid_repair"]}
 
 
 def channels(policy: Any) -> dict[str, Any]:
