@@ -43,7 +43,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     desk = desk_of(context)
     pressed = query.message.message_id if query is not None and query.message is not None else None
     if not await dispatch.is_card(uow, actor.chat_id, pressed, ticket_id):  # forged or foreign data
-        actor.reply("common/stale_button")
+        known = await uow.session.get(Ticket, ticket_id)
+        if known is None:
+            actor.reply("common/stale_button")
+        else:  # staff only get here (role checked): naming the ticket reveals nothing new
+            actor.reply("work/text#not_yours", number=known.number)
         return
     if action == "ack":
         result = await dispatch.acknowledge(uow, desk, ticket_id, _staff(actor))

@@ -191,7 +191,7 @@ async def test_nobody_works_a_ticket_before_it_is_acknowledged(harness: Harness)
         assert "尚未接单" in (await c["li"].read())[0]["text"]
     own = await c["zhao"].ask("/oncall")  # a supervisor with no card of it: forged data
     await c["zhao"].press(own["id"], f"dp:ack:{tid}")
-    assert "按钮已失效" in (await c["zhao"].read())[0]["text"]
+    assert "不在您名下" in (await c["zhao"].read())[0]["text"]
     assert (await ticket(harness, tid)).status == "dispatched"
 
 

@@ -234,9 +234,9 @@ async def test_forged_callbacks_and_tickets_not_yours(harness: Harness) -> None:
     wang = c["wang"]
     own = await wang.ask("/oncall")
     cases = [  # button data must belong to the message it is pressed on: wang got no card
-        (f"dp:ack:{tid}", "按钮已失效"),
-        (f"dp:resolve:{tid}", "按钮已失效"),
-        (f"dp:handover:{tid}", "按钮已失效"),
+        (f"dp:ack:{tid}", "不在您名下"),
+        (f"dp:resolve:{tid}", "不在您名下"),
+        (f"dp:handover:{tid}", "不在您名下"),
         ("dp:ack:99999", "按钮已失效"),
         ("dp:ack:1 OR 1=1", "按钮已失效"),
         ("dp:nuke:1", "按钮已失效"),
@@ -253,7 +253,7 @@ async def test_forged_callbacks_and_tickets_not_yours(harness: Harness) -> None:
     other, other_number, _, _ = await open_ticket(harness, sla=False)
     await card_of(c["li"], other_number)
     await c["li"].press(li_card["id"], f"dp:ack:{other}")
-    assert "按钮已失效" in (await c["li"].read())[0]["text"]
+    assert "不在您名下" in (await c["li"].read())[0]["text"]
     assert (await ticket(harness, other)).status == "dispatched"
     assert (await ticket(harness, tid)).status == "dispatched"
     assert _kinds(await events(harness, tid)) == ["created", "dispatched"]
