@@ -115,7 +115,7 @@ async def _hand_over(
     uow.send(
         actor.chat_id,
         render(locale, "answers/text#handed_over", number=done.number, complaint=complaint,
-               pickup=done.pickup_at),
+               pickup=done.pickup_at, reused=done.reused),
     )
 
 

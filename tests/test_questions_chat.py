@@ -50,6 +50,9 @@ async def test_typed_human_and_complaint_open_tickets(bot: Harness) -> None:
     reply = await chat.ask("Let me talk to a human")
     (ticket,) = await tickets_of(bot, 5104)
     assert ticket.number in reply["text"] and not ticket.complaint
+    again = await chat.ask("human please, real person")  # asking again does not open another
+    assert ticket.number in again["text"] and "already" in again["text"]
+    assert len(await tickets_of(bot, 5104)) == 1
     supervisor = bot.chat(2001, "zh")  # the demo supervisor has talked to the bot before
     await supervisor.ask("/start")
     chat2 = bot.chat(5105, "zh")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from bot import tickets
 from bot import uow as uow_mod
-from storage.models import Contact, Customer, TelegramUser
+from storage.models import Contact, Customer, TelegramUser, Ticket
 
 SYMPTOM_MAX = 2000
+REPEAT_WINDOW = dt.timedelta(minutes=30)
 
 
 @dataclass
@@ -18,6 +22,23 @@ class Handover:
 
     number: str
     pickup_at: Any = None  # local datetime when queued until the next duty window
+    reused: bool = False  # an open hand-over ticket of the last minutes was found instead
+
+
+async def _recent_open(uow: uow_mod.UnitOfWork, user_id: int, *, complaint: bool) -> Ticket | None:
+    """This user's open hand-over ticket of the last ``REPEAT_WINDOW`` (asking twice adds nothing)."""
+    return await uow.session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.reporter_user_id == user_id,
+            Ticket.severity == "question",
+            Ticket.complaint.is_(complaint),
+            Ticket.status.in_(tickets.OPEN_STATES),
+            Ticket.created_at >= uow.now - REPEAT_WINDOW,
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
 
 
 async def hand_over(
@@ -26,6 +47,9 @@ async def hand_over(
     """Open a ticket for a person (severity ``question``) and dispatch it; returns its number."""
     from bot import dispatch
 
+    existing = await _recent_open(uow, user.id, complaint=complaint)
+    if existing is not None:
+        return Handover(existing.number, reused=True)
     customer = await uow.session.get(Customer, user.customer_id) if user.verified and user.customer_id else None
     contact = await uow.session.get(Contact, user.contact_id) if user.verified and user.contact_id else None
     name = (contact.name if contact else None) or user.display_name or user.first_name or str(user.id)
