@@ -185,3 +185,16 @@ def test_no_lifetime_maintenance_in_the_file_changes_the_out_of_warranty_answer(
     edited = ask("过了保修期维修怎么收费", policy=policy_with(no_lifetime))
     assert "不收人工费" not in edited.text and f"{SHIPPED.fees.labour_hour} 元/小时" in edited.text
     assert "fee.labour.hour" in edited.clauses
+
+
+def test_software_service_year_from_the_signing_date() -> None:
+    ans = ask("5月13日签的软件合同，服务期怎么算")
+    assert ans.clauses == ["warranty.software_year"]
+    assert "2026-07-01 至 2027-06-30" in ans.text  # the seed's 13 May → 1 July – 30 June example
+    assert "warranty.software_year" in ask("软件服务年度从什么时候开始算").clauses
+
+
+def test_onsite_answer_cites_the_contact_letter_rule() -> None:
+    ans = ask("南山上门一次多少钱")
+    assert "fee.onsite.contact_letters" in ans.clauses
+    assert SHIPPED.clause_text("fee.onsite.contact_letters", "zh") in ans.text

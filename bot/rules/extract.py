@@ -261,6 +261,8 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["kind"] = "project"
     soft = amount_after(text, r"软件|software")
     hard = amount_after(text, r"硬件|hardware")
+    if re.search(r"软件|software", text):
+        out["software"] = True
     if soft is not None:
         out["software_amount"] = str(soft)
     if hard is not None:

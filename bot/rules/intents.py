@@ -30,6 +30,8 @@ INTENTS = (
 # --- concepts: name → phrase patterns (regular expressions over the normalised text) --------
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
+    "service_year": (r"服务年度", r"服务期", r"维护年度", r"维护期", r"服务年", r"service year",
+                     r"maintenance year", r"contract year", r"maintenance period"),
     "warranty": (r"保修", r"保几年", r"保多久", r"质保", r"保内", r"在保", r"过保", r"保不保", r"\bwarrant", r"\bguarantee",
                  r"\bcovered\b", r"保外"),
     "period": (r"多久", r"多长", r"几年", r"期限", r"多少年", r"年限", r"1年还是2年", r"how long",
@@ -192,6 +194,7 @@ RULES: tuple[Rule, ...] = (
     Rule("fee.maintenance_contract", ("contract",), unless=("hours",)),
     Rule("fee.maintenance_contract", ("maintenance",), extra="amounts_both"),
     Rule("fee.maintenance_contract", ("software", "hardware", "maintenance")),
+    Rule("warranty.start", ("service_year",)),
     Rule("payment.software", ("software_pay",)),
     Rule("payment.hardware", ("hardware_pay",)),
     Rule("payment.channels", ("channels",)),

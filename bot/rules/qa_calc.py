@@ -10,7 +10,7 @@ from typing import Any
 # parameters each intent uses (the rest of what the extractor saw is noise for that intent)
 RELEVANT: dict[str, tuple[str, ...]] = {
     "warranty.period": ("kind",),
-    "warranty.start": ("event", "date"),
+    "warranty.start": ("event", "date", "software"),
     "warranty.status": ("date", "event", "kind", "items"),
     "return.policy": ("day",),
     "exchange.policy": ("day",),

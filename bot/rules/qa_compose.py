@@ -50,6 +50,9 @@ def _warranty_period(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]
 
 @builder("warranty.start")
 def _warranty_start(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) -> dict[str, Any]:
+    if p.get("software") and not p.get("event"):
+        signed = dt.date.fromisoformat(p["date"]) if p.get("date") else None
+        return {**facts.service_year(policy, signed, locale), "software": True}
     rules = facts.start_rules(policy)
     for rule in rules:
         rule["label"] = _label(locale, f"event_{rule['event']}")
@@ -174,7 +177,10 @@ def _onsite(
     )
     for line in res["lines"]:
         line["label"] = _label(locale, f"line_{line['key']}", hours=res.get("included_hours"))
-    return {**res, "covered": covered, "table": [], "zone_label": _label(locale, f"zone_name_{zone}")}
+    letters = facts.contact_letters(policy, locale)
+    return {**res, "covered": covered, "table": [], "zone_label": _label(locale, f"zone_name_{zone}"),
+            "letters": letters["text"] if not covered else None,
+            "clauses": [*res["clauses"], *([] if covered else letters["clauses"])]}
 
 
 @builder("fee.remote")

@@ -93,6 +93,23 @@ def warranty_stage(policy: Any, kind: str, event: str, date: dt.date, on: dt.dat
     }
 
 
+def service_year(policy: Any, signed: dt.date | None, locale: str) -> dict[str, Any]:
+    """Software service year from the signing date (or the rule's wording without a date)."""
+    rule = _guard(calc.rule, policy, "warranty.software_year", locale)
+    out: dict[str, Any] = {"rule": rule.text, "signed": None, "start": None, "end": None,
+                           "clauses": list(rule.clauses)}
+    if signed is not None:
+        year = _guard(calc.service_year, policy, signed)
+        out.update(signed=signed.isoformat(), start=year.start.isoformat(), end=year.end.isoformat())
+    return out
+
+
+def contact_letters(policy: Any, locale: str) -> dict[str, Any]:
+    """The contact-letter rule of on-site repairs, worded from the policy."""
+    rule = _guard(calc.rule, policy, "fee.onsite.contact_letters", locale)
+    return {"text": rule.text, "clauses": list(rule.clauses)}
+
+
 def exclusions(policy: Any, locale: str) -> dict[str, Any]:
     """The exclusion list worded in ``locale``."""
     r = _guard(calc.exclusions, policy, locale)
