@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, Customer, Equipment, TelegramUser
+from storage.models import Contact, Customer, Equipment, TelegramUser, Ticket
 
 CANDIDATE_MIN_SCORE = 70
 EXACT_NAME_SCORE = 92
@@ -63,7 +63,7 @@ async def verify_phone(
     """A shared phone that matches a registered contact verifies and links the account."""
     from bot.registry import contact_by_phone
 
-    contact = await contact_by_phone(session, phone)
+    contact = await contact_by_phone(session, phone, prefer_customer=customer_id)
     if contact is None:
         return None
     customer = await session.get(Customer, contact.customer_id)
@@ -112,3 +112,137 @@ def mid_flow_answer(desk: Any, text: str, locale: str, step: str, now: dt.dateti
     from bot.rules.answer import answer_in_flow
 
     return answer_in_flow(desk.policy, text, locale=locale, today=local(now, desk.clock.tz).date())
+
+
+# --- submit ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """A submitted report: the ticket and what the customer is promised."""
+
+    ticket_id: int
+    number: str
+    verified: bool
+    created: dt.datetime  # local
+    first_response_due: dt.datetime | None  # local
+    onsite_due: dt.datetime | None  # local, verified only
+    pickup_at: dt.datetime | None  # local: nobody on duty now, picked up then
+    duty_from: str
+    duty_to: str
+    complaint: bool
+    promise: Any
+
+    def context(self) -> dict[str, Any]:
+        """Values for the ``report/text#submitted`` template."""
+        p = self.promise
+        return {
+            "number": self.number, "verified": self.verified, "created": self.created,
+            "first_response_hours": p.first_response_hours, "onsite_hours": p.onsite_hours,
+            "onsite_city_hours": p.onsite_city_hours, "onsite_suburb_hours": p.onsite_suburb_hours,
+            "first_response_due": self.first_response_due, "onsite_due": self.onsite_due,
+            "queued": self.pickup_at is not None, "pickup_at": self.pickup_at,
+            "duty_from": self.duty_from, "duty_to": self.duty_to,
+            "warranty": p.warranty, "warranty_end": p.warranty_end, "charged": p.charged,
+            "free_because": p.free_because, "visit_fee": p.visit_fee, "loaner_after_hours": p.loaner_after_hours,
+            "complaint": self.complaint,
+        }
+
+
+async def _facts(session: AsyncSession, data: dict[str, Any]) -> tuple[Customer | None, Equipment | None]:
+    """The registered customer and equipment of a verified report (both None when unverified)."""
+    if not (data.get("verified") and data.get("customer_id")):
+        return None, None
+    customer = await session.get(Customer, data["customer_id"])
+    item = await session.get(Equipment, data["equipment_id"]) if data.get("equipment_id") else None
+    if customer is None or (item is not None and item.customer_id != customer.id):
+        return customer, None
+    return customer, item
+
+
+async def _history(session: AsyncSession, item: Equipment, tz: dt.tzinfo) -> list[tuple[dt.date, str, bool]]:
+    """Earlier faults of the equipment: its tickets (not cancelled) and registered replacements."""
+    rows = (await session.execute(
+        select(Ticket.created_at, Ticket.symptom, Ticket.status)
+        .where(Ticket.equipment_id == item.id, Ticket.status != "cancelled")
+    )).all()
+    out = [(at.astimezone(tz).date(), symptom, status in ("resolved", "closed")) for at, symptom, status in rows]
+    for entry in item.replacements or []:
+        if isinstance(entry, dict) and entry.get("date"):
+            try:
+                out.append((dt.date.fromisoformat(str(entry["date"])), str(entry.get("fault") or ""), True))
+            except ValueError:
+                continue
+    return out
+
+
+async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) -> Outcome:
+    """Open the ticket of a completed report, hand it to dispatch, and say what is promised.
+
+    Runs inside the update's unit of work: the ticket, its events, the dispatch card/timer and
+    the customer's confirmation commit together (a crash leaves none of them).
+    """
+    from bot import dispatch, promise, tickets
+
+    session, now, tz = uow.session, uow.now, desk.clock.tz
+    today = local(now, tz).date()
+    customer, item = await _facts(session, data)
+    facts = None
+    if customer is not None:
+        facts = promise.Facts(
+            zone=customer.zone, contract_type=customer.contract_type,
+            maintenance_paid_until=customer.maintenance_paid_until,
+            kind=item.kind if item else None, start_event=item.start_event if item else None,
+            start_event_date=item.start_event_date if item else None,
+        )
+    promised = promise.promise(desk.policy, facts, today)
+    rule = promise.complaint(desk.policy, data.get("symptom", ""), await _history(session, item, tz), today) if item else None
+    claimed = await session.get(Customer, data["customer_id"]) if data.get("customer_id") else None
+    due = _due_times(desk.policy, now, claimed)
+    if data.get("phone") and not user.phone:
+        user.phone = str(data["phone"])[:32]
+    new = tickets.NewTicket(
+        reporter_user_id=user.id, reporter_name=str(data.get("reporter_name", ""))[:100],
+        customer_label=str(data.get("customer_label", ""))[:200],
+        customer_id=claimed.id if claimed else None, verified=bool(data.get("verified") and customer),
+        equipment_id=item.id if item else None,
+        equipment_label=str(data.get("equipment_label") or "")[:200],
+        category=str(data.get("category") or (item.category if item else "other"))[:32],
+        severity=str(data.get("severity", "partial")), symptom=str(data.get("symptom", "")),
+        photos=list(data.get("photos", [])), complaint=rule is not None, complaint_rule=rule,
+        first_response_due=due.first_response if due else None, onsite_due=due.onsite if due else None,
+        fix_due=due.fix if due else None,
+    )
+    ticket = await tickets.open_ticket(session, new, now, tz)
+    sent = await dispatch.dispatch(uow, desk, ticket, notify_customer=False)
+    from bot.roster.model import fmt_minutes
+
+    hours = desk.roster.hours
+    return Outcome(
+        ticket_id=ticket.id, number=ticket.number, verified=new.verified, created=local(now, tz),
+        first_response_due=local(ticket.first_response_due, tz) if ticket.first_response_due else None,
+        onsite_due=local(ticket.onsite_due, tz) if (ticket.onsite_due and new.verified) else None,
+        pickup_at=local(sent.pickup_at, tz) if sent.pickup_at else None,
+        duty_from=fmt_minutes(hours.duty_start), duty_to=fmt_minutes(hours.duty_end),
+        complaint=rule is not None, promise=promised,
+    )
+
+
+def _due_times(policy: Any, now: dt.datetime, customer: Customer | None) -> Any | None:
+    """SLA due times of the ticket (zone and contract of the named customer, when known)."""
+    from bot.rules import calculators as calc
+
+    zone = customer.zone if customer is not None and customer.zone in ("city", "suburb") else None
+    try:
+        return calc.sla_due_times(policy, now, zone, contract_type=customer.contract_type if customer else "none")
+    except ValueError:
+        return None
+
+
+async def recent_ticket(session: AsyncSession, user_id: int, now: dt.datetime, within: dt.timedelta) -> str | None:
+    """The number of the ticket this user submitted within ``within`` (a repeated Submit press)."""
+    return await session.scalar(
+        select(Ticket.number)
+        .where(Ticket.reporter_user_id == user_id, Ticket.created_at >= now - within)
+        .order_by(Ticket.id.desc()).limit(1)
+    )

@@ -153,6 +153,7 @@ class NewTicket:
     symptom: str = ""
     photos: list[str] = field(default_factory=list)
     complaint: bool = False
+    complaint_rule: str | None = None
     first_response_due: dt.datetime | None = None
     onsite_due: dt.datetime | None = None
     fix_due: dt.datetime | None = None
@@ -187,7 +188,7 @@ async def open_ticket(
     await session.flush()
     record(session, ticket, "created", Actor("customer", new.reporter_user_id), now, to_status="new")
     if new.complaint:
-        record(session, ticket, "complaint", SYSTEM, now, data={"reason": "complaint rule"})
+        record(session, ticket, "complaint", SYSTEM, now, data={"reason": "complaint rule", "rule": new.complaint_rule})
     return ticket
 
 

@@ -7,6 +7,7 @@ button is checked against the current step and the customer it belongs to.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -26,6 +27,7 @@ CATEGORIES = ("cctv", "network", "telephone", "access", "pos", "other")
 EDITABLE = ("customer", "name", "equipment", "symptom", "severity")
 SYMPTOM_MIN, SYMPTOM_MAX = 5, 2000
 NAME_MAX = 50
+RESUBMIT_WINDOW = dt.timedelta(minutes=30)  # a second Submit press within this names the first ticket
 _LETTER = re.compile(r"[A-Za-z\u00C0-\u024F\u3400-\u9FFF]")
 
 
@@ -321,7 +323,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     parts = (query.data or "").split(":") if query else []
     conv = await get_conversation(uow.session, actor.chat_id)
     if conv is None or conv.flow != FLOW or len(parts) < 2:
-        actor.reply("report/text#stale")
+        await _stale(actor, parts)
         return
     data = dict(conv.data)
     action, arg = parts[1], (parts[2] if len(parts) > 2 else "")
@@ -358,6 +360,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         actor.reply("report/text#cancelled")
     else:
         actor.reply("report/text#stale")
+
+
+async def _stale(actor: Actor, parts: list[str]) -> None:
+    """A press outside a running report; a repeated Submit names the ticket already made."""
+    uow = uow_mod.current()
+    if parts[1:2] == ["submit"]:
+        number = await intake.recent_ticket(uow.session, actor.user.id, uow.now, RESUBMIT_WINDOW)
+        if number is not None:
+            actor.reply("report/text#already_submitted", number=number)
+            return
+    actor.reply("report/text#stale")
 
 
 async def _pick_customer(actor: Actor, data: dict[str, Any], arg: str) -> None:

@@ -55,7 +55,7 @@ async def report_verified(chat: Chat, *, phone: str, ident: str = "C1001", sever
                           symptom: str = "录像机没有画面，所有摄像头黑屏") -> list[dict[str, Any]]:
     """Customer number, shared phone, first registered equipment, symptom, severity, submit."""
     await chat.send("/report")
-    await read_until(chat, "C1001" if chat.language_code.startswith("zh") else "customer number")
+    await read_until(chat, "客户编号" if chat.language_code.startswith("zh") else "customer number")
     await chat.send(ident)
     await chat.read()
     await chat.send(contact={"phone_number": phone})
