@@ -65,7 +65,10 @@ def test_mid_flow_leaves_non_questions_to_the_conversation(policy, text: str) ->
 
 
 def test_actions_are_handed_back_to_the_caller(policy) -> None:  # noqa: ANN001
-    for text, action in (("转人工", "human"), ("我要投诉", "complaint"), ("我要报修", "report_fault")):
+    for text, action in (("转人工", "human"), ("我要报修", "report_fault")):
         ans = respond(policy, text, locale="zh", today=TODAY)
         assert ans.action == action and ans.clauses == []
+    complaint = respond(policy, "我要投诉", locale="zh", today=TODAY)  # states the automatic rule
+    assert complaint.action == "complaint"
+    assert complaint.clauses == ["complaint.repeat_fault", "complaint.multiple_faults"]
     assert respond(policy, "今天天气怎么样", locale="zh", today=TODAY).action is None

@@ -105,6 +105,10 @@ def respond_intent(
     params = qa_calc.relevant(intent, params)
     if intent not in ACTIONS and not qa_calc.answerable(intent):
         intent = "unknown"
+    if intent == "complaint":
+        rules = _complaint_rules(policy, locale)
+        body = render(locale, "answers/text#complaint", rules=rules["rules"])
+        return Answer(intent, params, rules["clauses"], body, action="complaint")
     if intent in ACTIONS or intent == "unknown":
         body = render(locale, f"answers/text#{_block(intent)}")
         return Answer(intent, params, [], body, action=ACTIONS.get(intent))
@@ -123,6 +127,16 @@ def respond_intent(
     footer = render(locale, "answers/text#clauses", clauses=result.get("clauses", []))
     text = body if not footer else f"{body}\n\n{footer}"
     return Answer(intent, params, list(result.get("clauses", [])), text)
+
+
+def _complaint_rules(policy: Any, locale: str) -> dict[str, Any]:
+    """The automatic complaint rule (empty when the policy cannot state it)."""
+    from bot.rules.qa_facts import complaint_rules
+
+    try:
+        return complaint_rules(policy, locale)
+    except PolicyGap:
+        return {"rules": [], "clauses": []}
 
 
 def _block(intent: str) -> str:

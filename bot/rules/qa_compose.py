@@ -165,12 +165,13 @@ def _onsite(
 ) -> dict[str, Any]:
     zone = facts.zone_of(policy, p.get("district"), p.get("zone")) or (customer.zone if customer else None)
     covered = _covered(policy, customer, today)
+    labour = facts.labour_rate(policy)
     if zone is None:
         table = facts.onsite_table(policy)
         for row in table:
             row["label"] = _label(locale, f"zone_name_{row['zone']}")
-        return {"covered": False, "lines": [], "table": table, "total": None,
-                "zone_label": "", "clauses": [c for row in table for c in row["clauses"]]}
+        return {"covered": False, "lines": [], "table": table, "total": None, "labour": labour,
+                "zone_label": "", "clauses": [c for row in table for c in row["clauses"]] + labour["clauses"]}
     res = facts.onsite(
         policy, zone, extra_visits=p.get("extra_visits", 0), transport_trips=p.get("transport_trips", 0),
         extra_hours=p.get("extra_hours", 0), covered=covered,
@@ -178,9 +179,10 @@ def _onsite(
     for line in res["lines"]:
         line["label"] = _label(locale, f"line_{line['key']}", hours=res.get("included_hours"))
     letters = facts.contact_letters(policy, locale)
+    extra = [] if covered else letters["clauses"] + [c for c in labour["clauses"] if c not in res["clauses"]]
     return {**res, "covered": covered, "table": [], "zone_label": _label(locale, f"zone_name_{zone}"),
-            "letters": letters["text"] if not covered else None,
-            "clauses": [*res["clauses"], *([] if covered else letters["clauses"])]}
+            "letters": letters["text"] if not covered else None, "labour": None if covered else labour,
+            "clauses": [*res["clauses"], *extra]}
 
 
 @builder("fee.remote")

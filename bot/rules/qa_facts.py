@@ -228,6 +228,19 @@ def onsite(
             "included_hours": _guard(lambda: policy.fees.included_hours)}
 
 
+def labour_rate(policy: Any) -> dict[str, Any]:
+    """Labour beyond the hours a visit includes, per hour."""
+    fee = _guard(calc.labour_fee, policy, 1)
+    return {"hour": fee.total, "included_hours": _guard(lambda: policy.fees.included_hours),
+            "clauses": list(fee.clauses)}
+
+
+def complaint_rules(policy: Any, locale: str) -> dict[str, Any]:
+    """When a report becomes a complaint automatically, worded from the policy."""
+    rules = [_guard(calc.rule, policy, c, locale) for c in ("complaint.repeat_fault", "complaint.multiple_faults")]
+    return {"rules": [r.text for r in rules], "clauses": _clauses(*rules)}
+
+
 def remote(policy: Any) -> dict[str, Any]:
     """Remote fix prices per case."""
     sw, sy = _guard(calc.remote_fee, policy, "software"), _guard(calc.remote_fee, policy, "system")
