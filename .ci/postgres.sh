@@ -17,7 +17,7 @@ as_pg() {  # initdb/pg_ctl refuse to run as root: use the postgres account then
 [ "$(id -u)" = 0 ] && chown postgres "$pg_data"
 as_pg "$pg_bin/initdb" -D "$pg_data/db" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
 as_pg "$pg_bin/pg_ctl" -D "$pg_data/db" -l "$pg_data/server.log" -w -t 60 start -o \
-    "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null \
+    "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off -c max_connections=300" >/dev/null \
     || { cat "$pg_data/server.log" >&2; exit 1; }
 pg_stop() { as_pg "$pg_bin/pg_ctl" -D "$pg_data/db" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$pg_data"; }
 trap pg_stop EXIT

@@ -230,8 +230,9 @@ class InboxClaimer:
                 await self.queue.put(u)
             if updates:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=self.idle)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
+                async with asyncio.timeout(self.idle):
+                    await self.wake.wait()
 
     def start(self) -> None:
         """Start claiming in the background."""

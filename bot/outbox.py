@@ -202,8 +202,9 @@ class OutboxSender:
             if tried:
                 continue
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
+                async with asyncio.timeout(idle_seconds):
+                    await self.wake.wait()
 
     def start(self) -> None:
         """Start the background loop."""

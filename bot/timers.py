@@ -180,8 +180,9 @@ class TimerWorker:
             if due is not None:
                 wait = max(0.0, min(wait, (due - self.now()).total_seconds()))
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=wait)
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
+                async with asyncio.timeout(wait):
+                    await self.wake.wait()
 
     def start(self) -> None:
         """Start in the background."""

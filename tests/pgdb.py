@@ -7,6 +7,7 @@ dropped after the test.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import uuid
@@ -35,12 +36,19 @@ class PgTemplate:
         self.prefix = f"sdt_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self.template = f"{self.prefix}_tpl"
 
-    async def _admin(self, sql: str) -> None:
-        conn = await asyncpg.connect(admin_dsn(self.url))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
+    async def _admin(self, sql: str, *, attempts: int = 20) -> None:
+        """Run one CREATE/DROP DATABASE, retrying while e.g. autovacuum holds the database."""
+        for attempt in range(attempts):
+            conn = await asyncpg.connect(admin_dsn(self.url))
+            try:
+                await conn.execute(sql)
+                return
+            except (asyncpg.ObjectInUseError, asyncpg.InsufficientPrivilegeError):
+                if attempt == attempts - 1:
+                    raise
+            finally:
+                await conn.close()
+            await asyncio.sleep(0.1 * (attempt + 1))
 
     async def create(self) -> None:
         """Create and migrate the template (once per session)."""
@@ -48,6 +56,8 @@ class PgTemplate:
 
         await self._admin(f'CREATE DATABASE "{self.template}"')
         await upgrade_async(with_database(self.url, self.template))
+        # nobody (not even autovacuum) connects to the template, so copying it never waits
+        await self._admin(f'ALTER DATABASE "{self.template}" WITH ALLOW_CONNECTIONS false')
 
     async def fresh(self) -> str:
         """A new database copied from the template; returns its URL."""
