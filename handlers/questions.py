@@ -119,6 +119,13 @@ async def _hand_over(
     )
 
 
+def _new_question(text: str) -> bool:
+    """A reply that is itself a question (another intent) starts over instead of filling the gap."""
+    from bot.rules.intents import classify
+
+    return classify(text).intent != "unknown"
+
+
 @flow(FLOW)
 async def on_flow_message(
     update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation
@@ -130,7 +137,7 @@ async def on_flow_message(
         actor.reply("common/help", role=actor.role)
         return
     data = dict(conv.data)
-    if conv.step in _CHOICES or conv.step in ("date", "size"):
+    if (conv.step in _CHOICES or conv.step in ("date", "size")) and not _new_question(text):
         filled = qa.fill(conv.step, text, data.get("params") or {}, _today(context))
         if filled is not None:
             await _finish(context, actor, data, filled)

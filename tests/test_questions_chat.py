@@ -168,3 +168,11 @@ async def test_question_in_the_middle_of_a_report_is_answered_then_the_report_go
     first = shipped_policy()["fees"]["onsite"]["city"]["first_visit"]
     answer = next(m["text"] for m in got if "上门服务费" in m["text"])
     assert f"{first} 元" in answer and "<b>" not in answer  # HTML rendered, not escaped
+
+
+async def test_a_new_question_instead_of_the_follow_up_answer_is_answered(bot: Harness) -> None:
+    chat = bot.chat(5116, "zh")
+    ask = await chat.ask("上门维修怎么收费")
+    assert "qa:v:city" in datas(ask)
+    reply = await chat.ask("保修期多久？")
+    assert "保修" in reply["text"] and "warranty.repair" in reply["text"]
