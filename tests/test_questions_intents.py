@@ -97,6 +97,9 @@ def test_items_sizes_and_quantities() -> None:
         {"item": "nvr", "qty": 1},
     ]
     assert items("postage") == []  # "pos" only as a word
+    assert items(normalize("3 pbx with 120 ports each")) == [{"item": "pbx", "qty": 3, "size": 120}]
+    assert items(normalize("１２台交换机＋３０个摄像头")) == [
+        {"item": "switch", "qty": 12}, {"item": "camera", "qty": 30}]
 
 
 def test_dates_zones_and_amounts() -> None:

@@ -101,7 +101,7 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
     """Quantity just before ("12台交换机", "12 switches") or after ("交换机12台"); size too."""
     out: dict[str, Any] = {}
     before = text[max(0, start - 16):start]
-    after = text[end:end + 14]
+    after = text[end:end + 20]
     size_rx = r"(\d{1,5})\s*(?:门|口|端口|路|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
     m = re.search(rf"{_NUM}\s*{_COUNTER}\s*(?:{size_rx}\s*(?:的)?\s*)?$", before)
     size_before = re.search(rf"{size_rx}\s*(?:的)?\s*$", before)
@@ -119,7 +119,7 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
         if m:
             out["qty"] = int(m.group(1))
     if "size" not in out:
-        m = re.match(rf"\s*(?:,|，)?\s*{size_rx}", after)
+        m = re.match(rf"\s*(?:,|，)?\s*(?:with\s+|带|的)?\s*{size_rx}", after)
         if m:
             out["size"] = int(m.group(1))
     if key in ("pbx", "amplifier", "server", "nvr", "billing_software", "onecard_software") and (
