@@ -111,6 +111,7 @@ def test_dates_zones_and_amounts() -> None:
     p = extract(normalize("罗湖上门，还要运两趟大设备"))
     assert (p["zone"], p["district"], p["transport_trips"]) == ("city", "罗湖", 2)
     assert extract(normalize("龙岗上门"))["zone"] == "suburb"
+    assert "transport_trips" not in extract(normalize("师傅来一趟多少钱"))  # a visit, not a transport trip
     p = extract(normalize("软件10万硬件20万，每年维护费多少"))
     assert (p["software_amount"], p["hardware_amount"]) == ("100000", "200000")
     assert extract(normalize("代购5000块的东西"))["amount"] == "5000"

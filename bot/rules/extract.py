@@ -285,7 +285,7 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["remote_kind"] = "software"
     if re.search(r"复杂|难题|疑难|技术难|hard|difficult|complex|technical problem", text):
         out["phone_kind"] = "hard"
-    trips = _count(text, r"(\d+)\s*(?:趟|trips?)")
+    trips = _count(text, r"(?:运|搬|拉|transport\w*)\D{0,4}(\d+)\s*(?:趟|trips?)|(\d+)\s*(?:趟|trips?)\s*(?:的)?(?:大型?设备|设备|运输|of)")
     if trips:
         out["transport_trips"] = trips
     extra_visits = _count(text, r"(\d+)\s*(?:次返|extra visits?|more visits?)")
