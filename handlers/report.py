@@ -27,6 +27,7 @@ CATEGORIES = ("cctv", "network", "telephone", "access", "pos", "other")
 EDITABLE = ("customer", "name", "equipment", "symptom", "severity")
 SYMPTOM_MIN, SYMPTOM_MAX = 5, 2000
 NAME_MAX = 50
+QUESTION_MAX = 300  # longer mid-flow texts are not checked for a policy question
 RESUBMIT_WINDOW = dt.timedelta(minutes=30)  # a second Submit press within this names the first ticket
 _LETTER = re.compile(r"[A-Za-z\u00C0-\u024F\u3400-\u9FFF]")
 
@@ -203,6 +204,8 @@ async def on_message(
 
 async def _maybe_question(actor: Actor, step: str, text: str, desk: Any) -> bool:
     """A policy question typed mid-flow is answered, then the same step is asked again."""
+    if not text or len(text) > QUESTION_MAX:  # a long text is a description, not a question
+        return False
     answer = intake.mid_flow_answer(desk, text, actor.locale, step, uow_mod.current().now)
     if answer is None:
         return False
@@ -332,7 +335,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         await _pick_customer(actor, data, arg)
     elif action == "eq" and step == "equipment":
         await _pick_equipment(actor, data, arg)
-    elif action == "cat" and step == "equipment" and arg in CATEGORIES:
+    elif action == "cat" and step in ("equipment", "equipment_free") and arg in CATEGORIES:
         data.update(category=arg, equipment_id=None, equipment_label="")
         await _save(actor, "equipment_text", data)
         await prompt(actor, "equipment_text", data)

@@ -55,11 +55,14 @@ async def report_verified(chat: Chat, *, phone: str, ident: str = "C1001", sever
                           symptom: str = "录像机没有画面，所有摄像头黑屏") -> list[dict[str, Any]]:
     """Customer number, shared phone, first registered equipment, symptom, severity, submit."""
     await chat.send("/report")
-    await read_until(chat, "客户编号" if chat.language_code.startswith("zh") else "customer number")
-    await chat.send(ident)
-    await chat.read()
-    await chat.send(contact={"phone_number": phone})
-    eq = await read_until_button(chat, "rp:eq:")
+    first = await collect(chat)
+    if datas(first, "rp:eq:"):  # a linked account starts at the equipment
+        eq = last_with_buttons(first)
+    else:
+        await chat.send(ident)
+        await chat.read()
+        await chat.send(contact={"phone_number": phone})
+        eq = await read_until_button(chat, "rp:eq:")
     await chat.press(eq["id"], button(eq, "rp:eq:"))
     await chat.read()
     await chat.send(symptom)
@@ -68,3 +71,60 @@ async def report_verified(chat: Chat, *, phone: str, ident: str = "C1001", sever
     summary = await read_until_button(chat, "rp:submit")
     await chat.press(summary["id"], "rp:submit")
     return await read_until(chat, "SD-")
+
+
+async def collect(chat: Chat, wait: float = 5.0, quiet: float = 0.3) -> list[dict[str, Any]]:
+    """Everything the bot sends in answer: wait for the first message, then until it is quiet."""
+    got = await chat.read(wait)
+    while True:
+        more = await chat.read(quiet)
+        if not more:
+            return got
+        got += more
+
+
+def joined(msgs: list[dict[str, Any]]) -> str:
+    """Every text, caption and button label of ``msgs`` as one string."""
+    parts: list[str] = []
+    for m in msgs:
+        parts += [m.get("text") or "", m.get("caption") or ""]
+        parts += [b.get("text") or "" for row in m.get("buttons") or [] for b in row]
+    return "\n".join(p for p in parts if p)
+
+
+def datas(msgs: list[dict[str, Any]], prefix: str = "") -> list[str]:
+    """Callback data of every button in ``msgs`` starting with ``prefix``."""
+    return [b["data"] for m in msgs for row in m.get("buttons") or [] for b in row if b["data"].startswith(prefix)]
+
+
+async def say(chat: Chat, text: str | None = None, **extra: Any) -> list[dict[str, Any]]:
+    """Send and return every reply."""
+    await chat.send(text, **extra)
+    return await collect(chat)
+
+
+async def tap(chat: Chat, msgs: list[dict[str, Any]], data: str) -> list[dict[str, Any]]:
+    """Press ``data`` on the newest of ``msgs`` that carries it (or the newest message); every reply."""
+    target = next((m for m in reversed(msgs) if data in datas([m])), msgs[-1])
+    await chat.press(target["id"], data)
+    return await collect(chat)
+
+
+async def to_summary(chat: Chat, *, ident: str = "C1001", phone: str | None = "+8613800000001",
+                     name: str = "张三", symptom: str = "录像机没有画面，所有摄像头黑屏",
+                     severity: str = "down") -> list[dict[str, Any]]:
+    """Walk a report to its summary: verified by ``phone`` (first registered equipment), or
+    unverified with ``name`` and the CCTV category + a typed equipment name."""
+    await say(chat, "/report")
+    got = await say(chat, ident)
+    if datas(got, "rp:cust:"):
+        got = await tap(chat, got, datas(got, "rp:cust:")[0])
+    if phone is not None:
+        got = await say(chat, contact={"phone_number": phone})
+        got = await tap(chat, got, datas(got, "rp:eq:")[0])
+    else:
+        got = await say(chat, name)
+        got = await tap(chat, got, "rp:cat:cctv")
+        got = await say(chat, "大门口的摄像头")
+    got = await say(chat, symptom)
+    return await tap(chat, got, f"rp:sev:{severity}")
