@@ -178,6 +178,7 @@ async def test_send_text_photo_document_and_contact(page: Page) -> None:
         {**me, "document_base64": doc, "file_name": "x.html", "mime_type": "text/html"},
     )
     await page.post("/api/send", {**me, "phone": "+8613800000001"})
+    await page.post("/api/send", {**me, "text": "more info", "reply_to_message_id": 1})
     msgs = [m.data for m in page.world.chats[5001].messages.values()]
     assert msgs[0]["text"] == "/start"
     assert msgs[1]["photo"] and msgs[1]["caption"] == "the NVR"
@@ -187,7 +188,8 @@ async def test_send_text_photo_document_and_contact(page: Page) -> None:
         "first_name": "王小明",
         "user_id": 5001,
     }
-    assert len(page.world.updates) == 4
+    assert msgs[4]["reply_to_message"]["text"] == "/start"
+    assert len(page.world.updates) == 5
 
     # files: an uploaded HTML document downloads (never renders on the page's origin)
     html_id = msgs[2]["document"]["file_id"]
@@ -206,6 +208,7 @@ async def test_bad_sends_change_nothing(page: Page) -> None:
     assert (await page.post("/api/send", {**me, "photo_base64": "not base64!"}))[0] == 400
     assert (await page.post("/api/send", {"text": "who am I"}))[0] == 400
     assert (await page.post("/api/press", {**me, "message_id": 9, "data": "x"}))[0] == 404
+    assert (await page.post("/api/send", {**me, "text": "re", "reply_to_message_id": 9}))[0] == 404
     assert (await page.post("/api/send", ["not", "an", "object"]))[0] == 400
     assert page.world.updates == []
 

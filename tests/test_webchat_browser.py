@@ -167,6 +167,19 @@ async def test_start_lang_buttons_edit_photo_document_and_clock(web: Web, page: 
     await expect(greeting).to_be_visible()
     await expect(left.locator(".msg.user", has_text="/start")).to_be_visible()
     await expect(greeting.locator("a.cmd", has_text="/report")).to_be_visible()
+    greeting_id = int(await greeting.get_attribute("data-id") or 0)
+    greeting = left.locator(f'.msg[data-id="{greeting_id}"]')
+
+    # replying to a message (hover ↩): the reply quotes it, and Telegram gets reply_to_message
+    await greeting.hover()
+    await greeting.locator("button.reply-btn").click()
+    await expect(left.locator(".replying-text")).to_contain_text("您好")
+    await type_and_send(left, "谢谢")
+    reply = left.locator(".msg.user", has_text="谢谢")
+    await expect(reply.locator(".reply-quote")).to_contain_text("您好")
+    await expect(left.locator(".replying")).to_be_hidden()
+    sent = (await web.h.get("/sandbox/messages", user_id=5001, include_user=1))["messages"]
+    assert [m["reply_to"] for m in sent if m["text"] == "谢谢"] == [greeting_id]
 
     # /lang typed, the inline "English" button pressed: the reply comes in English
     await type_and_send(left, "/lang")

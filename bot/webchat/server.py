@@ -97,6 +97,8 @@ def send_body(body: dict[str, Any]) -> dict[str, Any]:
         out["caption"] = out.pop("text", None)
     if body.get("phone"):
         out["contact"] = {"phone_number": str(body["phone"])[:32]}
+    if body.get("reply_to_message_id") is not None:
+        out["reply_to_message_id"] = _int(body, "reply_to_message_id")
     if not any(k in out for k in ("text", "photo", "document", "contact")):
         raise BadRequest("nothing to send")
     return out

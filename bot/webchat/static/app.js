@@ -56,6 +56,13 @@ function formatSize(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+function preview(msg) {
+  let text = msg.text || (msg.photo ? "🖼 photo" : msg.document ? `📄 ${msg.document.file_name || "file"}` : "");
+  if (!text && msg.contact) text = `📱 ${msg.contact.phone_number}`;
+  text = text.replace(/\s+/g, " ").trim();
+  return text.length > 70 ? `${text.slice(0, 70)}…` : text;
+}
+
 // ------------------------------------------------------------------ Telegram entities → DOM
 // Offsets are UTF-16 code units, which is exactly how JavaScript indexes strings.
 function wrapEntity(entity, child, text, onCommand) {
@@ -179,6 +186,7 @@ class Pane {
     });
     this.q(".file").addEventListener("change", () => this.pickFile());
     this.q(".attachment-clear").addEventListener("click", () => this.clearAttachment());
+    this.q(".replying-clear").addEventListener("click", () => this.setReply(null));
   }
 
   findPersona(key) {
@@ -223,6 +231,7 @@ class Pane {
     this.persona = persona;
     this.messages.clear();
     this.log.replaceChildren();
+    this.setReply(null);
     this.renderWho();
     this.renderEmpty();
     this.renderReplyKeyboard();
@@ -281,6 +290,10 @@ class Pane {
   renderMessage(msg) {
     const mine = msg.from_user;
     const bubble = el("div", { class: "bubble" });
+    if (msg.reply_to) {
+      const quoted = this.messages.get(msg.reply_to);
+      bubble.append(el("div", { class: "reply-quote", text: quoted ? preview(quoted) : `message ${msg.reply_to}` }));
+    }
     if (msg.photo) {
       bubble.append(el("a", { href: msg.photo.url, target: "_blank", rel: "noopener", class: "photo-link" },
         el("img", { src: msg.photo.url, alt: "photo", class: "photo", loading: "lazy" })));
@@ -308,6 +321,10 @@ class Pane {
     bubble.append(el("div", { class: "meta" },
       msg.edited ? el("span", { class: "edited-mark", text: "edited" }) : null,
       el("span", { class: "time", text: formatTime(msg.date) })));
+    bubble.append(el("button", {
+      type: "button", class: "reply-btn", title: "Reply to this message", "aria-label": "reply", text: "↩",
+      onclick: () => this.setReply(msg),
+    }));
     const node = el("div", {
       class: `msg ${mine ? "user" : "bot"}${msg.edited ? " edited" : ""}`,
       dataset: { id: String(msg.id), from: mine ? "user" : "bot" },
@@ -400,6 +417,7 @@ class Pane {
     const text = input.value;
     if (!text.trim() && !this.attachment) return;
     const body = { text };
+    if (this.replyTo) body.reply_to_message_id = this.replyTo;
     if (this.attachment) {
       const a = this.attachment;
       if (a.isImage) body.photo_base64 = a.base64;
@@ -412,6 +430,7 @@ class Pane {
     }
     input.value = "";
     this.clearAttachment();
+    this.setReply(null);
     input.focus();
   }
 
@@ -429,6 +448,13 @@ class Pane {
       this.q(".attachment").hidden = false;
     };
     reader.readAsDataURL(file);
+  }
+
+  setReply(msg) {
+    this.replyTo = msg ? msg.id : null;
+    this.q(".replying").hidden = !msg;
+    this.q(".replying-text").textContent = msg ? preview(msg) : "";
+    if (msg) this.q(".input").focus();
   }
 
   clearAttachment() {
