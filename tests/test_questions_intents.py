@@ -41,7 +41,7 @@ def test_labelled_set_is_big_and_mixed_enough() -> None:
     assert any(any("\uff10" <= ch <= "\uff19" for ch in r["text"]) for r in rows)  # full-width
 
 
-@pytest.mark.parametrize("name", ["questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl", "questions_holdout3.jsonl"])
+@pytest.mark.parametrize("name", ["questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl", "questions_holdout3.jsonl", "questions_holdout4.jsonl"])
 def test_intent_accuracy_at_least_95_percent(name: str) -> None:
     score, wrong = accuracy(load(name))
     assert score >= 0.95, f"{score:.1%} on {name}; wrong: {wrong}"
