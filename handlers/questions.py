@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import uow as uow_mod
+from bot.i18n import render
 from bot.intake import local
 from bot.rules import answer as qa
 from bot.rules.customer_facts import customer_facts
@@ -50,8 +51,6 @@ def _buttons(locale: str, choices: list[tuple[str, str]] | None = None) -> uow_m
 
 
 def _label(locale: str, name: str) -> str:
-    from bot.i18n import render
-
     return render(locale, f"answers/labels#{name}")
 
 
@@ -110,7 +109,6 @@ async def _hand_over(
     uow = uow_mod.current()
     note = _label(locale, "complaint_note" if complaint else "human_note")
     done = await hand_over(uow, desk_of(context), actor.user, question, complaint=complaint, note=note)
-    from bot.i18n import render
 
     uow.send(
         actor.chat_id,
