@@ -68,9 +68,13 @@ async def test_health_readiness_and_metrics(harness: Harness, hooked: WebhookSer
             body = await resp.json()
             assert resp.status == 200, body
             assert body == {"database": "ok", "bot_api": "ok", "ok": True}
-        async with http.get(hooked.url + "/metrics") as resp:
-            assert resp.status == 200
-            text = await resp.text()
+        for _ in range(50):  # a row is marked sent just after the sandbox has the message
+            async with http.get(hooked.url + "/metrics") as resp:
+                assert resp.status == 200
+                text = await resp.text()
+            if _metric(text, "sdbot_outbox_depth") == 0:
+                break
+            await asyncio.sleep(0.05)
     assert _metric(text, 'sdbot_updates_total{type="message"}') == 2
     assert _metric(text, "sdbot_handler_seconds_count") == 2
     assert _metric(text, "sdbot_outbox_depth") == 0
