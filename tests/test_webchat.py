@@ -202,6 +202,21 @@ async def test_send_text_photo_document_and_contact(page: Page) -> None:
     assert (await page.get("/sandbox/files/nope")).status == 404
 
 
+async def test_a_user_edits_their_own_text_message_only(page: Page) -> None:
+    me = {"user_id": 5001, "first_name": "A"}
+    _, sent = await page.post("/api/send", {**me, "text": "camra broken"})
+    bot = await page.bot("sendMessage", chat_id=5001, text="ok")
+    status, _ = await page.post("/api/edit", {**me, "message_id": sent["message_id"], "text": "camera broken"})
+    assert status == 200
+    msg = page.world.chats[5001].messages[sent["message_id"]]
+    assert msg.edited and msg.data["text"] == "camera broken"
+    assert page.world.updates[-1].payload["edited_message"]["text"] == "camera broken"
+    status, _ = await page.post("/api/edit", {**me, "message_id": bot["message_id"], "text": "x"})
+    assert status == 404  # not the user's message
+    status, _ = await page.post("/api/edit", {**me, "message_id": sent["message_id"], "text": " "})
+    assert status == 400
+
+
 async def test_bad_sends_change_nothing(page: Page) -> None:
     me = {"user_id": 5001, "first_name": "A"}
     assert (await page.post("/api/send", {**me, "text": "   "}))[0] == 400

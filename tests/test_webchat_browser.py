@@ -177,9 +177,20 @@ async def test_start_lang_buttons_edit_photo_document_and_clock(web: Web, page: 
     await type_and_send(left, "谢谢")
     reply = left.locator(".msg.user", has_text="谢谢")
     await expect(reply.locator(".reply-quote")).to_contain_text("您好")
+    reply = left.locator(f'.msg[data-id="{await reply.get_attribute("data-id")}"]')
     await expect(left.locator(".replying")).to_be_hidden()
     sent = (await web.h.get("/sandbox/messages", user_id=5001, include_user=1))["messages"]
     assert [m["reply_to"] for m in sent if m["text"] == "谢谢"] == [greeting_id]
+
+    # editing one's own message (hover ✎): the bubble is marked edited, the bot gets the edit
+    await reply.hover()
+    await reply.locator("button.edit-btn").click()
+    await expect(left.locator("textarea.input")).to_have_value("谢谢")
+    await expect(left.locator(".replying-label")).to_have_text("Edit")
+    await type_and_send(left, "非常感谢")
+    await expect(reply).to_have_class("msg user edited")
+    await expect(reply.locator(".text")).to_have_text("非常感谢")
+    await expect(left.locator(".msg.user", has_text="非常感谢")).to_have_count(1)
 
     # /lang typed, the inline "English" button pressed: the reply comes in English
     await type_and_send(left, "/lang")

@@ -152,6 +152,7 @@ class WebChat:
         r.add_post("/api/open", self._open)
         r.add_post("/api/send", self._send)
         r.add_post("/api/press", self._press)
+        r.add_post("/api/edit", self._edit)
         r.add_get("/api/events", self._events)
         r.add_get("/api/duty", self._duty)
         r.add_get("/api/clock", self._clock_get)
@@ -267,6 +268,15 @@ class WebChat:
             _int(body, "user_id"), _int(body, "message_id"), data
         )
         return web.json_response({"ok": True, "update_id": update_id, "callback_query_id": query_id})
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        """The user edits one of their own text messages (the bot gets an edited_message)."""
+        body = await self._json(request)
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("text is required")
+        update_id = self.world.user_edit(_int(body, "user_id"), _int(body, "message_id"), text)
+        return web.json_response({"ok": True, "update_id": update_id})
 
     # ------------------------------------------------------------ live messages
     def _changed_since(self, user_id: int, seq: int) -> list[Message]:

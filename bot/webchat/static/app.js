@@ -321,10 +321,17 @@ class Pane {
     bubble.append(el("div", { class: "meta" },
       msg.edited ? el("span", { class: "edited-mark", text: "edited" }) : null,
       el("span", { class: "time", text: formatTime(msg.date) })));
-    bubble.append(el("button", {
+    const tools = el("div", { class: "msg-tools" }, el("button", {
       type: "button", class: "reply-btn", title: "Reply to this message", "aria-label": "reply", text: "↩",
       onclick: () => this.setReply(msg),
     }));
+    if (mine && msg.text && !msg.photo && !msg.document) {
+      tools.append(el("button", {
+        type: "button", class: "edit-btn", title: "Edit this message", "aria-label": "edit", text: "✎",
+        onclick: () => this.setReply(msg, "edit"),
+      }));
+    }
+    bubble.append(tools);
     const node = el("div", {
       class: `msg ${mine ? "user" : "bot"}${msg.edited ? " edited" : ""}`,
       dataset: { id: String(msg.id), from: mine ? "user" : "bot" },
@@ -416,6 +423,18 @@ class Pane {
     const input = this.q(".input");
     const text = input.value;
     if (!text.trim() && !this.attachment) return;
+    if (this.editing) {
+      if (!text.trim()) return;
+      try {
+        await api("/api/edit", { user_id: this.persona.user_id, message_id: this.editing, text });
+      } catch (err) {
+        this.toast(`Not edited: ${err.message}`);
+        return;
+      }
+      input.value = "";
+      this.setReply(null);
+      return;
+    }
     const body = { text };
     if (this.replyTo) body.reply_to_message_id = this.replyTo;
     if (this.attachment) {
@@ -450,11 +469,18 @@ class Pane {
     reader.readAsDataURL(file);
   }
 
-  setReply(msg) {
-    this.replyTo = msg ? msg.id : null;
+  setReply(msg, mode) {
+    const wasEditing = Boolean(this.editing);
+    const editing = Boolean(msg) && mode === "edit";
+    this.replyTo = msg && !editing ? msg.id : null;
+    this.editing = editing ? msg.id : null;
     this.q(".replying").hidden = !msg;
+    this.q(".replying-label").textContent = editing ? "Edit" : "Reply to";
     this.q(".replying-text").textContent = msg ? preview(msg) : "";
-    if (msg) this.q(".input").focus();
+    const input = this.q(".input");
+    if (editing) input.value = msg.text;
+    else if (wasEditing) input.value = "";
+    if (msg) input.focus();
   }
 
   clearAttachment() {
