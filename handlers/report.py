@@ -354,7 +354,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         data["editing"] = True
         target = {"customer": "ident"}.get(arg, arg)
         if arg == "customer":
-            for key in ("customer_id", "customer_label", "verified", "candidates"):
+            for key in ("customer_id", "customer_label", "verified", "candidates", "equipment_id"):
                 data.pop(key, None)
         await _save(actor, target, data)
         await prompt(actor, target, data)
