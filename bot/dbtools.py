@@ -3,19 +3,21 @@
 * SQLite backups use the sqlite3 online-backup API: a consistent copy while the bot runs.
 * PostgreSQL backups use ``pg_dump --format=custom`` / ``pg_restore --clean`` (the Debian
   ``postgresql-client`` tools); the password goes through ``PGPASSWORD``, never the command line.
+* ``prune`` deletes processed inbox rows, sent outbox rows and finished timers past a retention.
 * ``copy_database`` migrates the target, refuses a target that already holds data, copies every
   table in foreign-key order and moves PostgreSQL's id sequences past the copied rows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -137,3 +139,23 @@ async def copy_database(source_url: str, target_url: str) -> dict[str, int]:
         await src.dispose()
         await dst.dispose()
     return counts
+
+
+async def prune(database_url: str, now: dt.datetime, days: int) -> dict[str, int]:
+    """Delete processed inbox rows, sent outbox rows and finished timers older than ``days``."""
+    from storage.db import Database
+    from storage.models import InboxUpdate, OutboxMessage, Timer
+
+    cutoff = now - dt.timedelta(days=days)
+    db = Database(database_url)
+    try:
+        async with db.write() as s:
+            inbox = await s.execute(delete(InboxUpdate).where(
+                InboxUpdate.status != "pending", InboxUpdate.received_at < cutoff))
+            outbox = await s.execute(delete(OutboxMessage).where(
+                OutboxMessage.status == "sent", OutboxMessage.created_at < cutoff))
+            timers = await s.execute(delete(Timer).where(
+                Timer.status != "pending", Timer.due_at < cutoff))
+    finally:
+        await db.dispose()
+    return {"inbox": inbox.rowcount, "outbox": outbox.rowcount, "timers": timers.rowcount}

@@ -12,12 +12,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from sqlalchemy import and_, func, or_, select
 from telegram import Update
 
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
+
+disable_created_metrics()  # no *_created series: they only double the scrape size
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -1,4 +1,4 @@
-"""Operations commands: ``sdbot doctor`` and ``sdbot db backup|restore|copy``."""
+"""Operations commands: ``sdbot doctor`` and ``sdbot db backup|restore|prune|copy``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,19 @@ def cmd_copy(args: argparse.Namespace) -> int:
     return _ops(go)
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Delete old processed rows from the inbox, the outbox and the timers."""
+    import datetime as dt
+
+    from bot.dbtools import prune
+
+    async def go() -> None:
+        counts = await prune(_database_url(), dt.datetime.now(dt.UTC), args.days)
+        print(", ".join(f"{n} {table} rows" for table, n in counts.items()) + " deleted")
+
+    return _ops(go)
+
+
 def register(sub: Any) -> None:
     """Add ``doctor`` to the command tree."""
     p = sub.add_parser("doctor", help="check configuration, database, Bot API and calendar")
@@ -88,7 +101,7 @@ def register(sub: Any) -> None:
 
 
 def register_db(db: Any) -> None:
-    """Add ``backup``, ``restore`` and ``copy`` under ``sdbot db``."""
+    """Add ``backup``, ``restore``, ``prune`` and ``copy`` under ``sdbot db``."""
     p = db.add_parser("backup", help="consistent online backup (SQLite file or pg_dump archive)")
     p.add_argument("path", help="backup file to write")
     p.set_defaults(func=cmd_backup)
@@ -96,6 +109,9 @@ def register_db(db: Any) -> None:
     p.add_argument("path", help="backup file to read")
     p.add_argument("--yes", action="store_true", help="really replace the database's contents")
     p.set_defaults(func=cmd_restore)
+    p = db.add_parser("prune", help="delete processed inbox/outbox/timer rows older than --days")
+    p.add_argument("--days", type=int, default=30, help="keep this many days (default 30)")
+    p.set_defaults(func=cmd_prune)
     p = db.add_parser("copy", help="copy every row into an empty database (SQLite → PostgreSQL)")
     p.add_argument("--to", required=True, metavar="URL",
                    help="target, e.g. postgresql+asyncpg://sdbot:PASS@127.0.0.1/sdbot")

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot import uow as uow_mod
-from bot.dbtools import OpsError, backup, copy_database, restore
+from bot.dbtools import OpsError, backup, copy_database, prune, restore
 from bot.doctor import FAIL, OK, WARN, check_calendar, run_checks
 from bot.logs import JsonFormatter, RedactFilter
 from bot.roster import DEFAULT_ROSTER, load_roster
 from storage.db import Database
-from storage.models import AuditEntry, Contact
+from storage.models import AuditEntry, Contact, OutboxMessage
 from tests.harness import TOKEN, Harness
 from tests.pgdb import PgTemplate
 
@@ -155,6 +155,25 @@ async def test_postgres_backup_restore_and_copy_from_sqlite(
         assert await _count(target, AuditEntry) == counts["audit_log"] + 1
     finally:
         await pg_template.drop(target)
+
+
+async def test_prune_keeps_recent_and_pending_rows(bot: Harness) -> None:
+    await bot.chat(5701, "en").ask("/start")
+    await bot.stop()
+    db = Database(bot.db_url)
+    try:
+        async with db.write() as s:
+            s.add(OutboxMessage(chat_id=1, method="sendMessage", payload={}, status="pending",
+                                attempts=0, next_attempt_at=NOW, created_at=NOW - dt.timedelta(days=90)))
+        assert await prune(bot.db_url, NOW + dt.timedelta(days=1), 30) == {
+            "inbox": 0, "outbox": 0, "timers": 0}  # everything is recent
+        counts = await prune(bot.db_url, NOW + dt.timedelta(days=400), 30)
+        assert counts["inbox"] == 1 and counts["outbox"] == 1
+        async with db.read() as s:
+            left = (await s.scalars(select(OutboxMessage.status))).all()
+        assert left == ["pending"]  # never deletes what is still to be sent
+    finally:
+        await db.dispose()
 
 
 # --- logs --------------------------------------------------------------------------------
