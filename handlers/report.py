@@ -202,10 +202,22 @@ async def on_message(
     await handler(actor, data, text)
 
 
+_QUESTION = re.compile(
+    r"[?？]|吗|么|多少|多久|多长|几[天年月个次小]|怎么|如何|是否|能不能|可不可以|有没有|请问"
+    r"|^\s*(what|how|when|where|why|who|which|is|are|do|does|can|could|will|would|should)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether a mid-report text is phrased as a question (only those go to the answerer)."""
+    return bool(_QUESTION.search(text))
+
+
 async def _maybe_question(actor: Actor, step: str, text: str, desk: Any) -> bool:
     """A policy question typed mid-flow is answered, then the same step is asked again."""
-    if not text or len(text) > QUESTION_MAX:  # a long text is a description, not a question
-        return False
+    if not text or len(text) > QUESTION_MAX or not looks_like_question(text):
+        return False  # a description ("夜里画面全黑") must not be taken for a question about night duty
     answer = intake.mid_flow_answer(desk, text, actor.locale, step, uow_mod.current().now)
     if answer is None:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.harness import Chat
@@ -128,3 +129,16 @@ async def to_summary(chat: Chat, *, ident: str = "C1001", phone: str | None = "+
         got = await say(chat, "大门口的摄像头")
     got = await say(chat, symptom)
     return await tap(chat, got, f"rp:sev:{severity}")
+
+
+async def until(chat: Chat, marker: str, wait: float = 30.0) -> list[dict[str, Any]]:
+    """Read until a message has a button starting with ``marker`` (``rp:…``) or text containing it."""
+    got: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while loop.time() < deadline:
+        batch = await chat.read(min(5.0, max(0.1, deadline - loop.time())))
+        got += batch
+        if any(marker in (m.get("text") or "") or datas([m], marker) for m in batch):
+            return got
+    raise AssertionError(f"{marker!r} never came: {[m.get('text') for m in got]}")
