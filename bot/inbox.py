@@ -178,7 +178,30 @@ class InboxClaimer:
         self.idle = idle
         self.wake = asyncio.Event()
         self.claimed = 0
+        self.outstanding: set[int] = set()  # queued by us, not yet finished (see ``done``)
         self._task: asyncio.Task[None] | None = None
+
+    def done(self, update_id: int) -> None:
+        """An update this claimer queued has been processed: its chat's next one may go."""
+        self.outstanding.discard(update_id)
+        self.wake.set()
+
+    async def _enqueue(self, updates: list[Update]) -> None:
+        for u in updates:
+            self.outstanding.add(u.update_id)
+            await self.queue.put(u)
+
+    async def drain(self, seconds: float) -> bool:
+        """Process everything this instance can still claim (graceful shutdown); True if done."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline:
+            updates = await self.claim()
+            await self._enqueue(updates)
+            if not updates and not self.outstanding:
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     def _eligible(self, now: dt.datetime):  # type: ignore[no-untyped-def]
         earlier = aliased(InboxUpdate)
@@ -226,8 +249,7 @@ class InboxClaimer:
             except Exception:  # keep claiming whatever happens (e.g. the database restarts)
                 log.exception("inbox claim failed")
                 updates = []
-            for u in updates:
-                await self.queue.put(u)
+            await self._enqueue(updates)
             if updates:
                 continue
             with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel

@@ -134,16 +134,19 @@ class WebhookServer:
             try:
                 await timed(update, coroutine)
             finally:
-                claimer.wake.set()
+                if isinstance(update, Update):
+                    claimer.done(update.update_id)
 
         runner.run = run  # type: ignore[method-assign]
 
-    async def stop(self) -> None:
-        """Stop accepting, finish in-flight updates, flush the outbox, close."""
-        self.accepting = False
+    async def stop(self, drain_seconds: float = 20.0) -> None:
+        """Stop accepting, finish the updates taken in (and what they unblock), flush, close."""
+        self.accepting = False  # new webhook requests get 503: Telegram or the proxy retry
         if self.claimer is not None:
             await self.claimer.stop()
-        await self.desk_app.stop()  # processes what is queued, then flushes the outbox
+            if not await self.claimer.drain(drain_seconds):
+                log.warning("shutdown: updates still pending after %.0fs", drain_seconds)
+        await self.desk_app.stop()  # waits for what is queued, then flushes the outbox
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
