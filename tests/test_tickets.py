@@ -84,3 +84,32 @@ async def test_customers_see_only_their_own_tickets(db: Database) -> None:
         assert (await tickets.customer_ticket(s, mine.number.lower(), 7)) is not None
         assert await tickets.customer_ticket(s, theirs.number, 7) is None
         assert [t.number for t in await tickets.customer_tickets(s, 7)] == [mine.number]
+
+
+async def test_complaint_flag_is_an_event_naming_the_rule(db: Database) -> None:
+    new = _new()
+    new.complaint, new.complaint_rule = True, "repeat_fault"
+    async with db.write() as s:
+        t = await tickets.open_ticket(s, new, NOW, TZ)
+    async with db.read() as s:
+        rows = (await s.execute(select(TicketEvent.kind, TicketEvent.actor_kind, TicketEvent.data)
+                                .where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id))).all()
+    assert t.complaint
+    assert [(k, a) for k, a, _ in rows] == [("created", "customer"), ("complaint", "system")]
+    assert rows[1][2]["rule"] == "repeat_fault"
+
+
+async def test_customer_cancel_only_before_acknowledgement(db: Database) -> None:
+    me = tickets.Actor("customer", 7)
+    async with db.write() as s:
+        early = await tickets.open_ticket(s, _new(), NOW, TZ)
+        tickets.transition(s, early, "dispatched", tickets.SYSTEM, NOW)
+        assert early.status in tickets.CUSTOMER_CANCELLABLE
+        tickets.transition(s, early, "cancelled", me, NOW)
+        late = await tickets.open_ticket(s, _new(), NOW, TZ)
+        for to in ("dispatched", "acknowledged"):
+            tickets.transition(s, late, to, tickets.SYSTEM, NOW)
+        assert late.status not in tickets.CUSTOMER_CANCELLABLE
+        with pytest.raises(tickets.IllegalTransition):
+            tickets.transition(s, late, "cancelled", me, NOW)
+    assert early.status == "cancelled" and early.closed_at == NOW and late.status == "acknowledged"
