@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot import uow as uow_mod
 from bot.clock import Clock
 from bot.config import Settings
 from bot.inbox import Poller
+from bot.metrics import CountingRateLimiter
 from bot.outbox import OutboxSender
 from bot.processing import ChatOrderedProcessor, UpdateRunner
 from bot.timers import TimerWorker
@@ -98,7 +99,7 @@ class ServiceDeskApp:
             .base_file_url(base_file_url)
             .updater(None)
             .job_queue(None)
-            .rate_limiter(AIORateLimiter(overall_max_rate=rate_limit, max_retries=2))
+            .rate_limiter(CountingRateLimiter(overall_max_rate=rate_limit, max_retries=2))
             .connection_pool_size(64)
             .pool_timeout(10)
         )

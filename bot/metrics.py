@@ -22,6 +22,17 @@ from prometheus_client import (
 )
 from sqlalchemy import and_, func, or_, select
 from telegram import Update
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter
 
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
@@ -40,6 +51,45 @@ def update_type(update: object) -> str:
         if getattr(update, kind, None) is not None:
             return kind
     return "other"
+
+
+def error_code(exc: TelegramError) -> str:
+    """The ``code`` label of a Bot API failure."""
+    for kind, code in ((RetryAfter, "429"), (Forbidden, "403"), (BadRequest, "400"),
+                       (InvalidToken, "401"), (Conflict, "409"), (TimedOut, "timeout"),
+                       (NetworkError, "network")):
+        if isinstance(exc, kind):
+            return code
+    return "other"
+
+
+class CountingRateLimiter(AIORateLimiter):
+    """python-telegram-bot's AIORateLimiter, reporting every failed request to ``on_error``.
+
+    Retries the limiter makes itself (after a 429) are counted too, so ``429`` shows up in the
+    metrics even when the message finally went out.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_error: Callable[[str], None] | None = None
+
+    async def process_request(  # type: ignore[override]
+        self, callback: Any, args: Any, kwargs: dict[str, Any], endpoint: str,
+        data: dict[str, Any], rate_limit_args: int | None,
+    ) -> Any:
+        """Run the request through the limiter, counting each failure by code."""
+        on_error = self.on_error
+
+        async def counted(*cargs: Any, **ckwargs: Any) -> Any:
+            try:
+                return await callback(*cargs, **ckwargs)
+            except TelegramError as exc:
+                if on_error is not None:
+                    on_error(error_code(exc))
+                raise
+
+        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
 
 
 class Metrics:

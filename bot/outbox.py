@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.botapi import call, without_uploads
 from storage.db import Database
@@ -47,7 +47,6 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         self.failed = 0
-        self.on_api_error: Callable[[str], None] | None = None  # metrics hook: error code
 
     # --- claiming ---------------------------------------------------------------------------
 
@@ -120,18 +119,14 @@ class OutboxSender:
             retry = exc.retry_after
             seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
             values = self._retry(row, seconds, f"429 retry after {seconds}s", count=False)
-            self._api_error("429")
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
                 values = {"status": "sent", "sent_at": self.now()}
             else:
                 values = self._dead(row, f"400 {exc.message}")
-                self._api_error("400")
         except Forbidden as exc:
             values = self._dead(row, f"403 {exc.message}")
-            self._api_error("403")
         except (TelegramError, OSError) as exc:
-            self._api_error("network" if isinstance(exc, OSError | NetworkError) else "other")
             values = self._retry(row, backoff(row.attempts + 1), f"{type(exc).__name__}: {exc}")
         else:
             self.sent += 1
@@ -146,10 +141,6 @@ class OutboxSender:
                 update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
             )
         return "status" in values
-
-    def _api_error(self, code: str) -> None:
-        if self.on_api_error is not None:
-            self.on_api_error(code)
 
     def _retry(
         self, row: OutboxMessage, seconds: float, error: str, *, count: bool = True

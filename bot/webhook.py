@@ -26,7 +26,7 @@ from telegram import Update
 
 from bot.app import ServiceDeskApp
 from bot.inbox import ALLOWED_UPDATES, InboxClaimer, store_updates
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.metrics import CONTENT_TYPE, CountingRateLimiter, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,9 @@ class WebhookServer:
             app.sender.instance, claim_seconds=self.claim_seconds,
         )
         self._hook_runner()
-        app.sender.on_api_error = self.metrics.api_error
+        limiter = app.application.bot.rate_limiter
+        if isinstance(limiter, CountingRateLimiter):
+            limiter.on_error = self.metrics.api_error
         app.desk.extras["metrics"] = self.metrics
         self.claimer.start()
         web_app = web.Application(client_max_size=MAX_UPDATE_BYTES)

@@ -87,8 +87,13 @@ async def test_bot_api_errors_are_counted_by_code(harness: Harness, hooked: Webh
     await harness.post("/sandbox/faults", {"method": "sendMessage", "kind": "500", "count": 1})
     reply = await harness.chat(5004, "en").ask("/start", wait=8)  # delivered on the retry
     assert "service desk" in reply["text"]
+    await harness.post("/sandbox/faults", {"method": "sendMessage", "kind": "429", "count": 1,
+                                           "retry_after": 1})
+    reply = await harness.chat(5005, "en").ask("/start", wait=8)  # after retry_after
+    assert "service desk" in reply["text"]
     text = hooked.metrics.render().decode()
     assert _metric(text, 'sdbot_bot_api_errors_total{code="network"}') == 1
+    assert _metric(text, 'sdbot_bot_api_errors_total{code="429"}') == 1
 
 
 async def test_readiness_fails_when_the_bot_api_is_down(harness: Harness) -> None:
