@@ -180,6 +180,7 @@ class InboxClaimer:
         self.claimed = 0
         self.outstanding: set[int] = set()  # queued by us, not yet finished (see ``done``)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def done(self, update_id: int) -> None:
         """An update this claimer queued has been processed: its chat's next one may go."""
@@ -239,8 +240,8 @@ class InboxClaimer:
         return [u for r in rows if (u := Update.de_json(r.payload, self.bot)) is not None]
 
     async def run(self) -> None:
-        """Claim and queue until cancelled; wakes on new or finished updates, else polls."""
-        while True:
+        """Claim and queue until stopped; wakes on new or finished updates, else polls."""
+        while not self._stopping:
             self.wake.clear()
             try:
                 updates = await self.claim()
@@ -259,21 +260,21 @@ class InboxClaimer:
     def start(self) -> None:
         """Start claiming in the background."""
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self.run(), name="inbox-claimer")
 
-    async def stop(self) -> None:
-        """Stop claiming (claimed, unprocessed rows fall to others when the claim runs out)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def release(self) -> None:
-        """Give back this instance's claimed, unprocessed rows (graceful shutdown)."""
-        async with self.db.write() as s:
-            await s.execute(
-                sql_update(InboxUpdate)
-                .where(InboxUpdate.claimed_by == self.instance, InboxUpdate.status == "pending")
-                .values(claimed_by=None, claimed_until=None)
-            )
+    async def stop(self, *, abrupt: bool = False) -> None:
+        """Stop claiming. Gracefully, a claim under way is queued first (never half done);
+        ``abrupt`` cancels (what was claimed falls to others when the claim runs out)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self.wake.set()
+        if not abrupt:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(10):
+                    await asyncio.shield(task)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -158,7 +158,7 @@ class WebhookServer:
         self.accepting = False
         app = self.desk_app
         if self.claimer is not None:
-            await self.claimer.stop()
+            await self.claimer.stop(abrupt=True)
         for worker in (app.timers, app.sender):
             if worker is not None:
                 await worker.stop()
