@@ -7,10 +7,10 @@ import logging
 import re
 
 _TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
-# +country numbers, and bare Chinese mobile numbers (11 digits, 13x–19x); never ids or tokens
+# +country numbers, and Chinese mobile numbers (11 digits, 13x–19x; also 86…/0086…); never ids or tokens
 # not inside an ASCII word (ids, tokens), but right after Chinese text ("电话138…") or a JSON \uXXXX escape
 _AFTER = r"(?:(?<=\\u[0-9a-fA-F]{4})|(?<![A-Za-z0-9_:%s]))"
-_PHONE_RE = re.compile(_AFTER % "-" + r"(\+\d{2,4}[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
+_PHONE_RE = re.compile(_AFTER % "-" + r"(\+\d{2,4}[ -]?|(?:00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
 _INTL_RE = re.compile(_AFTER % "" + r"\+(\d{1,3})[\d -]{4,12}(\d{3})(?!\d)")
 _TICKET_RE = re.compile(r"\bSD-\d{4}-\d{4,}\b")
 
