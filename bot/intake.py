@@ -246,3 +246,38 @@ async def recent_ticket(session: AsyncSession, user_id: int, now: dt.datetime, w
         .where(Ticket.reporter_user_id == user_id, Ticket.created_at >= now - within)
         .order_by(Ticket.id.desc()).limit(1)
     )
+
+
+class VerifyError(Exception):
+    """A desk confirmation that cannot be applied (unknown ticket or customer)."""
+
+
+async def confirm_reporter(
+    session: AsyncSession, number: str, now: dt.datetime, customer_number: str | None = None
+) -> Ticket:
+    """The desk confirms who reported ticket ``number``: the ticket becomes verified (for the named
+    customer, or the one the reporter named) and the reporter's Telegram account is linked to it."""
+    from bot import tickets
+
+    ticket = await session.scalar(select(Ticket).where(Ticket.number == number.strip().upper()))
+    if ticket is None:
+        raise VerifyError(f"ticket {number} not found")
+    customer_id = ticket.customer_id
+    if customer_number is not None:
+        customer_id = await session.scalar(select(Customer.id).where(Customer.number == customer_number.strip()))
+        if customer_id is None:
+            raise VerifyError(f"customer {customer_number} not found")
+    if customer_id is None:
+        raise VerifyError(f"ticket {ticket.number} names no registered customer: give --customer NUMBER")
+    customer = await session.get(Customer, customer_id)
+    assert customer is not None
+    ticket.customer_id, ticket.verified, ticket.customer_label = customer.id, True, customer.name
+    user = await session.get(TelegramUser, ticket.reporter_user_id)
+    if user is not None and user.staff_id is None:
+        user.customer_id, user.verified = customer.id, True
+        if user.contact_id is not None:
+            contact = await session.get(Contact, user.contact_id)
+            if contact is None or contact.customer_id != customer.id:
+                user.contact_id = None
+    tickets.record(session, ticket, "verified", tickets.Actor("staff"), now, data={"customer": customer.number})
+    return ticket

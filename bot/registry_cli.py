@@ -110,6 +110,33 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """The desk confirms the reporter of an unverified ticket (and links their Telegram account)."""
+    import datetime as dt
+
+    from bot import intake
+
+    url = _database_url()
+    if url is None:
+        return 2
+
+    async def go() -> str:
+        db = Database(url)
+        try:
+            async with db.write() as session:
+                ticket = await intake.confirm_reporter(session, args.ticket, dt.datetime.now(dt.UTC), args.customer)
+                return f"{ticket.number}: verified for {ticket.customer_label}"
+        finally:
+            await db.dispose()
+
+    try:
+        print(asyncio.run(go()))
+    except intake.VerifyError as exc:
+        print(f"sdbot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add the registry commands to the ``sdbot`` parser."""
     imp = sub.add_parser("import", help="import data").add_subparsers(dest="import_cmd", required=True)
@@ -121,3 +148,8 @@ def register(sub: Any) -> None:
     p = exp.add_parser("customers", help="the customer registry in the import format")
     p.add_argument("-o", "--output", help="FILE.csv or FILE.xlsx (default: CSV on stdout)")
     p.set_defaults(func=cmd_export)
+    cust = sub.add_parser("customers", help="customer accounts").add_subparsers(dest="customers_cmd", required=True)
+    p = cust.add_parser("verify", help="confirm the reporter of an unverified ticket and link their account")
+    p.add_argument("ticket", help="ticket number, e.g. SD-2026-000123")
+    p.add_argument("--customer", help="customer number (default: the customer the reporter named)")
+    p.set_defaults(func=cmd_verify)

@@ -225,3 +225,37 @@ def test_plan_rejects_a_serial_twice_and_disagreeing_customer_fields() -> None:
         registry_io.plan_import(rows)
     assert [str(e) for e in exc.value.errors] == [
         "row 3: company_name: differs from row 2 of C1", "row 3: serial: 'S1' appears twice for C1"]
+
+
+def test_cli_desk_confirms_an_unverified_reporter(db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import datetime as dt
+
+    from bot import tickets
+    from storage.models import TelegramUser, Ticket
+
+    now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+
+    async def make(db: Database) -> str:
+        async with db.write() as s:
+            s.add(TelegramUser(id=8801, first_name="X", created_at=now, last_seen_at=now))
+            new = tickets.NewTicket(reporter_user_id=8801, reporter_name="陈小姐", customer_label="南山餐厅")
+            return (await tickets.open_ticket(s, new, now, dt.UTC)).number
+
+    number = asyncio.run(_with_db(db_url, make))
+    assert _sdbot(monkeypatch, db_url, "customers", "verify", number) == 2
+    assert "names no registered customer" in capsys.readouterr().err
+    assert _sdbot(monkeypatch, db_url, "customers", "verify", number, "--customer", "C9999") == 2
+    assert "customer C9999 not found" in capsys.readouterr().err
+    assert _sdbot(monkeypatch, db_url, "customers", "verify", number.lower(), "--customer", "C1003") == 0
+    assert f"{number}: verified for Nanshan Bistro" in capsys.readouterr().out
+
+    async def check(db: Database) -> None:
+        async with db.read() as s:
+            t = await s.scalar(select(Ticket).where(Ticket.number == number))
+            u = await s.get(TelegramUser, 8801)
+            c = await s.scalar(select(Customer.id).where(Customer.number == "C1003"))
+            assert t is not None and t.verified and t.customer_id == c
+            assert u is not None and u.verified and u.customer_id == c
+
+    asyncio.run(_with_db(db_url, check))

@@ -334,3 +334,23 @@ async def test_equipment_of_another_customer_cannot_be_forged(bot: Harness) -> N
     assert "已失效" in got
     conv = await _conversation(bot, 5117)
     assert conv is not None and conv.step == "equipment" and "equipment_id" not in conv.data
+
+
+async def test_desk_confirmation_verifies_the_reporter(bot: Harness) -> None:
+    from bot import intake
+
+    chat = bot.chat(5118)
+    summary = await to_summary(chat, ident="C1003", phone=None, name="陈小姐")
+    await tap(chat, summary, "rp:submit")
+    [ticket] = await _tickets(bot, 5118)
+    assert not ticket.verified
+    assert "Nanshan" not in joined(await say(chat, "/whoami"))
+    assert bot.app is not None
+    async with bot.app.db.write() as s:
+        await intake.confirm_reporter(s, ticket.number, bot.clock.now())
+    [ticket] = await _tickets(bot, 5118)
+    assert ticket.verified and ticket.customer_label == "Nanshan Bistro 南山一号餐厅"
+    assert "verified" in await _events(bot, ticket.id)
+    assert "Nanshan Bistro" in joined(await say(chat, "/whoami"))
+    got = await say(chat, "/report")  # linked now: straight to the registered equipment
+    assert len([d for d in datas(got, "rp:eq:") if d != "rp:eq:none"]) == 2
