@@ -74,6 +74,23 @@ async def test_customer_b_cannot_touch_customer_a_ticket(bot: Harness) -> None:
     assert await _events(bot, ticket_id) == events_before
     assert diff(before, await snapshot(bot)) in ([], ["conversations"])  # a question may open the answerer
 
+    # replying to A's bot message forwarded into B's chat (and even to a forged "bot" message): nothing added
+    a_msg = {"message_id": 9001, "date": 1_790_000_000, "chat": {"id": 5002, "type": "private"},
+             "text": f"工单 {number} 已处理完毕。", "from": {"id": 5002, "is_bot": False, "first_name": "B"},
+             "forward_origin": {"type": "user", "date": 1_790_000_000,
+                                "sender_user": {"id": 42, "is_bot": True, "first_name": "Desk"}}}
+    forged_bot = {**a_msg, "message_id": 9002, "from": {"id": 42, "is_bot": True, "first_name": "Desk"}}
+    forged_bot.pop("forward_origin")
+    for n, target in enumerate((a_msg, forged_bot)):
+        await bot.post("/sandbox/update", {"update": {"message": {
+            "message_id": 9100 + n, "date": 1_790_000_000, "chat": {"id": 5002, "type": "private"},
+            "from": {"id": 5002, "is_bot": False, "first_name": "B", "language_code": "zh"},
+            "text": "同样的故障又出现了", "reply_to_message": target}}})
+        got = texts(await replies(b))
+        assert got  # the message was taken (as a question), not added to A's ticket
+        assert "门口摄像头" not in got and plain("work/text#ask_reopen", number=number) not in got, got
+    assert await _events(bot, ticket_id) == events_before
+
     # positive control: the reporter may do exactly these things
     mine = await a.ask(f"/ticket {number}")
     assert number in mine["text"] and "门口摄像头" in mine["text"]
