@@ -35,7 +35,6 @@ STAFF_IDS = (1001, 1002, 1003, 2001)  # demo engineers and the supervisor (bot/d
 CUSTOMER_BASE = 600_000
 PHONE = "+8613800000001"  # a demo contact of C1001
 TICKET_RE = re.compile(r"SD-[0-9A-Za-z-]+")
-SETTLE = 0.4  # seconds of quiet that end a plain-text prompt
 SYMPTOM = "录像机没有画面，所有摄像头黑屏，重启后仍然不行"
 
 
@@ -305,6 +304,8 @@ class Customer:
     ticket: str | None = None
     submitted_at: float | None = None
     step: str = "start"
+    submits: int = 0
+    tickets: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -343,6 +344,17 @@ async def _settled(api: Api, c: Customer, last: dict[str, Any], settle: float) -
             last = fresh[-1]
 
 
+def _nth(n: int, pred: Predicate, also: Predicate) -> Predicate:
+    """True on the ``n``-th message matching ``pred``, or on any matching ``also``."""
+    seen = [0]
+
+    def check(m: dict[str, Any]) -> bool:
+        seen[0] += pred(m)
+        return seen[0] >= n or also(m)
+
+    return check
+
+
 def _contact_prompt(m: dict[str, Any]) -> bool:
     kb = m.get("reply_keyboard") or []
     return any(b.get("request_contact") for row in kb for b in row) or has_button(m, "rp:eq:")
@@ -356,7 +368,11 @@ async def report(api: Api, c: Customer, *, timeout: float = 120, ident: str = "C
     """
     uid = c.user_id
     c.step = "report"
-    m = await expect(api, c, await api.send(uid, "/report"), lambda x: True, timeout, settle=SETTLE)
+    if c.submits:  # linked by the first report's shared phone: straight to the equipment
+        opened: Predicate = lambda x: has_button(x, "rp:eq:")  # noqa: E731
+    else:  # the intro, then the question for the customer number (plain text)
+        opened = _nth(2, lambda x: True, also=lambda x: has_button(x, "rp:eq:") or has_button(x, "rp:cust:"))
+    m = await expect(api, c, await api.send(uid, "/report"), opened, timeout)
     if not has_button(m, "rp:eq:"):
         if has_button(m, "rp:cust:"):
             c.step = "pick"
@@ -380,8 +396,10 @@ async def report(api: Api, c: Customer, *, timeout: float = 120, ident: str = "C
     c.step = "submit"
     t0 = await api.press(uid, m["id"], "rp:submit")
     c.submitted_at = t0
+    c.submits += 1
     m = await expect(api, c, t0, lambda x: TICKET_RE.search(x.get("text") or "") is not None, timeout)
     c.ticket = TICKET_RE.search(m["text"]).group(0)  # type: ignore[union-attr]
+    c.tickets.append(c.ticket)
     c.step = "done"
     return c.ticket
 

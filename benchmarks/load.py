@@ -65,7 +65,7 @@ async def run_customers(api: Api, customers: list[Customer], timeout: float) -> 
 async def wait_cards(engineers: Engineers, numbers: set[str], timeout: float) -> None:
     """Until every ticket's dispatch card has been seen (or the timeout)."""
     deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline and not numbers <= engineers.cards.keys():
+    while time.perf_counter() < deadline and not numbers <= engineers.cards.keys():  # noqa: ASYNC110
         await asyncio.sleep(0.1)
 
 
