@@ -50,9 +50,11 @@ async def _audit_admin_command(update: Update, command: str) -> None:
 
 
 async def guard(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Flood limit (customers' messages only), then audit admin-only commands."""
-    if not isinstance(update, Update) or update.message is None or update.effective_user is None:
+    """Flood limit (customers' messages, button presses and edits), then audit admin-only commands."""
+    if not isinstance(update, Update) or update.effective_user is None:
         return
+    if update.message is None and update.callback_query is None and update.edited_message is None:
+        return  # button presses and edits are as easy to script as messages: they count too
     tg_user = update.effective_user
     uow = uow_mod.current()
     verdict = _limiter(context).check(tg_user.id, uow.now.timestamp())
@@ -68,7 +70,7 @@ async def guard(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             uow.send(update.effective_chat.id, render(locale, "common/slow_down"))
         log.info("flood limit: %s message of user %s", verdict, tg_user.id)
         raise ApplicationHandlerStop
-    text = update.message.text or ""
+    text = (update.message.text or "") if update.message is not None else ""
     if text.startswith("/"):
         command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
         if command in ADMIN_COMMANDS:
