@@ -347,3 +347,23 @@ async def _equipment_not_of(h: Harness, number: str) -> list[int]:
     async with h.app.db.read() as s:
         cid = await s.scalar(select(Customer.id).where(Customer.number == number))
         return list((await s.scalars(select(Equipment.id).where(Equipment.customer_id != cid))).all())
+
+
+async def test_button_presses_and_edits_count_against_the_flood_limit(harness: Harness) -> None:
+    """Forged presses (and edits) are as easy to script as messages: the per-customer limit covers them."""
+    await harness.start(flood_max_messages=5, flood_window_seconds=60)
+    chat = harness.chat(5602)
+    msg = await chat.ask("/start")
+    for n in range(20):  # a burst of forged presses
+        await chat.press(msg["id"], f"zz:{n}")
+    mine = await chat.send("你好")
+    for n in range(10):  # and edits of one's own message
+        await harness.post("/sandbox/edit", {"user_id": chat.user_id, "message_id": mine["message_id"], "text": f"e{n}"})
+    got: list[str] = []
+    for _ in range(20):
+        got += [m.get("text") or "" for m in await chat.read(1.0)]
+        if len(got) >= 6:
+            break
+    got += [m.get("text") or "" for m in await chat.quiet(1.0)]
+    assert got.count(plain("common/slow_down")) == 1
+    assert len(got) <= 6, got  # at most the limit's worth of replies (the /start counted), then one "slow down"
