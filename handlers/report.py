@@ -59,7 +59,7 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
     """Ask the question of ``step``."""
     uow = uow_mod.current()
     if step == "ident":
-        actor.reply("report/text#ask_ident")
+        uow.send(actor.chat_id, actor.t("report/text#ask_ident"), reply_markup=_contact_keyboard(actor))
     elif step == "pick_customer":
         buttons = [[(label, f"rp:cust:{cid}")] for cid, label in data.get("candidates", [])]
         buttons.append([(actor.t("report/labels#none_of_these"), "rp:cust:none")])
