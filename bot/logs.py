@@ -13,6 +13,11 @@ _AFTER = r"(?:(?<=\\u[0-9a-fA-F]{4})|(?<![A-Za-z0-9_:%s]))"
 _PHONE_RE = re.compile(_AFTER % "-" + r"(\+\d{2,4}[ -]?|(?:00)?86[ -]?)?(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
 _INTL_RE = re.compile(_AFTER % "" + r"\+(\d{1,3})[\d -]{4,12}(\d{3})(?!\d)")
 _TICKET_RE = re.compile(r"\bSD-\d{4}-\d{4,}\b")
+# staff invite codes: whatever is typed after /register, and codes as issued (10 of A–Z 2–9 without I/O,
+# at least one letter) e.g. in the reply to the admin who asked for one
+_INVITE_RE = re.compile(
+    r"(?i:(/register(?:@\w+)?\s+)[^\s\"'<\\]+)|(?:(?<=\\u[0-9a-fA-F]{4})|(?<![A-Za-z0-9]))(?=[2-9]*[A-HJ-NP-Z])[A-HJ-NP-Z2-9]{10}(?![A-Za-z0-9])"
+)
 
 
 def mask_phones(text: str) -> str:
@@ -45,6 +50,7 @@ class RedactFilter(logging.Filter):
         """``text`` without configured secrets, tokens and full phone numbers."""
         for secret in self.secrets:
             text = text.replace(secret, "<redacted>")
+        text = _INVITE_RE.sub(lambda m: f"{m.group(1) or ''}<redacted>", text)
         return mask_phones(_TOKEN_RE.sub("<redacted>", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -76,7 +82,7 @@ class JsonFormatter(logging.Formatter):
         if "ticket" not in data and (found := _TICKET_RE.search(data["message"])):
             data["ticket"] = found.group(0)
         if record.exc_info:
-            data["exc"] = mask_phones(_TOKEN_RE.sub("<redacted>", self.formatException(record.exc_info)))
+            data["exc"] = record.exc_text or mask_phones(_TOKEN_RE.sub("<redacted>", self.formatException(record.exc_info)))
         return json.dumps(data, ensure_ascii=False)
 
 
