@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from bot.logs import setup_logging
 from storage.models import Staff
 from tests.harness import TOKEN, Harness
 from tests.securitykit import (
+    ADMIN,
     ENGINEER,
     ENGINEER2,
     ENGINEER3,
@@ -73,6 +75,13 @@ async def test_logs_never_carry_the_token_or_full_phone_numbers(
     await replies(customer)
     for uid in (ENGINEER, ENGINEER2, ENGINEER3, SUPERVISOR):
         await bot.chat(uid).ask("/start")
+    # an admin issues an invite code in chat; the new engineer registers with it
+    invite = (await bot.chat(ADMIN).ask("/staff invite wang"))["text"]
+    found = re.search(r"/register (\S+)", invite)
+    assert found is not None, invite
+    code = found.group(1)
+    newcomer = bot.chat(7041)
+    assert "王强" in (await newcomer.ask(f"/register {code}"))["text"]
     _, number = await make_ticket(bot, reporter=7040, symptom=f"监控黑屏，联系 {PHONES[1]}")
     await bot.chat(SUPERVISOR).ask(f"/ticket {number}")
     # a handler that fails with the token and a phone number in its error
@@ -102,6 +111,9 @@ async def test_logs_never_carry_the_token_or_full_phone_numbers(
         leaked = [text[max(0, text.find(p) - 300):text.find(p) + 40] for p in PHONES if p in text]
         assert leaked == [], leaked
         assert "138****0001" in text  # phone numbers are logged masked, not dropped silently
+        for typed in ("ABCD-1234-EFGH", code):  # invite codes: typed to /register, shown to the admin
+            at = text.find(typed)
+            assert at < 0, text[max(0, at - 300):at + 50]
 
 
 async def test_html_and_template_syntax_is_shown_literally_to_staff_and_customers(bot: Harness) -> None:
