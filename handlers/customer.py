@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import tickets
+from bot import intake, tickets
 from bot import uow as uow_mod
-from handlers.base import Actor, guarded
+from handlers.base import Actor, desk_of, guarded
 from storage.models import Customer, Ticket
 
 
@@ -62,11 +62,7 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
     if ticket is None:
         actor.reply("tickets/text#not_found", number=number[:30])
         return
-    try:
-        tickets.transition(
-            uow.session, ticket, "cancelled", tickets.Actor("customer", actor.user.id), uow.now
-        )
-    except tickets.IllegalTransition:
+    if not await intake.cancel_by_customer(uow, desk_of(context), ticket, actor.user.id):
         actor.reply("tickets/text#cannot_cancel", number=ticket.number, status=_status(actor, ticket.status))
         return
     actor.reply("tickets/text#cancelled", number=ticket.number)

@@ -15,8 +15,16 @@ from sqlalchemy import select
 from bot.demo import DEMO_CUSTOMERS
 from bot.i18n import render
 from bot.rules import calculators as calc
-from storage.models import Conversation, Customer, Equipment, TelegramUser, Ticket, TicketEvent
-from tests.flows import collect, datas, joined, report_verified, say, tap, to_summary
+from storage.models import (
+    Conversation,
+    Customer,
+    Equipment,
+    TelegramUser,
+    Ticket,
+    TicketEvent,
+    Timer,
+)
+from tests.flows import collect, datas, joined, report_verified, say, tap, to_summary, until
 from tests.harness import Harness
 
 PHONE_A = "+8613800000001"  # 王小明 of C1001 (annual contract, paid up)
@@ -281,6 +289,7 @@ async def test_night_report_says_when_it_is_picked_up(bot: Harness) -> None:
 
 async def test_mytickets_ticket_and_cancel_own_ticket(bot: Harness) -> None:
     chat, other = bot.chat(5113), bot.chat(5114)
+    engineers = await _engineer_chats(bot)
     await report_verified(chat, phone=PHONE_A)
     [ticket] = await _tickets(bot, 5113)
     listing = joined(await say(chat, "/mytickets"))
@@ -296,6 +305,27 @@ async def test_mytickets_ticket_and_cancel_own_ticket(bot: Harness) -> None:
     assert "已取消" in got
     [ticket] = await _tickets(bot, 5113)
     assert ticket.status == "cancelled" and "cancelled" in await _events(bot, ticket.id)
+    # the engineer holding the card is told, and the ack timer no longer runs
+    holder = engineers[ticket.assignee_id]
+    assert f"客户已取消工单 {ticket.number}" in joined(await until(holder, "客户已取消工单"))
+    assert bot.app is not None
+    async with bot.app.db.read() as s:
+        pending = (await s.scalars(select(Timer.key).where(Timer.status == "pending",
+                                                           Timer.key.startswith(f"ack:{ticket.id}:")))).all()
+    assert pending == []
+
+
+async def _engineer_chats(h: Harness) -> dict[int, Any]:
+    """Staff id → sandbox chat of every demo staff member (each has written /start)."""
+    from storage.models import Staff
+
+    assert h.app is not None
+    async with h.app.db.read() as s:
+        rows = (await s.execute(select(Staff.id, Staff.telegram_user_id))).all()
+    chats = {sid: h.chat(uid) for sid, uid in rows if uid}
+    for c in chats.values():
+        await say(c, "/start")
+    return chats
 
 
 async def test_cannot_cancel_after_acknowledgement(bot: Harness) -> None:
