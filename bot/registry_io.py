@@ -78,6 +78,7 @@ class Plan:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     contacts: dict[str, dict[str, str]] = field(default_factory=dict)  # number → phone → name
     equipment: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # number → serial → fields
+    phone_rows: dict[str, int] = field(default_factory=dict)  # phone → first file row
 
 
 @dataclass
@@ -234,6 +235,7 @@ def plan_import(rows: list[dict[str, Any]], policy: Any = None) -> Plan:
             if owner[0] != number:
                 errors.append(RowError(index, "contact_phone", f"also a contact of {owner[0]} (row {owner[1]})"))
             plan.contacts.setdefault(number, {})[phone] = values["contact_name"]
+            plan.phone_rows.setdefault(phone, index)
         if "serial" in values:
             items = plan.equipment.setdefault(number, {})
             if values["serial"] in items:
@@ -267,6 +269,7 @@ async def apply_plan(session: AsyncSession, plan: Plan) -> ImportResult:
         select(Customer).where(Customer.number.in_(list(plan.customers))))).all()}
     missing = [RowError(f["_row"], "company_name", f"required for a new customer ({n})")
                for n, f in plan.customers.items() if n not in existing and not f.get("company_name")]
+    missing += await _phones_taken(session, plan)
     if missing:
         raise RegistryImportError(missing)
     for number, fields in plan.customers.items():
@@ -282,6 +285,19 @@ async def apply_plan(session: AsyncSession, plan: Plan) -> ImportResult:
         await _upsert_contacts(session, customer, plan.contacts.get(number, {}), result)
         await _upsert_equipment(session, customer, plan.equipment.get(number, {}), result)
     return result
+
+
+async def _phones_taken(session: AsyncSession, plan: Plan) -> list[RowError]:
+    """Phones of the file already registered to a different customer (they would verify either)."""
+    owner = {phone: number for number, contacts in plan.contacts.items() for phone in contacts}
+    if not owner:
+        return []
+    rows = (await session.execute(
+        select(Contact.phone, Customer.number).join(Customer, Customer.id == Contact.customer_id)
+        .where(Contact.phone.in_(list(owner)))
+    )).all()
+    return [RowError(plan.phone_rows[phone], "contact_phone", f"already a contact of {number}")
+            for phone, number in rows if owner.get(phone) not in (None, number)]
 
 
 def _set_customer(customer: Customer, fields: dict[str, Any]) -> None:

@@ -163,6 +163,11 @@ def test_one_bad_row_imports_nothing_and_names_row_and_column(
         assert needle in err, needle
     assert _counts(db_url) == before  # the good rows were not written either
 
+    taken = _write(tmp_path, "taken.csv", ["C2006,Taken Phone Ltd,,,,,,王二,+86 138 0000 0001,,,,,,,"])
+    assert _sdbot(monkeypatch, db_url, "import", "customers", str(taken)) == 2
+    assert "row 2: contact_phone: already a contact of C1001" in capsys.readouterr().err
+    assert _counts(db_url) == before
+
     only_new_without_name = _write(tmp_path, "noname.csv", ["C2005,,,,,,,,,,,,,,,"])
     assert _sdbot(monkeypatch, db_url, "import", "customers", str(only_new_without_name), "--json") == 2
     out = json.loads(capsys.readouterr().out)
