@@ -89,6 +89,7 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
         await prompt(actor, "equipment", {**data, "verified": False})
     elif step == "edit_pick":
         buttons = [[(actor.t(f"report/labels#field_{f}"), f"rp:field:{f}")] for f in EDITABLE]
+        buttons.append([(actor.t("report/labels#cancel_button"), "rp:cancel")])
         actor.reply("report/text#which_field", buttons=buttons)
     elif step == "symptom":
         hint = data.get("symptom_hint")
@@ -231,6 +232,7 @@ async def _ident_text(actor: Actor, data: dict[str, Any], text: str) -> None:
         return
     uow = uow_mod.current()
     found = await intake.identify(uow.session, text)
+    data.pop("candidates", None)
     data["typed_ident"] = text
     if found.exact is not None:
         data.update(customer_id=found.exact, customer_label=text, verified=False)
@@ -433,3 +435,5 @@ async def _submit(actor: Actor, data: dict[str, Any], desk: Any) -> None:
 # the free-text equipment steps reuse the text handler
 _TEXT_STEPS["equipment_text"] = _equipment_text
 _TEXT_STEPS["equipment_free"] = _equipment_text
+# typing another name instead of pressing one of the offered customers searches again
+_TEXT_STEPS["pick_customer"] = _ident_text

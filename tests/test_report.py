@@ -182,6 +182,10 @@ async def test_none_of_these_and_unknown_customer_still_report(bot: Harness) -> 
     await say(chat, "/report")
     got = await say(chat, "华南物流")  # a partial name: offered, not taken
     assert datas(got, "rp:cust:")
+    got = await say(chat, "nanshan")  # typing again instead of pressing searches again
+    offered = datas(got, "rp:cust:")
+    assert len(offered) == 2 and "Nanshan Bistro" in joined(got) and "华南" not in joined(got)
+    got = await say(chat, "华南物流")
     got = joined(await tap(chat, got, "rp:cust:none"))
     assert "报修人姓名" in got
     conv = await _conversation(bot, 5105)
