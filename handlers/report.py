@@ -323,6 +323,8 @@ async def _on_photo(actor: Actor, data: dict[str, Any], step: str, file_id: str,
         actor.reply("report/text#photo_received", count=len(photos))
         await _advance(actor, data, "severity")
         return
+    if caption and data.get("symptom") and len(data["symptom"]) + len(caption) + 3 <= SYMPTOM_MAX:
+        data["symptom"] = f"{data['symptom']}\n📷 {caption}"  # a caption added later is kept with the text
     await _save(actor, step, data)
     actor.reply("report/text#photo_received", count=len(photos))
     if step == "confirm":

@@ -232,9 +232,11 @@ async def test_photos_with_and_without_caption_are_stored(bot: Harness) -> None:
     assert "影响有多严重" in joined(got)
     got = await tap(chat, got, "rp:sev:partial")
     assert "照片：2 张" in joined(got)
+    got = await say(chat, photo=True, caption="这是录像机背面")  # at the summary: added, summary again
+    assert "照片：3 张" in joined(got) and "📷 这是录像机背面" in joined(got)
     await tap(chat, got, "rp:submit")
     [ticket] = await _tickets(bot, 5108)
-    assert len(ticket.photos) == 2 and ticket.symptom == "画面全是雪花点，看不清"
+    assert len(ticket.photos) == 3 and ticket.symptom == "画面全是雪花点，看不清\n📷 这是录像机背面"
     assert ticket.equipment_label == "仓库门口摄像头" and ticket.category == "cctv"
 
 
