@@ -83,6 +83,16 @@ def office_hours_offset(now: dt.datetime | None = None) -> float:
     return (monday - real).total_seconds()
 
 
+def run_main(coro: Any) -> int:
+    """``asyncio.run`` that also cleans up (stops the child processes) on SIGTERM."""
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    return int(asyncio.run(coro))
+
+
 # --------------------------------------------------------------------------------- processes
 
 

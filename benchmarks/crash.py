@@ -32,7 +32,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report
+from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report, run_main
 
 
 def note(text: str) -> None:
@@ -176,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run and print JSON; 1 on any loss."""
-    return asyncio.run(main_async(parser().parse_args(argv)))
+    return run_main(main_async(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report
+from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report, run_main
 from benchmarks.crash import check, database_facts, note, sandbox_message_ids
 from benchmarks.load import outbox_delays
 
@@ -93,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run and print JSON; 1 on any loss."""
-    return asyncio.run(main_async(parser().parse_args(argv)))
+    return run_main(main_async(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

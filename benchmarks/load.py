@@ -46,6 +46,7 @@ from benchmarks.common import (
     expect,
     peak_rss_mb,
     report,
+    run_main,
 )
 
 PRIORITY_NAMES = {0: "urgent (dispatch, escalation)", 3: "notice", 5: "reply", 8: "report"}
@@ -219,7 +220,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print JSON."""
-    return asyncio.run(main_async(parser().parse_args(argv)))
+    return run_main(main_async(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

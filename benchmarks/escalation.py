@@ -1,0 +1,174 @@
+"""Escalation timing: many unacknowledged tickets under load; how late does each step fire?
+
+    python -m benchmarks.escalation [--customers 1000] [--ack-minutes 1] [--crash-after 90 --down 10]
+
+The bot runs with a copy of the shipped policy whose ``dispatch.ack_timeout_minutes`` is
+``--ack-minutes`` (so the chain reminder → next engineer → supervisors plays out in minutes).
+``--customers`` customers report a fault each, all at once; nobody acknowledges. Every ack timer
+row records its due time and the time it fired (desk clock); the lateness ``fired − due`` is
+printed as a distribution (target: p99 ≤ 2 s while running), with the send delay of the urgent
+outbox rows (reminders, escalations) next to it.
+
+With ``--crash-after S`` the bot is killed with SIGKILL S seconds into the run, kept down for
+``--down`` seconds and restarted: timers that came due while it was down are measured against
+the moment the restarted bot was polling again (target: ≤ 5 s after that, i.e. ≤ restart time
++ 5 s overall).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import re
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report, run_main
+from benchmarks.crash import note
+from benchmarks.load import outbox_delays
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = ROOT / "bot" / "rules" / "default_policy.toml"
+
+
+def fast_policy(workdir: Path, minutes: int) -> Path:
+    """A copy of the shipped policy with a shorter ack timeout."""
+    text = POLICY.read_text(encoding="utf-8")
+    text, n = re.subn(r"(?m)^ack_timeout_minutes\s*=\s*\d+", f"ack_timeout_minutes = {minutes}", text)
+    if n != 1:
+        raise SystemExit("dispatch.ack_timeout_minutes not found in the shipped policy")
+    path = workdir / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _utc(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+
+
+def ack_timers(db_path: Path) -> tuple[list[tuple[dt.datetime, dt.datetime]], int]:
+    """(due, fired) of every fired ack timer (desk clock, UTC) and how many are still pending."""
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute("SELECT due_at, fired_at, status FROM timers WHERE kind = 'ack'").fetchall()
+    finally:
+        con.close()
+    fired = [(_utc(d), _utc(f)) for d, f, s in rows if s == "done" and f]
+    return fired, sum(1 for _, _, s in rows if s == "pending")
+
+
+async def wait_timers_done(db_path: Path, limit: float) -> int:
+    """Until no ack timer is pending (the chains have run out) or ``limit`` seconds; pending left."""
+    deadline = time.monotonic() + limit
+    pending = -1
+    while time.monotonic() < deadline:
+        _, pending = await asyncio.to_thread(ack_timers, db_path)
+        if pending == 0:
+            return 0
+        await asyncio.sleep(2)
+    return pending
+
+
+async def crash_once(procs: Procs, api: Api, after: float, down: float) -> tuple[float, float]:
+    """kill -9 ``after`` seconds from now, restart after ``down``; (killed, polling) as UTC epoch."""
+    await asyncio.sleep(after)
+    procs.kill_bot()
+    killed = time.time()
+    note("bot killed")
+    await asyncio.sleep(down)
+    procs.start_bot()
+    await procs.wait_polling(api.http)
+    note("bot restarted")
+    return killed, time.time()
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="sdesc-") as tmp:
+        work = Path(tmp)
+        procs = Procs(work, delay_ms=args.delay_ms)
+        api: Api | None = None
+        try:
+            await procs.start_sandbox()
+            api = Api(procs.url)
+            procs.prepare_db()
+            procs.configure_bot(policy_file=fast_policy(work, args.ack_minutes))
+            offset = float(procs.bot_env["CLOCK_OFFSET_SECONDS"])
+            procs.start_bot()
+            await procs.wait_polling(api.http)
+            engineers = Engineers(api, acknowledge=False)
+            await engineers.greet()
+            engineers.start()
+            customers = [Customer(CUSTOMER_BASE + i) for i in range(args.customers)]
+            note(f"{args.customers} customers report; nobody acknowledges (ack timeout {args.ack_minutes} min)")
+            crash = (asyncio.create_task(crash_once(procs, api, args.crash_after, args.down))
+                     if args.crash_after else None)
+
+            async def one(c: Customer) -> None:
+                try:
+                    await report(api, c, timeout=args.timeout)
+                except Exception as exc:  # noqa: BLE001
+                    c.errors.append(f"step {c.step}: {type(exc).__name__} {exc}")
+
+            await asyncio.gather(*(one(c) for c in customers))
+            note(f"{sum(1 for c in customers if c.tickets)} tickets open; waiting for the chains")
+            window = crash and await crash
+            left = await wait_timers_done(procs.db_path, args.ack_minutes * 60 * 5 + 120)
+            await engineers.stop()
+            procs.stop_bot()
+            fired, pending = ack_timers(procs.db_path)
+            running, after_crash = [], []
+            for due, at in fired:
+                real_due = due.timestamp() - offset
+                real_fired = at.timestamp() - offset
+                if window and window[0] <= real_due <= window[1]:
+                    after_crash.append(max(0.0, real_fired - window[1]))
+                else:
+                    running.append((at - due).total_seconds())
+            result: dict[str, Any] = {
+                "tickets": sum(1 for c in customers if c.tickets),
+                "customers_failed": sum(1 for c in customers if c.errors),
+                "ack_timers_fired": len(fired),
+                "ack_timers_pending_at_end": left or pending,
+                "lateness_running": dist(running, "s"),
+                "urgent_send_delay": outbox_delays(procs.db_path).get("urgent (dispatch, escalation)"),
+                "dispatch_cards_seen": len(engineers.cards),
+            }
+            if window:
+                result["crash"] = {
+                    "down_s": round(window[1] - window[0], 1),
+                    "due_while_down": len(after_crash),
+                    "late_after_restart": dist(after_crash, "s"),
+                }
+            print(json.dumps(result, indent=2, ensure_ascii=False))
+            return 0
+        finally:
+            if api is not None:
+                with contextlib.suppress(Exception):
+                    await api.close()
+            procs.close()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--customers", type=int, default=1000)
+    p.add_argument("--ack-minutes", type=int, default=1)
+    p.add_argument("--crash-after", type=float, default=0.0, help="kill -9 this many seconds in (0: no crash)")
+    p.add_argument("--down", type=float, default=10.0, help="seconds the killed bot stays down")
+    p.add_argument("--delay-ms", type=float, default=50.0)
+    p.add_argument("--timeout", type=float, default=600.0)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run and print JSON."""
+    return run_main(main_async(parser().parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
