@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +25,7 @@ MIN_QUERY = 2  # shorter names match too much to mean anything
 MIN_COVERAGE = 0.34  # a typed name must be at least this share of the registered one
 
 
+@lru_cache(maxsize=100_000)
 def normalize(text: str) -> str:
     """Comparable form of a number or name: NFKC, lower case, no spaces/punctuation, no suffix."""
     key = _NOISE.sub("", unicodedata.normalize("NFKC", text).lower())
@@ -41,20 +43,24 @@ def name_key(name: str) -> str:
     return normalize(name)
 
 
-def _score(query: str, customer: Customer) -> int:
-    """0–100: 100 for the exact number or name, else a fuzzy name score."""
-    if query == normalize(customer.number) or query == normalize(customer.name):
-        return 100
-    key = normalize(customer.name)
-    if len(query) < MIN_QUERY or not key:
+def _adjust(query: str, key: str, score: float) -> int:
+    """A fuzzy name score, raised for a typed part of the name and capped for a tiny part."""
+    if not key or len(query) < MIN_QUERY:
         return 0
     coverage = len(query) / len(key)
-    score = float(fuzz.WRatio(query, key))
     if query in key:  # a typed part of the name ("华南物流" in "深圳市华南物流")
         score = max(score, 85 + 10 * coverage)
     if coverage < MIN_COVERAGE:  # "物流", "学校": too small a part of the name to pick anyone out
         score = min(score, 65)
     return min(99, int(score))
+
+
+def _score(query: str, customer: Customer) -> int:
+    """0–100: 100 for the exact number or name, else a fuzzy name score."""
+    if query == normalize(customer.number) or query == normalize(customer.name):
+        return 100
+    key = normalize(customer.name)
+    return _adjust(query, key, float(fuzz.WRatio(query, key))) if key else 0
 
 
 async def find_customers(session: AsyncSession, text: str, limit: int = 5) -> list[tuple[Customer, int]]:
@@ -66,10 +72,22 @@ async def find_customers(session: AsyncSession, text: str, limit: int = 5) -> li
     by_number = await session.scalar(select(Customer).where(Customer.number == typed_number))
     if by_number is not None:
         return [(by_number, 100)]
-    scored = [(c, _score(query, c)) for c in (await session.scalars(select(Customer))).all()]
-    scored = [(c, s) for c, s in scored if s > 0]
-    scored.sort(key=lambda cs: (-cs[1], cs[0].id))
-    return scored[:limit]
+    rows = (await session.execute(select(Customer.id, Customer.number, Customer.name))).all()
+    keys = [normalize(name) for _, _, name in rows]
+    scores: dict[int, int] = {
+        i: 100 for i, (_, number, _) in enumerate(rows) if query in (normalize(number), keys[i])
+    }
+    if len(query) >= MIN_QUERY:
+        matches = process.extract(query, keys, scorer=fuzz.WRatio, limit=max(50, limit * 10), score_cutoff=50)
+        for key, score, i in matches:
+            scores.setdefault(i, _adjust(query, key, score))
+    best = sorted(((s, rows[i][0]) for i, s in scores.items() if s > 0), key=lambda sc: (-sc[0], sc[1]))[:limit]
+    out = []
+    for score, cid in best:
+        customer = await session.get(Customer, cid)
+        if customer is not None:
+            out.append((customer, score))
+    return out
 
 
 def phone_digits(phone: str) -> str:
