@@ -70,6 +70,20 @@ async def wait_cards(engineers: Engineers, numbers: set[str], timeout: float) ->
         await asyncio.sleep(0.1)
 
 
+async def wait_outbox(db_path: Path, timeout: float) -> None:
+    """Until the bot's outbox has no pending row (or the timeout)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        con = sqlite3.connect(db_path)
+        try:
+            left = con.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        finally:
+            con.close()
+        if not left:
+            return
+        await asyncio.sleep(0.5)
+
+
 def outbox_delays(db_path: Path) -> dict[str, Any]:
     """Queue → sent delay of every outbox row, per priority class, read from the bot's database."""
     con = sqlite3.connect(db_path)
@@ -105,8 +119,10 @@ async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[st
     wall = await run_customers(api, customers, args.timeout)
     api.pace = None
     numbers = {c.ticket for c in customers if c.ticket}
-    await wait_cards(engineers, numbers, 30)
+    await wait_cards(engineers, numbers, 180 if args.flood else 30)
     await asyncio.sleep(1.0)  # the last acks
+    if args.flood:  # the outbox drains at the capped rate: wait for it before reading delays
+        await wait_outbox(procs.db_path, 180)
     await engineers.stop()
     stats1 = await api.stats()
     rss = procs.stop_bot()
