@@ -368,3 +368,25 @@ async def test_button_presses_and_edits_count_against_the_flood_limit(harness: H
     got += [m.get("text") or "" for m in await chat.quiet(1.0)]
     assert got.count(slow_down) == 1
     assert len(got) <= 5, got  # the limit (5, the /start included) minus one served, then one "slow down"
+
+
+async def test_only_the_owner_turns_the_pages_of_a_report(bot: Harness) -> None:
+    """``sv:pg:<set>:<n>`` of the supervisor's paged answer, pressed by anyone else: stale, no page shown."""
+    from bot.reports import paging
+
+    assert bot.app is not None
+    secret_page = "第二页：只给主管看的内容 SECRET-PAGE"
+    async with bot.app.db.write() as s:
+        set_id = await paging.store(s, SUPERVISOR, ["第一页", secret_page], bot.clock.now())
+    owner = bot.chat(SUPERVISOR)
+    others = [bot.chat(uid) for uid in (ADMIN, ENGINEER, 5001, 7001)]
+    for chat in (owner, *others):
+        await chat.ask("/start")
+    for chat in others:
+        msg = await chat.ask("/help")
+        got = await press_answered(bot, chat, msg["id"], f"sv:pg:{set_id}:1")
+        assert secret_page not in texts(got) and "SECRET-PAGE" not in str(got)
+    msg = await owner.ask("/help")
+    await owner.press(msg["id"], f"sv:pg:{set_id}:1")  # positive control: the owner's page is shown
+    got = await replies(owner)
+    assert any("SECRET-PAGE" in (m.get("text") or "") for m in got), got
