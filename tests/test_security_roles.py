@@ -273,6 +273,12 @@ async def test_wrong_role_presses_with_valid_data(bot: Harness) -> None:
     # the positive control: the engineer the ticket was dispatched to acknowledges it on its card
     got = texts(await press_answered(bot, engineer, card["id"], f"dp:ack:{ticket_id}"))
     assert plain("dispatch/text#ack_won", number=number) in got
+    # once it is the holder's, another engineer still cannot work it, whatever they press
+    before = await snapshot(bot)
+    for action in ("contact", "resolve", "handover", "ack"):
+        got = texts(await press_answered(bot, other, msg["id"], f"dp:{action}:{ticket_id}"))
+        assert got.startswith(_first_line_of_not_yours()), (action, got)
+    assert diff(before, await snapshot(bot)) == []
 
 
 
