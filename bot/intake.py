@@ -249,26 +249,39 @@ async def recent_ticket(session: AsyncSession, user_id: int, now: dt.datetime, w
 
 
 class VerifyError(Exception):
-    """A desk confirmation that cannot be applied (unknown ticket or customer)."""
+    """A desk confirmation that cannot be applied (unknown ticket or customer).
+
+    ``reason`` is ``ticket_not_found``, ``customer_not_found`` or ``no_customer`` (for templates)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 async def confirm_reporter(
-    session: AsyncSession, number: str, now: dt.datetime, customer_number: str | None = None
+    session: AsyncSession, number: str, now: dt.datetime, customer_number: str | None = None,
+    by_staff: int | None = None,
 ) -> Ticket:
     """The desk confirms who reported ticket ``number``: the ticket becomes verified (for the named
-    customer, or the one the reporter named) and the reporter's Telegram account is linked to it."""
+    customer, or the one the reporter named) and the reporter's Telegram account is linked to it.
+    ``by_staff`` is the confirming staff member's id when known (the ``verified`` event's actor)."""
     from bot import tickets
 
     ticket = await session.scalar(select(Ticket).where(Ticket.number == number.strip().upper()))
     if ticket is None:
-        raise VerifyError(f"ticket {number} not found")
+        raise VerifyError("ticket_not_found", f"ticket {number} not found")
     customer_id = ticket.customer_id
     if customer_number is not None:
-        customer_id = await session.scalar(select(Customer.id).where(Customer.number == customer_number.strip()))
+        typed = customer_number.strip()
+        customer_id = await session.scalar(
+            select(Customer.id).where(Customer.number.in_({typed, typed.upper()})).limit(1)
+        )
         if customer_id is None:
-            raise VerifyError(f"customer {customer_number} not found")
+            raise VerifyError("customer_not_found", f"customer {customer_number} not found")
     if customer_id is None:
-        raise VerifyError(f"ticket {ticket.number} names no registered customer: give --customer NUMBER")
+        raise VerifyError(
+            "no_customer", f"ticket {ticket.number} names no registered customer: give --customer NUMBER"
+        )
     customer = await session.get(Customer, customer_id)
     assert customer is not None
     ticket.customer_id, ticket.verified, ticket.customer_label = customer.id, True, customer.name
@@ -279,7 +292,9 @@ async def confirm_reporter(
             contact = await session.get(Contact, user.contact_id)
             if contact is None or contact.customer_id != customer.id:
                 user.contact_id = None
-    tickets.record(session, ticket, "verified", tickets.Actor("staff"), now, data={"customer": customer.number})
+    tickets.record(
+        session, ticket, "verified", tickets.Actor("staff", by_staff), now, data={"customer": customer.number}
+    )
     return ticket
 
 

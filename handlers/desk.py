@@ -1,0 +1,39 @@
+"""Desk commands for supervisors and admins: ``/verify TICKET_NO [CUSTOMER_NO]``."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import intake
+from bot import uow as uow_mod
+from bot.notify import tell
+from handlers.base import MANAGERS, Actor, desk_of, guarded
+from storage.models import Customer, TelegramUser
+
+MAX_ARG = 40  # a ticket or customer number is short; anything longer is echoed cut
+
+
+@guarded(roles=MANAGERS)
+async def verify_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """Confirm the reporter of an unverified ticket, as ``sdbot customers verify`` does, and tell them."""
+    args = context.args or []
+    if not 1 <= len(args) <= 2:
+        actor.reply("tickets/text#verify_usage")
+        return
+    number, customer_number = args[0][:MAX_ARG], (args[1][:MAX_ARG] if len(args) == 2 else None)
+    uow = uow_mod.current()
+    staff_id = actor.user.staff.id if actor.user.staff is not None else None
+    try:
+        ticket = await intake.confirm_reporter(uow.session, number, uow.now, customer_number, by_staff=staff_id)
+    except intake.VerifyError as exc:
+        actor.reply("tickets/text#verify_failed", reason=exc.reason, number=number, customer=customer_number)
+        return
+    customer = await uow.session.get(Customer, ticket.customer_id)
+    assert customer is not None
+    actor.reply("tickets/text#verify_done", number=ticket.number, customer=customer.name,
+                customer_number=customer.number)
+    reporter = await uow.session.get(TelegramUser, ticket.reporter_user_id)
+    if reporter is not None and reporter.staff_id is None:  # staff accounts are never linked
+        await tell(uow, ticket.reporter_user_id, "tickets/text#verified_notice",
+                   default_locale=desk_of(context).settings.default_locale, customer=customer.name)
