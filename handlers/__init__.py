@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import admin, common, customer, engineer, followup, questions, report, supervisor
+from handlers import admin, common, customer, desk, engineer, followup, questions, report, supervisor
 from handlers.flows import route_message
 
 
@@ -20,6 +20,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "cancel": report.cancel_command,
         "mytickets": customer.my_tickets,
         "ticket": supervisor.ticket_command,
+        "verify": desk.verify_command,
         "log": supervisor.log_command,
         "open": supervisor.open_command,
         "overdue": supervisor.overdue_command,

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[set[str], str]] = {
     "cancel": (ALL, ""),
     "register": (ALL, "WRONGCODE"),
     "ticket": (CUSTOMERS | MANAGERS, "SD-2026-000001"),
+    "verify": (MANAGERS, "SD-2026-000001 C1001"),
     "report": (CUSTOMERS, ""),
     "mytickets": (CUSTOMERS, ""),
     "whoami": (CUSTOMERS, ""),
