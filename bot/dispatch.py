@@ -472,21 +472,25 @@ async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, 
     await edit_cards(uow, desk, ticket, "taken", staff.name, keep_for=staff.telegram_user_id)
 
 
+async def card_holders(uow: uow_mod.UnitOfWork, ticket_id: int) -> list[int]:
+    """The chats that were sent a dispatch card (or supervisor alert) of the ticket."""
+    from storage.models import OutboxMessage
+
+    rows = await uow.session.scalars(
+        select(OutboxMessage.chat_id).where(OutboxMessage.ref == f"dispatch:{ticket_id}").distinct()
+    )
+    return list(rows.all())
+
+
 async def edit_cards(
     uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, outcome: str, name: str, *,
     keep_for: int | None = None, only: int | None = None,
 ) -> None:
-    """Edit the dispatch cards of ``ticket`` to show ``outcome`` (taken/handed_over/resolved) by
-    ``name``; the chat ``keep_for`` keeps the work buttons; ``only`` limits the edit to one chat."""
-    from storage.models import OutboxMessage
-
-    chats = (
-        await uow.session.scalars(
-            select(OutboxMessage.chat_id).where(OutboxMessage.ref == f"dispatch:{ticket.id}").distinct()
-        )
-    ).all()
+    """Edit the dispatch cards of ``ticket`` to show ``outcome`` (taken/handed_over/resolved/
+    cancelled) by ``name``; the chat ``keep_for`` keeps the work buttons (every other card loses
+    them); ``only`` limits the edit to one chat."""
     ctx = await card_context(uow, desk, ticket)
-    for chat_id in chats:
+    for chat_id in await card_holders(uow, ticket.id):
         if only is not None and chat_id != only:
             continue
         locale = await locale_of(uow.session, chat_id, desk.settings.default_locale)

@@ -300,21 +300,19 @@ async def confirm_reporter(
 
 async def cancel_by_customer(uow: Any, desk: Any, ticket: Ticket, user_id: int) -> bool:
     """The reporter cancels their ticket (only before acknowledgement): the ticket is cancelled,
-    its pending dispatch/ack timers stop, and whoever got its dispatch card is told. False when
+    its pending dispatch/ack timers stop, every dispatch card is edited to say so (no buttons left)
+    and whoever got one is told. False when
     the ticket can no longer be cancelled."""
-    from bot import tickets, timers
+    from bot import dispatch, tickets, timers
     from bot.notify import tell
-    from storage.models import OutboxMessage
 
     if ticket.reporter_user_id != user_id or ticket.status not in tickets.CUSTOMER_CANCELLABLE:
         return False
     tickets.transition(uow.session, ticket, "cancelled", tickets.Actor("customer", user_id), uow.now)
     for prefix in (f"ack:{ticket.id}:", f"dispatch:{ticket.id}:"):
         await timers.cancel(uow.session, prefix)
-    holders = (await uow.session.scalars(
-        select(OutboxMessage.chat_id).where(OutboxMessage.ref == f"dispatch:{ticket.id}").distinct()
-    )).all()
-    for chat_id in holders:
+    await dispatch.edit_cards(uow, desk, ticket, "cancelled", "")  # every card loses its buttons
+    for chat_id in await dispatch.card_holders(uow, ticket.id):
         await tell(uow, chat_id, "tickets/text#cancelled_notice", default_locale=desk.settings.default_locale,
                    number=ticket.number)
     return True

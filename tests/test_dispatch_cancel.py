@@ -1,0 +1,56 @@
+"""End-to-end: a customer cancels a dispatched ticket — every dispatch card (engineers' and, once
+escalated, supervisors') is edited to say so and loses its buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot import dispatch
+from tests.dispatchkit import card_of, collect, fire_due, greet, local, open_ticket, ticket, wait_for
+from tests.harness import Harness
+
+MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → li → wang
+
+
+async def test_cancel_edits_every_card_and_removes_the_buttons(harness: Harness) -> None:
+    harness.clock.set(local(harness, *MONDAY_10))
+    await harness.start()
+    c = await greet(harness, "customer", "zhang", "li", "wang", "zhao", "admin")
+    t0 = harness.clock.now()
+    tid, number, _, _ = await open_ticket(harness, sla=False)
+    cards = {"li": await card_of(c["li"], number)}
+    assert harness.app is not None
+    step = dispatch.ack_timeout(harness.app.desk)
+    for n in (1, 2, 3):  # reminder → next engineer (wang) → every supervisor
+        harness.clock.set(t0 + n * (step + dt.timedelta(seconds=10)))
+        await fire_due(harness)
+    cards["wang"] = await card_of(c["wang"], number)
+    for sup in ("zhao", "admin"):
+        cards[sup] = await wait_for(c[sup], "无人接单")
+    customer = c["customer"]
+    await customer.send(f"/ticket {number}")
+    detail = await wait_for(customer, number)
+    await customer.press(detail["id"], f"tk:cancel:{number}")
+    await wait_for(customer, "已取消")
+    assert (await ticket(harness, tid)).status == "cancelled"
+    for key, card in cards.items():
+        got = await collect(c[key], "客户已取消", f"客户已取消工单 {number}")
+        edited = [m for m in got if m["id"] == card["id"]]
+        assert edited, (key, [m.get("text") for m in got])
+        assert "客户已取消" in edited[-1]["text"] and number in edited[-1]["text"]
+        assert not edited[-1].get("buttons"), (key, edited[-1].get("buttons"))
+
+
+async def test_cancel_card_in_english(harness: Harness) -> None:
+    harness.clock.set(local(harness, *MONDAY_10))
+    await harness.start()
+    c = await greet(harness, "customer", "li", lang="en")
+    tid, number, _, _ = await open_ticket(harness, sla=False)
+    card = await card_of(c["li"], number)
+    await c["customer"].send(f"/ticket {number}")
+    detail = await wait_for(c["customer"], number)
+    await c["customer"].press(detail["id"], f"tk:cancel:{number}")
+    got = await collect(c["li"], "Cancelled by the customer")
+    edited = [m for m in got if m["id"] == card["id"]][-1]
+    assert "Cancelled by the customer" in edited["text"] and not edited.get("buttons")
+    assert (await ticket(harness, tid)).status == "cancelled"
