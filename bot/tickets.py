@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ticket, TicketCounter, TicketEvent
@@ -61,18 +63,21 @@ def format_number(year: int, seq: int) -> str:
 
 
 async def next_number(session: AsyncSession, year: int) -> str:
-    """Allocate the next ticket number of ``year`` (inside the caller's transaction)."""
-    result = await session.execute(
-        update(TicketCounter)
-        .where(TicketCounter.year == year)
-        .values(last=TicketCounter.last + 1)
+    """Allocate the next ticket number of ``year`` (inside the caller's transaction).
+
+    One atomic upsert, so concurrent transactions on PostgreSQL (several instances, or several
+    chats at once) never both create the year's counter row or read the same value.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(TicketCounter)
+        .values(year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=[TicketCounter.year], set_={"last": TicketCounter.last + 1}
+        )
         .returning(TicketCounter.last)
     )
-    seq = result.scalar_one_or_none()
-    if seq is None:
-        session.add(TicketCounter(year=year, last=1))
-        await session.flush()
-        seq = 1
+    seq = (await session.execute(stmt)).scalar_one()
     return format_number(year, seq)
 
 

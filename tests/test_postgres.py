@@ -104,3 +104,22 @@ async def test_timer_fires_once_across_two_workers(db_url: str) -> None:
         timers_mod.HANDLERS.pop("pg-test", None)
         await db1.dispose()
         await db2.dispose()
+
+
+async def test_concurrent_ticket_numbers_are_distinct(db_url: str) -> None:
+    """Transactions numbering tickets at once (first of a year included) never collide."""
+    from bot.tickets import next_number
+
+    dbs = [Database(db_url) for _ in range(4)]
+    try:
+        async def one(db: Database) -> str:
+            async with db.write() as s:
+                number = await next_number(s, 2031)
+                await asyncio.sleep(0.01)  # keep the transaction open while others try
+                return number
+
+        numbers = await asyncio.gather(*(one(dbs[i % 4]) for i in range(12)))
+        assert sorted(numbers) == [f"SD-2031-{n:06d}" for n in range(1, 13)]
+    finally:
+        for db in dbs:
+            await db.dispose()
