@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.registry import canonical_phone, name_key, phone_digits
+from bot.reports.export import no_formula
 from bot.rules.policy import CONTRACT_TYPES, EVENTS, ZONES
 from storage.models import Contact, Customer, Equipment
 
@@ -110,9 +111,28 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     if unknown or missing:
         raise RegistryImportError(unknown + missing)
     return [
-        {c: v for c, v in zip(header, r, strict=False) if c is not None}
+        {c: unguard(v) for c, v in zip(header, r, strict=False) if c is not None}
         for r in rows[1:]
     ]
+
+
+def guard(value: Any) -> Any:
+    """A cell value as exported: text a spreadsheet would run as a formula gets a leading ``'``
+    (the supervisor export's ``no_formula``). Apostrophes already in front of such text are kept
+    and one more is added, so that ``unguard`` gives back exactly the stored value."""
+    if not isinstance(value, str):
+        return value
+    core = value.lstrip("'")
+    return value[: len(value) - len(core)] + no_formula(core)
+
+
+def unguard(value: Any) -> Any:
+    """The inverse of ``guard`` on import: drop the one ``'`` that protects formula-like text."""
+    if isinstance(value, str) and value.startswith("'"):
+        core = value.lstrip("'")
+        if no_formula(core) != core:
+            return value[1:]
+    return value
 
 
 def _column(header: Any) -> str | None:
@@ -384,7 +404,7 @@ async def export_rows(session: AsyncSession) -> list[dict[str, Any]]:
                     replacements="; ".join(f"{r.get('date', '')} {r.get('fault', '')}".strip()
                                            for r in e.replacements or [] if isinstance(r, dict)),
                 )
-            out.append({col: row.get(col, "") for col in COLUMNS})
+            out.append({col: guard(row.get(col, "")) for col in COLUMNS})
     return out
 
 

@@ -216,7 +216,7 @@ def test_xlsx_import_with_chinese_headers_and_export_round_trip(
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     school = [r for r in rows if r["customer_number"] == "C2101"]
     assert school == [{**school[0], "company_name": "宝安中心小学", "zone": "suburb", "contract_type": "per_visit",
-                       "contact_phone": "+8613700001111", "serial": "PBX-1", "category": "telephone",
+                       "contact_phone": "'+8613700001111", "serial": "PBX-1", "category": "telephone",
                        "kind": "project", "warranty_event": "acceptance", "warranty_date": "2024-09-01"}]
     assert {r["customer_number"] for r in rows} >= {"C1001", "C1002", "C1003", "C2101"}
 
@@ -264,3 +264,81 @@ def test_cli_desk_confirms_an_unverified_reporter(db_url: str, monkeypatch: pyte
             assert u is not None and u.verified and u.customer_id == c
 
     asyncio.run(_with_db(db_url, check))
+
+
+# --- formula guard on export ----------------------------------------------------------------
+
+RISKY = {  # column -> a stored value a spreadsheet would run as a formula (or that looks like a guard)
+    "company_name": '=HYPERLINK("http://evil.example","点我")',
+    "district": "@SUM(1+1)",
+    "address": "-2+3 号",
+    "contact_name": "+张三",
+    "model": "'=already quoted",
+    "serial": "=1+1",
+}
+PLAIN_APOSTROPHE = "'t Hooft 店"  # a leading apostrophe before ordinary text is kept as it is
+
+
+def _risky_file(tmp_path: Path) -> Path:
+    row = {col: "" for col in registry_io.COLUMNS}
+    row.update(customer_number="C2301", contact_phone="13700002222", category="cctv", kind="product",
+               warranty_event="sale", warranty_date="2025-05-05", **RISKY)
+    row2 = {**{col: "" for col in registry_io.COLUMNS}, "customer_number": "C2302",
+            "company_name": PLAIN_APOSTROPHE}
+    path = tmp_path / "risky.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(registry_io.COLUMNS))
+        writer.writeheader()
+        # as a spreadsheet user would type them: guarded where needed (the import drops the guard)
+        writer.writerows([{c: registry_io.guard(v) for c, v in r.items()} for r in (row, row2)])
+    return path
+
+
+def _stored(url: str) -> dict[str, Any]:
+    async def go(db: Database) -> dict[str, Any]:
+        async with db.read() as s:
+            c = await s.scalar(select(Customer).where(Customer.number == "C2301"))
+            other = await s.scalar(select(Customer).where(Customer.number == "C2302"))
+            contact = await s.scalar(select(Contact).where(Contact.customer_id == c.id))
+            item = await s.scalar(select(Equipment).where(Equipment.customer_id == c.id))
+            return {"company_name": c.name, "district": c.district, "address": c.address,
+                    "contact_name": contact.name, "model": item.model, "serial": item.serial,
+                    "plain": other.name, "phone": contact.phone}
+    return asyncio.run(_with_db(url, go))
+
+
+def test_guard_and_unguard_are_inverse() -> None:
+    for value in [*RISKY.values(), PLAIN_APOSTROPHE, "", "ok", "'", "''=x", "\t=x", "\tx", "\rx", 5, None]:
+        assert registry_io.unguard(registry_io.guard(value)) == value, value
+    for value in ("=1", "+1", "-1", "@x", "\tx", "\rx", "'=1", "''+1"):
+        assert registry_io.guard(value) == "'" + value
+    assert registry_io.guard(PLAIN_APOSTROPHE) == PLAIN_APOSTROPHE and registry_io.guard("A=1") == "A=1"
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_export_guards_formulas_and_reimport_gives_back_the_values(
+    suffix: str, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _sdbot(monkeypatch, db_url, "import", "customers", str(_risky_file(tmp_path))) == 0
+    original = _stored(db_url)
+    assert original == {**RISKY, "plain": PLAIN_APOSTROPHE, "phone": "+8613700002222"}
+    out = tmp_path / f"out.{suffix}"
+    assert _sdbot(monkeypatch, db_url, "export", "customers", "-o", str(out)) == 0
+    capsys.readouterr()
+    if suffix == "csv":
+        with out.open(encoding="utf-8", newline="") as fh:
+            cells = [v for r in csv.reader(fh) for v in r]
+    else:
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(out).worksheets[0]
+        assert all(cell.data_type != "f" for r in sheet.iter_rows() for cell in r)  # no formula cell at all
+        cells = [str(cell.value or "") for r in sheet.iter_rows() for cell in r]
+    assert not [v for v in cells if v[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    for value in RISKY.values():
+        assert "'" + value in cells
+    assert "'+8613700002222" in cells and PLAIN_APOSTROPHE in cells
+    assert _sdbot(monkeypatch, db_url, "import", "customers", str(out), "--json") == 0
+    assert json.loads(capsys.readouterr().out)["created"] == {"customers": 0, "contacts": 0, "equipment": 0}
+    assert _stored(db_url) == original  # the round trip gives back exactly what was stored
+

@@ -151,12 +151,12 @@ def to_csv(data: ExportData) -> bytes:
     writer = csv.writer(buf)
     writer.writerow(EVENT_COLUMNS)
     writer.writerows(
-        tuple(v.isoformat(sep=" ") if isinstance(v, dt.datetime) else _no_formula(v) for v in row)
+        tuple(v.isoformat(sep=" ") if isinstance(v, dt.datetime) else no_formula(v) for v in row)
         for row in data.events
     )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def _no_formula(value: Any) -> Any:
+def no_formula(value: Any) -> Any:
     """Typed text that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a ' in front."""
     return f"'{value}" if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
