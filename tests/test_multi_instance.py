@@ -3,7 +3,8 @@
 Customers talk through both instances (consecutive updates of one chat land on different
 instances), tickets are dispatched from both, one instance is killed mid-work, the clock runs past
 the acknowledgement timeouts: every update is answered once and in order, and every ticket,
-dispatch and escalation exists exactly once.
+dispatch and escalation exists exactly once. A second test walks the full fault-report
+conversation of eight customers over both instances, killing one of them mid-way.
 """
 
 from __future__ import annotations
@@ -149,6 +150,49 @@ async def test_two_instances_share_work_and_survive_one_dying(
         assert all(seen[t.number] >= 3 for t in tickets), seen
     finally:
         for s in servers:
+            if s.accepting:
+                await s.stop()
+        harness.sandbox.webhook_targets = []
+
+
+async def test_two_instances_full_fault_reports_with_one_killed(
+    harness: Harness, short_claims: None
+) -> None:
+    """The real fault-report conversation, spread over two instances; A dies mid-way."""
+    from benchmarks.common import Api, Customer, report
+
+    harness.clock.set(local(harness, 2026, 11, 23, 10, 0))
+    a = await start_instance(harness, claim_seconds=CLAIM)
+    b = await start_instance(harness, claim_seconds=CLAIM)
+    await register(harness, [a, b])
+    api = Api(harness.sandbox.url)
+    try:
+        await greet(harness, "zhang", "li", "wang", "zhao")
+        first = [Customer(5500 + n) for n in range(4)]
+        await asyncio.gather(*(report(api, c, timeout=30) for c in first))
+        assert a.received > 0 and b.received > 0
+        second = [Customer(5600 + n) for n in range(4)]
+        flows = asyncio.gather(*(report(api, c, timeout=30) for c in second))
+        await asyncio.sleep(0.3)
+        await a.kill()  # mid-conversation: its claimed updates and unsent replies go to B
+        await flows
+        customers = first + second
+        assert all(c.ticket for c in customers), [(c.user_id, c.step, c.errors) for c in customers]
+
+        async def settled() -> bool:
+            _, _, inbox_left, outbox_left = await _shared_state(harness.db_url)
+            return inbox_left == 0 and outbox_left == 0
+
+        await _until(settled)
+        tickets, events, _, _ = await _shared_state(harness.db_url)
+        assert sorted(t.number for t in tickets) == sorted(c.ticket for c in customers)
+        assert {t.reporter_user_id for t in tickets} == {c.user_id for c in customers}
+        for t in tickets:  # each report made one ticket, dispatched once, not escalated yet
+            kinds = Counter(e.kind for e in events if e.ticket_id == t.id)
+            assert kinds["dispatched"] == 1 and kinds["escalated"] == 0, (t.number, kinds)
+    finally:
+        await api.close()
+        for s in (a, b):
             if s.accepting:
                 await s.stop()
         harness.sandbox.webhook_targets = []
