@@ -93,6 +93,29 @@ def run_main(coro: Any) -> int:
     return int(asyncio.run(coro))
 
 
+async def wait_drained(db_path: Path, timeout: float) -> dict[str, int]:
+    """Until the bot's inbox and outbox hold no pending row (or the timeout); what is left.
+
+    After a kill -9 the rows the dead process had claimed wait out their claim (outbox: 30 s),
+    and a busy chat's queued updates are processed one after the other: give it time.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while True:
+        con = sqlite3.connect(db_path)
+        try:
+            left = {
+                "inbox": con.execute("SELECT count(*) FROM inbox WHERE status = 'pending'").fetchone()[0],
+                "outbox": con.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0],
+            }
+        finally:
+            con.close()
+        if not any(left.values()) or time.monotonic() > deadline:
+            return left
+        await asyncio.sleep(0.5)
+
+
 # --------------------------------------------------------------------------------- processes
 
 

@@ -32,7 +32,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report, run_main
+from benchmarks.common import (
+    CUSTOMER_BASE,
+    Api,
+    Customer,
+    Engineers,
+    Procs,
+    dist,
+    report,
+    run_main,
+    wait_drained,
+)
 
 
 def note(text: str) -> None:
@@ -114,12 +124,18 @@ async def main_async(args: argparse.Namespace) -> int:
             while time.monotonic() < deadline and not numbers <= engineers.cards.keys():  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2)
+            drain_began = time.monotonic()
+            left = await wait_drained(procs.db_path, args.drain)
+            drain_s = time.monotonic() - drain_began
+            await asyncio.sleep(1)
             await engineers.stop()
             procs.stop_bot()
             facts = database_facts(procs.db_path)
             result = check(customers, engineers, facts, await sandbox_message_ids(
                 api, {row[0] for row in facts["outbox"] if row[1] == "sendMessage"}))
             result["kills"] = len(restarts)
+            result["drain_s"] = round(drain_s, 1)
+            result["left_after_drain"] = left
             result["restart_to_polling"] = dist(restarts, "s")
             if args.keep:
                 result["workdir"] = tmp
@@ -169,6 +185,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gap", type=float, nargs=2, default=(0.5, 3.0), metavar=("MIN", "MAX"),
                    help="seconds between kills (uniformly random)")
     p.add_argument("--delay-ms", type=float, default=50.0)
+    p.add_argument("--drain", type=float, default=300.0,
+                   help="seconds the bot may take at the end to process and send what is queued")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds a customer waits for a prompt")
     p.add_argument("--keep", action="store_true", help="keep the work directory (database, logs)")
     return p

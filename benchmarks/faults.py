@@ -21,7 +21,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report, run_main
+from benchmarks.common import (
+    CUSTOMER_BASE,
+    Api,
+    Customer,
+    Engineers,
+    Procs,
+    dist,
+    report,
+    run_main,
+    wait_drained,
+)
 from benchmarks.crash import check, database_facts, note, sandbox_message_ids
 from benchmarks.load import outbox_delays
 
@@ -61,12 +71,18 @@ async def main_async(args: argparse.Namespace) -> int:
             await asyncio.sleep(2)
             stats = await api.stats()
             await api.http.delete(procs.url + "/sandbox/faults")
+            drain_began = time.monotonic()
+            left = await wait_drained(procs.db_path, args.drain)
+            drain_s = time.monotonic() - drain_began
+            await asyncio.sleep(1)
             await engineers.stop()
             procs.stop_bot()
             facts = database_facts(procs.db_path)
             result: dict[str, Any] = check(customers, engineers, facts, await sandbox_message_ids(
                 api, {row[0] for row in facts["outbox"] if row[1] == "sendMessage"}))
             result["wall_s"] = round(wall, 1)
+            result["drain_s"] = round(drain_s, 1)
+            result["left_after_drain"] = left
             result["injected_errors"] = stats["errors"]
             result["bot_api_calls"] = sum(stats["calls"].values())
             result["latency_update_to_reply"] = dist([x for c in customers for x in c.latencies])
@@ -87,6 +103,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kinds", nargs="+", default=["429", "500", "timeout"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--delay-ms", type=float, default=50.0)
+    p.add_argument("--drain", type=float, default=300.0,
+                   help="seconds the bot may take at the end to process and send what is queued")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds a customer waits for a prompt")
     return p
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from benchmarks.common import Api, Customer, Engineers, Procs, report
+from benchmarks.common import Api, Customer, Engineers, Procs, report, wait_drained
 from benchmarks.crash import check, customer_loop, database_facts, killer
 from storage.models import InboxUpdate, OutboxMessage, Ticket, Timer
 from tests.harness import Harness
@@ -102,7 +102,7 @@ async def test_kill_9_during_reports_loses_nothing(tmp_path: Path) -> None:
             if numbers <= engineers.cards.keys():
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)
+        await wait_drained(procs.db_path, 120)  # claims of killed processes run out (outbox: 30 s)
         await engineers.stop()
         procs.stop_bot()
         facts = database_facts(procs.db_path)
