@@ -6,7 +6,17 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import admin, common, customer, desk, engineer, followup, questions, report, supervisor
+from handlers import (
+    admin,
+    common,
+    customer,
+    desk,
+    engineer,
+    followup,
+    questions,
+    report,
+    supervisor,
+)
 from handlers.flows import route_message
 
 
@@ -57,5 +67,5 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(
         MessageHandler(filters.TEXT | filters.CONTACT | filters.PHOTO, route_message)
     )
-    app.add_handler(MessageHandler(filters.ALL, common.unsupported))
+    app.add_handler(MessageHandler(filters.ALL, report.on_unsupported))  # common.unsupported outside a report
     app.add_handler(CallbackQueryHandler(common.stale_button))

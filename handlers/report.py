@@ -203,6 +203,34 @@ async def on_message(
     await handler(actor, data, text)
 
 
+def _media_kind(update: Update) -> str:
+    """What kind of message the report cannot use: sticker, voice, file, location or other."""
+    msg = update.effective_message
+    if msg is None:
+        return "other"
+    if msg.sticker is not None:
+        return "sticker"
+    if msg.voice is not None or msg.audio is not None or msg.video_note is not None:
+        return "voice"
+    if msg.document is not None:
+        return "file"
+    if msg.location is not None or msg.venue is not None:
+        return "location"
+    return "other"
+
+
+@guarded()
+async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """Stickers, voice, files, locations: during a report, say why it cannot be used and ask the
+    current question again; outside a report, the general explanation."""
+    conv = await get_conversation(uow_mod.current().session, actor.chat_id)
+    if conv is None or conv.flow != FLOW:
+        actor.reply("common/unsupported")
+        return
+    actor.reply("report/text#unsupported_in_report", kind=_media_kind(update))
+    await prompt(actor, conv.step, dict(conv.data))
+
+
 _QUESTION = re.compile(
     r"[?？]|吗|么|多少|多久|多长|几[天年月个次小]|怎么|如何|是否|能不能|可不可以|有没有|请问"
     r"|^\s*(what|how|when|where|why|who|which|is|are|do|does|can|could|will|would|should)\b",

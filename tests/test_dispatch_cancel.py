@@ -6,7 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 from bot import dispatch
-from tests.dispatchkit import card_of, collect, fire_due, greet, local, open_ticket, ticket, wait_for
+from tests.dispatchkit import (
+    card_of,
+    collect,
+    fire_due,
+    greet,
+    local,
+    open_ticket,
+    ticket,
+    wait_for,
+)
 from tests.harness import Harness
 
 MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → li → wang
