@@ -198,7 +198,7 @@ async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) 
     promised = promise.promise(desk.policy, facts, today)
     rule = promise.complaint(desk.policy, data.get("symptom", ""), await _history(session, item, tz), today) if item else None
     claimed = await session.get(Customer, data["customer_id"]) if data.get("customer_id") else None
-    due = _due_times(desk.policy, now, claimed)
+    due = due_times(desk.policy, now, claimed)
     if data.get("phone") and not user.phone:
         user.phone = str(data["phone"])[:32]
     new = tickets.NewTicket(
@@ -228,8 +228,9 @@ async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) 
     )
 
 
-def _due_times(policy: Any, now: dt.datetime, customer: Customer | None) -> Any | None:
-    """SLA due times of the ticket (zone and contract of the named customer, when known)."""
+def due_times(policy: Any, now: dt.datetime, customer: Customer | None) -> Any | None:
+    """SLA due times of a report made at ``now`` (zone and contract of the named customer, when
+    known); None when the policy cannot give them. Also used for a reopened ticket's fresh cycle."""
     from bot.rules import calculators as calc
 
     zone = customer.zone if customer is not None and customer.zone in ("city", "suburb") else None

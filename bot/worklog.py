@@ -35,11 +35,36 @@ def rating_buttons(locale: str, ticket_id: int) -> uow_mod.Buttons:
     return [[(render(locale, f"work/labels#rate_{k}"), f"rt:{ticket_id}:{k}")] for k in RATING_KEYS]
 
 
+class TicketChanged(Exception):
+    """Someone else changed the ticket (handed it over, resolved it) since this update read it."""
+
+
+async def _claim(uow: uow_mod.UnitOfWork, ticket: Ticket, to: str, **values: Any) -> str:
+    """Move ``ticket`` to ``to`` with one conditional UPDATE: only while its status and assignee
+    are still those this unit of work read, so of a resolve and a concurrent hand-over exactly one
+    wins (like ``dispatch.acknowledge``). Returns the status left; raises TicketChanged on a loss."""
+    seen, assignee = ticket.status, ticket.assignee_id
+    if to not in tickets.TRANSITIONS.get(seen, frozenset()):
+        raise tickets.IllegalTransition(ticket.number, seen, to)
+    same_assignee = Ticket.assignee_id.is_(None) if assignee is None else Ticket.assignee_id == assignee
+    result = await uow.session.execute(
+        update(Ticket).where(Ticket.id == ticket.id, Ticket.status == seen, same_assignee)
+        .values(status=to, **values).execution_options(synchronize_session=False)
+    )
+    await uow.session.refresh(ticket)
+    if result.rowcount != 1:
+        raise TicketChanged(ticket.number)
+    return seen
+
+
 async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, summary: str) -> None:
-    """Resolve with a summary; ask the customer to confirm an on-site report and to rate."""
+    """Resolve with a summary; ask the customer to confirm an on-site report and to rate.
+
+    Raises TicketChanged (nothing done) when a concurrent hand-over or resolve got there first."""
     actor = tickets.Actor("staff", staff.id)
-    tickets.transition(
-        uow.session, ticket, "resolved", actor, uow.now,
+    seen = await _claim(uow, ticket, "resolved", resolved_at=uow.now)
+    tickets.record(
+        uow.session, ticket, "resolved", actor, uow.now, from_status=seen, to_status="resolved",
         data={"summary": summary, "by": staff.key, "open_min": int((uow.now - ticket.created_at).total_seconds() // 60)},
     )
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
@@ -145,20 +170,22 @@ async def _autoclose(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]
 async def hand_over(
     uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, reason: str
 ) -> Staff | None:
-    """Pass the ticket to the next engineer in the rotation, with a reason; None if nobody."""
+    """Pass the ticket to the next engineer in the rotation, with a reason; None if nobody.
+
+    Raises TicketChanged (nothing done) when a concurrent resolve or hand-over got there first."""
     nxt, layer = await dispatch._next_engineer(  # noqa: SLF001  (same domain, shared helper)
         uow, desk, {"engineer": staff.key, "layer": None, "tried": [staff.key]}
     )
     if nxt is None:
         return None
+    seen = await _claim(uow, ticket, "dispatched", assignee_id=nxt.id)
     tickets.record(
         uow.session, ticket, "handover", tickets.Actor("staff", staff.id), uow.now,
         data={"from": staff.key, "to": nxt.key, "reason": reason},
     )
-    if ticket.status in ("acknowledged", "in_progress", "reopened"):
-        tickets.transition(uow.session, ticket, "dispatched", tickets.Actor("staff", staff.id), uow.now,
-                           kind="handover_dispatch", data={"to": nxt.key})
-    ticket.assignee_id = nxt.id
+    if seen in ("acknowledged", "in_progress", "reopened"):
+        tickets.record(uow.session, ticket, "handover_dispatch", tickets.Actor("staff", staff.id), uow.now,
+                       from_status=seen, to_status="dispatched", data={"to": nxt.key})
     await dispatch.send_to(uow, desk, ticket, nxt, layer=layer, stage=0, reason="handover", note=reason)
     if staff.telegram_user_id is not None:
         await dispatch.edit_cards(uow, desk, ticket, "handed_over", nxt.name, only=staff.telegram_user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -154,17 +155,28 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
         worklog.record_contact(uow, ticket, _staff(actor), data["kind"], data["done"], data["result"], minutes)
         await clear_conversation(uow.session, actor.chat_id)
         actor.reply("work/text#contact_saved", number=ticket.number, minutes=minutes)
-    elif conv.step == "resolve":
-        await worklog.resolve(uow, desk_of(context), ticket, _staff(actor), text)
-        await clear_conversation(uow.session, actor.chat_id)
-        actor.reply("work/text#resolved", number=ticket.number)
-    elif conv.step == "handover":
-        to = await worklog.hand_over(uow, desk_of(context), ticket, _staff(actor), text)
-        await clear_conversation(uow.session, actor.chat_id)
-        if to is None:
-            actor.reply("work/text#handover_nobody", number=ticket.number)
-        else:
-            actor.reply("work/text#handed_over", number=ticket.number, to=to.name)
+    elif conv.step in ("resolve", "handover"):
+        await _resolve_or_hand_over(uow, desk_of(context), actor, conv.step, ticket, text)
+
+
+async def _resolve_or_hand_over(
+    uow: uow_mod.UnitOfWork, desk: Any, actor: Actor, step: str, ticket: Ticket, text: str
+) -> None:
+    """The typed resolution or hand-over reason; a concurrent change of the ticket wins cleanly."""
+    await clear_conversation(uow.session, actor.chat_id)
+    try:
+        if step == "resolve":
+            await worklog.resolve(uow, desk, ticket, _staff(actor), text)
+            actor.reply("work/text#resolved", number=ticket.number)
+            return
+        to = await worklog.hand_over(uow, desk, ticket, _staff(actor), text)
+    except worklog.TicketChanged:
+        actor.reply("work/text#changed_meanwhile", number=ticket.number, status=_status(actor, ticket.status))
+        return
+    if to is None:
+        actor.reply("work/text#handover_nobody", number=ticket.number)
+    else:
+        actor.reply("work/text#handed_over", number=ticket.number, to=to.name)
 
 
 def _minutes(text: str) -> int | None:
