@@ -30,6 +30,7 @@ from bot import tickets, timers
 from bot import uow as uow_mod
 from bot.i18n import render
 from bot.notify import active_staff, locale_of, staff_by_key, tell
+from bot.rules import qa_facts
 from storage.models import Customer, RosterOverride, Staff, TelegramUser, Ticket, TicketEvent
 
 MANAGER_ROLES = ("supervisor", "admin")
@@ -105,7 +106,7 @@ async def dispatch(
 
     if ticket.status == "new":
         customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-        fill_due_times(desk, ticket, customer.zone if customer else None)
+        fill_due_times(desk, ticket, customer)
     await sla_watch.watch_sla(uow, desk, ticket)
     engineer, layer = await on_duty_engineer(uow, desk)
     if engineer is not None and engineer.telegram_user_id is None:  # on duty but never registered
@@ -184,48 +185,29 @@ def card_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.But
     return [[(label("ack"), f"dp:ack:{ticket_id}")], work, [(label("handover"), f"dp:handover:{ticket_id}")]]
 
 
-def _rules_facts() -> Any:
-    """The rules module's policy calculators (``bot.rules.qa_facts``), if present."""
-    try:
-        from bot.rules import qa_facts
-    except ImportError:
-        return None
-    return qa_facts
-
-
 def warranty_stage(desk: Any, equipment: Any, today: dt.date) -> str | None:
     """The warranty stage (return/exchange/repair/expired) of ``equipment`` today, from the policy."""
-    facts = _rules_facts()
-    if equipment is None or facts is None:
+    if equipment is None:
         return None
     try:
-        out = facts.warranty_stage(desk.policy, equipment.kind, equipment.start_event, equipment.start_event_date, today)
+        out = qa_facts.warranty_stage(
+            desk.policy, equipment.kind, equipment.start_event, equipment.start_event_date, today
+        )
     except Exception:  # the policy lacks the keys: the card goes out without a stage
         return None
     return str(out["stage"])
 
 
-def fill_due_times(desk: Any, ticket: Ticket, zone: str | None) -> None:
-    """SLA due times from the policy (policy §2) when intake did not set them.
+def fill_due_times(desk: Any, ticket: Ticket, customer: Customer | None) -> None:
+    """SLA due times from the policy (policy §2) when intake did not set them: counted from the
+    ticket's creation, on site by the customer's zone and contract (``intake.due_times``)."""
+    from bot.intake import due_times
 
-    First response and fix count from the ticket's creation; the on-site time depends on the
-    customer's zone (none when the zone is unknown).
-    """
-    facts = _rules_facts()
-    if facts is None or any((ticket.first_response_due, ticket.onsite_due, ticket.fix_due)):
+    if any((ticket.first_response_due, ticket.onsite_due, ticket.fix_due)):
         return
-    try:
-        sla = facts.sla(desk.policy)
-    except Exception:  # the policy lacks the keys: no due times
-        return
-    created = ticket.created_at
-
-    def after(hours: Any) -> dt.datetime | None:
-        return created + dt.timedelta(hours=float(hours)) if hours is not None else None
-
-    ticket.first_response_due = after(sla.get("first_response_hours"))
-    ticket.onsite_due = after(sla.get(f"onsite_{zone}_hours")) if zone else None
-    ticket.fix_due = after(sla.get("fix_general_hours"))
+    due = due_times(desk.policy, ticket.created_at, customer)
+    if due is not None:
+        ticket.first_response_due, ticket.onsite_due, ticket.fix_due = due.first_response, due.onsite, due.fix
 
 
 async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> dict[str, Any]:

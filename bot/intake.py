@@ -236,7 +236,7 @@ def due_times(policy: Any, now: dt.datetime, customer: Customer | None) -> Any |
     zone = customer.zone if customer is not None and customer.zone in ("city", "suburb") else None
     try:
         return calc.sla_due_times(policy, now, zone, contract_type=customer.contract_type if customer else "none")
-    except ValueError:
+    except (ValueError, AttributeError, TypeError, KeyError):  # a policy without these numbers: no due times
         return None
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,20 @@ def _policy() -> Any:
         return None
 
 
+def _in_session(url: str, work: Callable[[Any], Awaitable[Any]], *, write: bool) -> Any:
+    """Run ``work(session)`` in one write (or read-only) transaction on a fresh database handle."""
+
+    async def go() -> Any:
+        db = Database(url)
+        try:
+            async with db.write() if write else db.read() as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Check the whole file, then write it in one transaction (or nothing)."""
     path = Path(args.file)
@@ -54,17 +69,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     if url is None:
         return 2
     policy = _policy()
-
-    async def go() -> registry_io.ImportResult:
-        db = Database(url)
-        try:
-            async with db.write() as session:
-                return await registry_io.import_rows(session, rows, policy)
-        finally:
-            await db.dispose()
-
     try:
-        result = asyncio.run(go())
+        result = _in_session(url, lambda session: registry_io.import_rows(session, rows, policy), write=True)
     except registry_io.RegistryImportError as exc:
         return _report_errors(path, exc, args.json)
     if args.json:
@@ -91,16 +97,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     url = _database_url()
     if url is None:
         return 2
-
-    async def go() -> list[dict[str, Any]]:
-        db = Database(url)
-        try:
-            async with db.read() as session:
-                return await registry_io.export_rows(session)
-        finally:
-            await db.dispose()
-
-    rows = asyncio.run(go())
+    rows = _in_session(url, registry_io.export_rows, write=False)
     out = Path(args.output) if args.output else None
     text = registry_io.write_table(rows, out)
     if text is not None:
@@ -119,18 +116,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     url = _database_url()
     if url is None:
         return 2
-
-    async def go() -> str:
-        db = Database(url)
-        try:
-            async with db.write() as session:
-                ticket = await intake.confirm_reporter(session, args.ticket, dt.datetime.now(dt.UTC), args.customer)
-                return f"{ticket.number}: verified for {ticket.customer_label}"
-        finally:
-            await db.dispose()
+    async def confirm(session: Any) -> str:
+        ticket = await intake.confirm_reporter(session, args.ticket, dt.datetime.now(dt.UTC), args.customer)
+        return f"{ticket.number}: verified for {ticket.customer_label}"
 
     try:
-        print(asyncio.run(go()))
+        print(_in_session(url, confirm, write=True))
     except intake.VerifyError as exc:
         print(f"sdbot: {exc}", file=sys.stderr)
         return 2

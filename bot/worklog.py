@@ -57,6 +57,17 @@ async def _claim(uow: uow_mod.UnitOfWork, ticket: Ticket, to: str, **values: Any
     return seen
 
 
+async def _had_onsite_visit(uow: uow_mod.UnitOfWork, ticket: Ticket) -> bool:
+    """Whether an on-site contact was recorded on the ticket (then there is a service report)."""
+    found = await uow.session.scalar(
+        select(TicketEvent.id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact",
+            TicketEvent.data["kind"].as_string() == "onsite",
+        ).limit(1)
+    )
+    return found is not None
+
+
 async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, summary: str) -> None:
     """Resolve with a summary; ask the customer to confirm an on-site report and to rate.
 
@@ -70,15 +81,10 @@ async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Sta
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
     ticket.resolution = summary
     await dispatch.edit_cards(uow, desk, ticket, "resolved", staff.name)
-    onsite = await uow.session.scalar(
-        select(TicketEvent.id).where(
-            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact",
-            TicketEvent.data["kind"].as_string() == "onsite",
-        ).limit(1)
-    )
+    onsite = await _had_onsite_visit(uow, ticket)
     default = desk.settings.default_locale
     locale = await locale_of(uow.session, ticket.reporter_user_id, default)
-    if onsite is not None:  # the customer confirms the service report first, then rates
+    if onsite:  # the customer confirms the service report first, then rates
         report = render(locale, "work/text#service_report", number=ticket.number, engineer=staff.name, summary=summary)
         uow.send(
             ticket.reporter_user_id, report, priority=uow_mod.PRIORITY_NOTICE, ref=f"ticket:{ticket.id}",
@@ -109,13 +115,8 @@ async def confirm_service_report(uow: uow_mod.UnitOfWork, desk: Any, ticket: Tic
     """
     if ticket.reporter_user_id != user_id or ticket.status not in ("resolved", "closed"):
         return "stale"
-    onsite = await uow.session.scalar(
-        select(TicketEvent.id).where(
-            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact",
-            TicketEvent.data["kind"].as_string() == "onsite",
-        ).limit(1)
-    )
-    if onsite is None:
+    onsite = await _had_onsite_visit(uow, ticket)
+    if not onsite:
         return "stale"
     done = await uow.session.scalar(
         select(TicketEvent.id).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "report_confirmed",

@@ -1,11 +1,11 @@
-"""Customer commands: /mytickets, /ticket NO, /whoami, /unlink, cancelling one's own ticket."""
+"""Customer commands: /mytickets, /ticket NO, /whoami, /unlink, cancelling one's own ticket, rating."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import intake, tickets
+from bot import intake, tickets, worklog
 from bot import uow as uow_mod
 from handlers.base import Actor, desk_of, guarded
 from storage.models import Customer, Ticket
@@ -95,9 +95,6 @@ async def unlink(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Acto
 @guarded(roles=("customer",))
 async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``rt:<ticket id>:<rating key>``: only the reporter, only once, only while resolved."""
-    from bot import worklog
-    from handlers.base import desk_of
-
     uow = uow_mod.current()
     parts = (update.callback_query.data or "").split(":") if update.callback_query else []
     ticket = None
@@ -110,16 +107,3 @@ async def rate_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor:
         actor.reply("work/text#already_rated", number=ticket.number)
         return
     actor.reply("work/text#thanks_rating", number=ticket.number)
-
-
-@guarded(roles=("customer",))
-async def confirm_report(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """``sr:<ticket id>``: the customer confirms the on-site service report."""
-    uow = uow_mod.current()
-    raw = (update.callback_query.data or "").partition(":")[2] if update.callback_query else ""
-    ticket = await uow.session.get(Ticket, int(raw)) if raw.isdecimal() and len(raw) <= 12 else None
-    if ticket is None or ticket.reporter_user_id != actor.user.id:
-        actor.reply("common/stale_button")
-        return
-    tickets.record(uow.session, ticket, "report_confirmed", tickets.Actor("customer", actor.user.id), uow.now)
-    actor.reply("work/text#report_confirmed", number=ticket.number)

@@ -1,4 +1,4 @@
-"""Unit tests of the dispatch helpers that read the policy through the rules module."""
+"""Unit tests of the dispatch helpers that read the policy (due times, warranty stage, escalation)."""
 
 from __future__ import annotations
 
@@ -7,68 +7,56 @@ from types import SimpleNamespace
 
 from bot import dispatch
 from bot.rules.policy import load_policy
-from storage.models import Ticket
+from storage.models import Customer, Ticket
 
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
-
-
-class FakeFacts:
-    """Stands in for bot.rules.qa_facts with the policy §2 defaults."""
-
-    @staticmethod
-    def sla(policy: object) -> dict[str, int]:
-        return {"first_response_hours": 2, "onsite_city_hours": 4, "onsite_suburb_hours": 8, "fix_general_hours": 24}
-
-    @staticmethod
-    def warranty_stage(policy: object, kind: str, event: str, date: dt.date, on: dt.date) -> dict[str, str]:
-        return {"stage": "exchange" if (on - date).days < 30 else "repair"}
 
 
 def _desk() -> SimpleNamespace:
     return SimpleNamespace(policy=load_policy())
 
 
-def test_due_times_from_the_policy_by_zone(monkeypatch) -> None:
-    monkeypatch.setattr(dispatch, "_rules_facts", lambda: FakeFacts)
+def _customer(zone: str) -> Customer:
+    return Customer(number="C1", name="x", name_key="x", zone=zone, contract_type="none")
+
+
+def test_due_times_from_the_policy_by_zone() -> None:
+    sla = _desk().policy.sla
     city, suburb, unknown = (Ticket(created_at=T0) for _ in range(3))
-    dispatch.fill_due_times(_desk(), city, "city")
-    dispatch.fill_due_times(_desk(), suburb, "suburb")
+    dispatch.fill_due_times(_desk(), city, _customer("city"))
+    dispatch.fill_due_times(_desk(), suburb, _customer("suburb"))
     dispatch.fill_due_times(_desk(), unknown, None)
+    h = dt.timedelta(hours=1)
     assert (city.first_response_due, city.onsite_due, city.fix_due) == (
-        T0 + dt.timedelta(hours=2), T0 + dt.timedelta(hours=4), T0 + dt.timedelta(hours=24))
-    assert suburb.onsite_due == T0 + dt.timedelta(hours=8)
-    assert unknown.onsite_due is None and unknown.first_response_due == T0 + dt.timedelta(hours=2)
+        T0 + sla.first_response_hours * h, T0 + sla.onsite_city_hours * h, T0 + sla.fix_general_hours * h)
+    assert suburb.onsite_due == T0 + sla.onsite_suburb_hours * h
+    assert unknown.onsite_due is None and unknown.first_response_due == T0 + sla.first_response_hours * h
 
 
-def test_due_times_set_by_intake_are_kept(monkeypatch) -> None:
-    monkeypatch.setattr(dispatch, "_rules_facts", lambda: FakeFacts)
+def test_due_times_set_by_intake_are_kept() -> None:
     given = T0 + dt.timedelta(hours=1)
     ticket = Ticket(created_at=T0, first_response_due=given)
-    dispatch.fill_due_times(_desk(), ticket, "city")
+    dispatch.fill_due_times(_desk(), ticket, _customer("city"))
     assert ticket.first_response_due == given and ticket.onsite_due is None
 
 
-def test_a_policy_without_the_numbers_gives_no_due_times_and_no_stage(monkeypatch) -> None:
-    class Broken:
-        @staticmethod
-        def sla(policy: object) -> dict[str, int]:
-            raise AttributeError("sla")
-
-        warranty_stage = sla
-
-    monkeypatch.setattr(dispatch, "_rules_facts", lambda: Broken)
+def test_a_policy_without_the_numbers_gives_no_due_times_and_no_stage() -> None:
+    broken = SimpleNamespace(policy=SimpleNamespace())
     ticket = Ticket(created_at=T0)
-    dispatch.fill_due_times(_desk(), ticket, "city")
-    assert ticket.first_response_due is None
+    dispatch.fill_due_times(broken, ticket, _customer("city"))
+    assert ticket.first_response_due is None and ticket.fix_due is None
     equipment = SimpleNamespace(kind="product", start_event="sale", start_event_date=dt.date(2026, 11, 1))
-    assert dispatch.warranty_stage(_desk(), equipment, dt.date(2026, 11, 23)) is None
+    assert dispatch.warranty_stage(broken, equipment, dt.date(2026, 11, 23)) is None
 
 
-def test_warranty_stage_of_equipment(monkeypatch) -> None:
-    monkeypatch.setattr(dispatch, "_rules_facts", lambda: FakeFacts)
+def test_warranty_stage_of_equipment() -> None:
+    from bot.rules import calculators as calc
+
+    desk = _desk()
     equipment = SimpleNamespace(kind="product", start_event="sale", start_event_date=dt.date(2026, 11, 1))
-    assert dispatch.warranty_stage(_desk(), equipment, dt.date(2026, 11, 23)) == "exchange"
-    assert dispatch.warranty_stage(_desk(), None, dt.date(2026, 11, 23)) is None
+    expected = calc.warranty_stage(desk.policy, "product", "sale", dt.date(2026, 11, 1), dt.date(2026, 11, 23))
+    assert dispatch.warranty_stage(desk, equipment, dt.date(2026, 11, 23)) == expected.stage
+    assert dispatch.warranty_stage(desk, None, dt.date(2026, 11, 23)) is None
 
 
 def test_escalation_chain_follows_the_policy() -> None:
