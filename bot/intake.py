@@ -299,6 +299,22 @@ async def confirm_reporter(
     return ticket
 
 
+async def desk_confirms(
+    uow: Any, number: str, customer_number: str | None, *, default_locale: str, by_staff: int | None = None
+) -> Ticket:
+    """``confirm_reporter`` plus a notice to the reporter that their account is now verified (queued
+    in the outbox of ``uow``: sent by the bot, also when the desk confirmed from the command line).
+    Used by ``/verify`` and ``sdbot customers verify``; raises VerifyError."""
+    from bot.notify import tell
+
+    ticket = await confirm_reporter(uow.session, number, uow.now, customer_number, by_staff)
+    reporter = await uow.session.get(TelegramUser, ticket.reporter_user_id)
+    if reporter is not None and reporter.staff_id is None:  # staff accounts are never linked
+        await tell(uow, reporter.id, "tickets/text#verified_notice", default_locale=default_locale,
+                   customer=ticket.customer_label)
+    return ticket
+
+
 async def cancel_by_customer(uow: Any, desk: Any, ticket: Ticket, user_id: int) -> bool:
     """The reporter cancels their ticket (only before acknowledgement): the ticket is cancelled,
     its pending dispatch/ack timers stop, every dispatch card is edited to say so (no buttons left)

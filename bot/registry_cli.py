@@ -108,7 +108,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """The desk confirms the reporter of an unverified ticket (and links their Telegram account)."""
+    """The desk confirms the reporter of an unverified ticket, links their Telegram account and
+    queues a notice to them (``intake.desk_confirms``, as ``/verify`` in the bot)."""
     import datetime as dt
 
     from bot import intake
@@ -116,8 +117,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     url = _database_url()
     if url is None:
         return 2
+    from bot.config import load_settings
+    from bot.uow import UnitOfWork
+
+    locale = load_settings().default_locale
+
     async def confirm(session: Any) -> str:
-        ticket = await intake.confirm_reporter(session, args.ticket, dt.datetime.now(dt.UTC), args.customer)
+        uow = UnitOfWork(session=session, now=dt.datetime.now(dt.UTC))  # the running bot sends the notice
+        ticket = await intake.desk_confirms(uow, args.ticket, args.customer, default_locale=locale)
         return f"{ticket.number}: verified for {ticket.customer_label}"
 
     try:

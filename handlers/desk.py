@@ -7,16 +7,16 @@ from telegram.ext import ContextTypes
 
 from bot import intake
 from bot import uow as uow_mod
-from bot.notify import tell
 from handlers.base import MANAGERS, Actor, desk_of, guarded
-from storage.models import Customer, TelegramUser
+from storage.models import Customer
 
 MAX_ARG = 40  # a ticket or customer number is short; anything longer is echoed cut
 
 
 @guarded(roles=MANAGERS)
 async def verify_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """Confirm the reporter of an unverified ticket, as ``sdbot customers verify`` does, and tell them."""
+    """Confirm the reporter of an unverified ticket (``intake.desk_confirms``, as ``sdbot customers
+    verify`` does); the reporter is told their account is verified."""
     args = context.args or []
     if not 1 <= len(args) <= 2:
         actor.reply("tickets/text#verify_usage")
@@ -25,7 +25,8 @@ async def verify_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     uow = uow_mod.current()
     staff_id = actor.user.staff.id if actor.user.staff is not None else None
     try:
-        ticket = await intake.confirm_reporter(uow.session, number, uow.now, customer_number, by_staff=staff_id)
+        ticket = await intake.desk_confirms(uow, number, customer_number, by_staff=staff_id,
+                                            default_locale=desk_of(context).settings.default_locale)
     except intake.VerifyError as exc:
         actor.reply("tickets/text#verify_failed", reason=exc.reason, number=number, customer=customer_number)
         return
@@ -33,7 +34,3 @@ async def verify_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     assert customer is not None
     actor.reply("tickets/text#verify_done", number=ticket.number, customer=customer.name,
                 customer_number=customer.number)
-    reporter = await uow.session.get(TelegramUser, ticket.reporter_user_id)
-    if reporter is not None and reporter.staff_id is None:  # staff accounts are never linked
-        await tell(uow, ticket.reporter_user_id, "tickets/text#verified_notice",
-                   default_locale=desk_of(context).settings.default_locale, customer=customer.name)

@@ -262,6 +262,10 @@ def test_cli_desk_confirms_an_unverified_reporter(db_url: str, monkeypatch: pyte
             c = await s.scalar(select(Customer.id).where(Customer.number == "C1003"))
             assert t is not None and t.verified and t.customer_id == c
             assert u is not None and u.verified and u.customer_id == c
+            from storage.models import OutboxMessage
+
+            [notice] = (await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == 8801))).all()
+            assert notice.status == "pending" and "Nanshan Bistro" in notice.payload["text"]  # the bot sends it
 
     asyncio.run(_with_db(db_url, check))
 
