@@ -25,6 +25,19 @@ def local(h: Harness, *args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=h.clock.tz)  # type: ignore[misc]
 
 
+MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → li → wang
+EVERYONE = ("customer", "zhang", "li", "wang", "zhao", "admin")
+
+
+async def start_desk(
+    h: Harness, *keys: str, when: tuple[int, ...] = MONDAY_10, lang: str = "zh", **start: Any
+) -> dict[str, Chat]:
+    """Set the clock to ``when`` (desk time), start the bot and let ``keys`` (default: everyone) greet it."""
+    h.clock.set(local(h, *when))
+    await h.start(**start)
+    return await greet(h, *(keys or EVERYONE), lang=lang)
+
+
 async def greet(h: Harness, *keys: str, lang: str = "zh") -> dict[str, Chat]:
     """Staff (and the customer, key ``customer``) open their chat with the bot, as in real life."""
     chats = {}

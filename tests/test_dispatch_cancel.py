@@ -10,21 +10,16 @@ from tests.dispatchkit import (
     card_of,
     collect,
     fire_due,
-    greet,
-    local,
     open_ticket,
+    start_desk,
     ticket,
     wait_for,
 )
 from tests.harness import Harness
 
-MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → li → wang
-
 
 async def test_cancel_edits_every_card_and_removes_the_buttons(harness: Harness) -> None:
-    harness.clock.set(local(harness, *MONDAY_10))
-    await harness.start()
-    c = await greet(harness, "customer", "zhang", "li", "wang", "zhao", "admin")
+    c = await start_desk(harness)
     t0 = harness.clock.now()
     tid, number, _, _ = await open_ticket(harness, sla=False)
     cards = {"li": await card_of(c["li"], number)}
@@ -51,9 +46,7 @@ async def test_cancel_edits_every_card_and_removes_the_buttons(harness: Harness)
 
 
 async def test_cancel_card_in_english(harness: Harness) -> None:
-    harness.clock.set(local(harness, *MONDAY_10))
-    await harness.start()
-    c = await greet(harness, "customer", "li", lang="en")
+    c = await start_desk(harness, "customer", "li", lang="en")
     tid, number, _, _ = await open_ticket(harness, sla=False)
     card = await card_of(c["li"], number)
     await c["customer"].send(f"/ticket {number}")

@@ -10,10 +10,10 @@ from tests.dispatchkit import (
     collect,
     events,
     fire_due,
-    greet,
     local,
     open_ticket,
     pending_timers,
+    start_desk,
     texts,
     ticket,
     wait_for,
@@ -25,9 +25,7 @@ MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li
 
 
 async def _start(h: Harness) -> dict[str, Chat]:
-    h.clock.set(local(h, *MONDAY_10))
-    await h.start()
-    return await greet(h, "customer", "zhang", "li", "wang", "zhao", "admin")
+    return await start_desk(h)
 
 
 async def _ack(c: dict[str, Chat], key: str, tid: int, number: str) -> dict:

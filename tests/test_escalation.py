@@ -20,6 +20,7 @@ from tests.dispatchkit import (
     local,
     open_ticket,
     pending_timers,
+    start_desk,
     texts,
     ticket,
     wait_for,
@@ -30,9 +31,7 @@ MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → 
 
 
 async def _start(h: Harness, *when: int) -> dict[str, Chat]:
-    h.clock.set(local(h, *(when or MONDAY_10)))
-    await h.start()
-    return await greet(h, "customer", "zhang", "li", "wang", "zhao", "admin")
+    return await start_desk(h, when=when or MONDAY_10)
 
 
 def _kinds(evs: list) -> list[str]:

@@ -15,22 +15,18 @@ from tests.dispatchkit import (
     card_of,
     events,
     fire_due,
-    greet,
     local,
     open_ticket,
     pending_timers,
+    start_desk,
     texts,
     wait_for,
 )
 from tests.harness import Chat, Harness
 
-MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li
-
 
 async def _start(h: Harness) -> dict[str, Chat]:
-    h.clock.set(local(h, *MONDAY_10))
-    await h.start()
-    return await greet(h, "customer", "li", "wang", "zhao", "admin")
+    return await start_desk(h, "customer", "li", "wang", "zhao", "admin")
 
 
 async def _ack_and_resolve(c: dict[str, Chat], tid: int, number: str) -> dict:
