@@ -82,6 +82,7 @@ def render_png(series: DaySeries, *, title: str, created_label: str, compliance_
     font = cjk_font()
     if font is not None:
         matplotlib.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+        matplotlib.rcParams["axes.unicode_minus"] = False  # CJK fonts often lack U+2212
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     ax = fig.add_subplot()
     xs = list(range(len(series.days)))
