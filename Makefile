@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-sqlite lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,13 @@ run: $(BIN)/.installed
 	$(BIN)/sdbot run
 
 test: $(BIN)/.installed
+	bash .ci/system-deps.sh
+	bash .ci/test-suite.sh $(BIN)
+
+# The suite on SQLite only: the quick loop while developing.
+test-sqlite: $(BIN)/.installed
 	$(BIN)/ruff check .
 	env -u TEST_DATABASE_URL $(BIN)/pytest -q
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== the suite again on PostgreSQL (TEST_DATABASE_URL) =="; \
-		$(BIN)/pytest -q; \
-	fi
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
