@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
@@ -20,6 +21,7 @@ from bot.processing import ChatOrderedProcessor, UpdateRunner
 from bot.timers import TimerWorker
 from storage.db import Database
 from storage.migrate import upgrade_async
+from storage.models import InboxUpdate, OutboxMessage, Timer
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,21 @@ async def _apologise(uow: uow_mod.UnitOfWork, update: Update) -> None:
     from handlers.base import apologise
 
     await apologise(uow, update)
+
+
+async def release_claims(db: Database) -> None:
+    """Forget every claim on inbox, outbox and timer rows.
+
+    Only for SQLite, where one bot process owns the file: claims still held at start belong to a
+    process that died, and waiting them out would stall those chats for up to a minute.
+    """
+    async with db.write() as session:
+        for model in (InboxUpdate, OutboxMessage, Timer):
+            await session.execute(
+                sql_update(model)
+                .where(model.claimed_by.is_not(None))
+                .values(claimed_by=None, claimed_until=None)
+            )
 
 
 class ServiceDeskApp:
@@ -135,6 +152,8 @@ class ServiceDeskApp:
         """Migrate, initialise, start processing, the sender and (optionally) polling."""
         if migrate:
             await upgrade_async(self.settings.database_url)
+        if self.db.is_sqlite:
+            await release_claims(self.db)
         app = self.application or self.build()
         await app.initialize()
         await app.start()

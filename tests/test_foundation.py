@@ -155,6 +155,25 @@ async def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: floa
     raise AssertionError(f"{needle!r} not seen")
 
 
+async def _outbox_drained(db_url: str, timeout: float = 10) -> None:
+    """Wait until every outbox row is sent (a kill then falls between steps, not mid-send)."""
+    from storage.db import Database
+
+    db = Database(db_url)
+    try:
+        for _ in range(int(timeout / 0.05)):
+            async with db.read() as s:
+                pending = await s.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
+                )
+            if pending == 0:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await db.dispose()
+    raise AssertionError("outbox not drained")
+
+
 def _spawn(harness: Harness, tmp_path: Path) -> subprocess.Popen[str]:
     env = {
         **os.environ,
@@ -181,6 +200,7 @@ async def test_kill_9_between_two_steps_resumes_at_the_same_step(harness: Harnes
         chat = harness.chat(5012, "zh")
         prompt = await chat.ask("/lang", wait=15)
         assert prompt["buttons"]
+        await _outbox_drained(harness.db_url)  # step one is over: its reply is recorded as sent
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         # a message sent while the bot is dead is kept by the Bot API and handled after restart
@@ -210,3 +230,28 @@ async def test_inbox_records_every_update_once(bot: Harness) -> None:
     finally:
         await db.dispose()
     assert rows.count("done") == 3
+
+
+async def test_claims_of_a_dead_process_are_released_at_start(harness: Harness) -> None:
+    """A reply claimed by a process that died is sent at once after restart, not a minute later."""
+    import datetime as dt
+
+    from storage.db import Database
+
+    chat = harness.chat(5020, "en")
+    await chat.send("/start")  # the sandbox knows the chat
+    now = harness.clock.now()
+    db = Database(harness.db_url)
+    try:
+        async with db.write() as s:
+            s.add(OutboxMessage(
+                chat_id=5020, method="sendMessage", payload={"chat_id": 5020, "text": "held"},
+                priority=5, status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                claimed_by="out-dead", claimed_until=now + dt.timedelta(minutes=10),
+            ))
+    finally:
+        await db.dispose()
+    await harness.start()
+    texts = [m["text"] for m in await chat.read(wait=5)]
+    texts += [m["text"] for m in await chat.read(wait=3)] if "held" not in texts else []
+    assert "held" in texts
