@@ -3,6 +3,10 @@
 A timer is a row; the worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
 writer on SQLite) and runs each in its own transaction together with the row's ``done`` mark, so a
 crash fires it again after restart and a commit never fires it twice.
+
+The background loop does not wait for a fired timer's messages to be delivered before firing the
+next: the committed rows are handed to a tracked delivery task (a few at a time, in order per chat)
+or, when many are waiting, released to the outbox sender's loop. ``stop()`` lets them finish.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import uow as uow_mod
 from bot.outbox import OutboxSender
 from storage.db import Database
-from storage.models import Timer
+from storage.models import OutboxMessage, Timer
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,10 @@ TimerHandler = Callable[[uow_mod.UnitOfWork, Any, dict[str, Any]], Awaitable[Non
 HANDLERS: dict[str, TimerHandler] = {}
 MAX_ATTEMPTS = 6  # a failing timer is retried after 5, 10, 20, 40, 80 s, then marked failed
 RETRY_BASE = 5.0
+SEND_CONCURRENCY = 8  # fired timers' messages delivered at once by the worker's own tasks
+SEND_BACKLOG = 64  # beyond this many waiting deliveries, rows go straight to the outbox loop
+SEND_MAX_WAIT = (uow_mod.DIRECT_CLAIM / 2).total_seconds()  # older than this: leave to the loop
+STOP_GRACE = 10.0  # seconds stop() waits for deliveries in flight
 StartupHook = Callable[[AsyncSession, Any, dt.datetime], Awaitable[None]]
 STARTUP: list[StartupHook] = []
 
@@ -99,9 +107,17 @@ class TimerWorker:
         self.fired = 0
         self.lateness: list[float] = []
         self._task: asyncio.Task[None] | None = None
+        self._sending: dict[asyncio.Task[None], list[OutboxMessage]] = {}
+        self._last_for_chat: dict[int, asyncio.Task[None]] = {}
+        self._send_slots = asyncio.Semaphore(SEND_CONCURRENCY)
 
-    async def fire_one(self) -> bool:
-        """Claim and run one due timer; False when none is due."""
+    async def fire_one(self, *, wait_send: bool = True) -> bool:
+        """Claim and run one due timer; False when none is due.
+
+        With ``wait_send`` the timer's messages are delivered before returning; without it they
+        are handed to a background delivery task (or to the outbox loop) and the call returns at
+        once after the commit.
+        """
         async with self.db.write() as session:
             now = self.now()
             timer = await session.scalar(
@@ -142,10 +158,68 @@ class TimerWorker:
             self.lateness.append((now - timer.due_at).total_seconds())
             if len(self.lateness) > 10_000:
                 del self.lateness[:5_000]
+            to_loop = bool(uow.outbox) and not wait_send and len(self._sending) >= SEND_BACKLOG
+            if to_loop:  # too much waiting already: commit the rows unclaimed for the sender loop
+                for row in uow.outbox:
+                    row.claimed_by, row.claimed_until = None, None
         self.fired += 1
-        if uow.outbox:
+        if not uow.outbox:
+            return True
+        if wait_send:
             await self.sender.send_now(uow.outbox)
+        elif to_loop:
+            self.sender.wake.set()
+        else:
+            self._hand_off(list(uow.outbox), now)
         return True
+
+    def _hand_off(self, rows: list[OutboxMessage], committed: dt.datetime) -> None:
+        """Deliver ``rows`` in a tracked task, after earlier deliveries to the same chats."""
+        chats = {row.chat_id for row in rows}
+        before = {t for c in chats if (t := self._last_for_chat.get(c)) is not None and not t.done()}
+        task = asyncio.create_task(self._deliver(rows, before, committed), name="timer-send")
+        self._sending[task] = rows
+        for chat in chats:
+            self._last_for_chat[chat] = task
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        rows = self._sending.pop(task, [])
+        for row in rows:
+            if self._last_for_chat.get(row.chat_id) is task:
+                del self._last_for_chat[row.chat_id]
+
+    async def _deliver(
+        self, rows: list[OutboxMessage], before: set[asyncio.Task[None]], committed: dt.datetime
+    ) -> None:
+        """Send a fired timer's rows; if they waited too long, let the outbox loop have them."""
+        if before:
+            await asyncio.wait(before)
+        async with self._send_slots:
+            try:
+                if (self.now() - committed).total_seconds() > SEND_MAX_WAIT:  # claim about to lapse
+                    await self._release(rows)
+                else:
+                    await self.sender.send_now(rows)
+            except Exception:  # the rows stay in the outbox; the sender loop retries them
+                log.exception("sending a fired timer's messages failed")
+                self.sender.wake.set()
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        """Give this worker's unsent claimed rows back to the outbox sender loop."""
+        ids = [row.id for row in rows]
+        if ids:
+            async with self.db.write() as s:
+                await s.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_(ids),
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.claimed_by == self.sender.instance,
+                    )
+                    .values(claimed_by=None, claimed_until=None)
+                )
+        self.sender.wake.set()
 
     async def next_due(self) -> dt.datetime | None:
         """When the earliest pending timer is due."""
@@ -168,7 +242,7 @@ class TimerWorker:
         await self.startup()
         while True:
             try:
-                while await self.fire_one():
+                while await self.fire_one(wait_send=False):
                     pass
                 due = await self.next_due()
             except asyncio.CancelledError:
@@ -190,9 +264,20 @@ class TimerWorker:
             self._task = asyncio.create_task(self.run(), name="timers")
 
     async def stop(self) -> None:
-        """Stop the background loop."""
+        """Stop the background loop, then let deliveries in flight finish (for a while)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if not self._sending:
+            return
+        _, late = await asyncio.wait(list(self._sending), timeout=STOP_GRACE)
+        unsent = [row for task in late for row in self._sending.get(task, [])]
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+        if unsent:
+            with contextlib.suppress(Exception):  # claims lapse on their own anyway
+                await self._release(unsent)
