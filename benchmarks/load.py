@@ -196,6 +196,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.flood:
                 await api.post("/sandbox/config", {"flood_limits": True})
                 settings["bot_api_max_rate"] = 30
+                settings["bot_api_chat_pacing"] = True
             procs.configure_bot(**settings)
             out: dict[str, Any] = {
                 "delay_ms": args.delay_ms,

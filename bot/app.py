@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.inbox import Poller
 from bot.metrics import CountingRateLimiter
 from bot.outbox import OutboxSender
+from bot.pacing import PacedRateLimiter
 from bot.processing import ChatOrderedProcessor, UpdateRunner
 from bot.timers import TimerWorker
 from storage.db import Database
@@ -116,7 +117,7 @@ class ServiceDeskApp:
             .base_file_url(base_file_url)
             .updater(None)
             .job_queue(None)
-            .rate_limiter(CountingRateLimiter(overall_max_rate=rate_limit, max_retries=2))
+            .rate_limiter(self._limiter(rate_limit))
             .connection_pool_size(64)
             .pool_timeout(10)
         )
@@ -127,6 +128,12 @@ class ServiceDeskApp:
         self.poller: Poller | None = None
         self.timers: TimerWorker | None = None
         self.poll_timeout = poll_timeout
+
+    def _limiter(self, rate_limit: float) -> CountingRateLimiter:
+        """Outbound pacing: per chat and by priority (bot/pacing.py) unless switched off."""
+        if self.settings.bot_api_chat_pacing:
+            return PacedRateLimiter(rate_limit, max_retries=2)
+        return CountingRateLimiter(overall_max_rate=rate_limit, max_retries=2)
 
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""

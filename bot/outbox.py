@@ -21,6 +21,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.botapi import call, without_uploads
+from bot.pacing import OUTBOUND_PRIORITY
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -114,7 +115,11 @@ class OutboxSender:
             if not await self._resolve_edit(row):
                 raise BadRequest("message to edit was never sent")
             assert self.bot is not None, "sender has no bot"
-            message_id = await call(self.bot, row.method, row.payload)
+            token = OUTBOUND_PRIORITY.set(row.priority)
+            try:
+                message_id = await call(self.bot, row.method, row.payload)
+            finally:
+                OUTBOUND_PRIORITY.reset(token)
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)

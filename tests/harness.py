@@ -76,6 +76,7 @@ class Harness:
         self.http = aiohttp.ClientSession()
 
     def settings(self, **overrides: Any) -> Settings:
+        overrides.setdefault("bot_api_chat_pacing", False)  # tests pace only where they test it
         return Settings(
             database_url=self.db_url,
             telegram_bot_token=None,
@@ -90,7 +91,7 @@ class Harness:
             base_url=self.sandbox.bot_base_url,
             base_file_url=self.sandbox.file_base_url,
             clock=self.clock,
-            rate_limit=1000,
+            rate_limit=overrides.get("bot_api_max_rate", 1000),  # tests are not Telegram
             poll_timeout=1,
         )
         await app.start(migrate=False)
