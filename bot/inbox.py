@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -23,6 +22,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from storage.db import Database
 from storage.models import InboxUpdate
+from storage.repo import claim_rows
 
 log = logging.getLogger(__name__)
 
@@ -225,17 +225,10 @@ class InboxClaimer:
         """Claim the due updates (the earliest pending one of each chat) for this instance."""
         now = self.now()
         async with self.db.write() as s:
-            stmt = self._eligible(now).limit(limit).with_for_update(skip_locked=True)
-            rows = list((await s.scalars(stmt)).all())
-            if rows:
-                await s.execute(
-                    sql_update(InboxUpdate)
-                    .where(InboxUpdate.update_id.in_([r.update_id for r in rows]))
-                    .values(
-                        claimed_by=self.instance,
-                        claimed_until=now + dt.timedelta(seconds=self.claim_seconds),
-                    )
-                )
+            rows = await claim_rows(
+                s, self._eligible(now).limit(limit), InboxUpdate.update_id, self.instance,
+                now + dt.timedelta(seconds=self.claim_seconds),
+            )
         self.claimed += len(rows)
         return [u for r in rows if (u := Update.de_json(r.payload, self.bot)) is not None]
 

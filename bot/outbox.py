@@ -24,6 +24,7 @@ from bot.botapi import call, without_uploads
 from bot.pacing import OUTBOUND_PRIORITY
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.repo import claim_rows
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +74,10 @@ class OutboxSender:
         """Claim due rows (at most one per chat, the earliest) for this sender."""
         now = self.now()
         async with self.db.write() as s:
-            stmt = self._eligible(now).limit(limit).with_for_update(skip_locked=True)
-            rows = list((await s.scalars(stmt)).all())
-            if rows:
-                await s.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([r.id for r in rows]))
-                    .values(
-                        claimed_by=self.instance,
-                        claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS),
-                    )
-                )
+            rows = await claim_rows(
+                s, self._eligible(now).limit(limit), OutboxMessage.id, self.instance,
+                now + dt.timedelta(seconds=CLAIM_SECONDS),
+            )
         return rows
 
     # --- delivering -------------------------------------------------------------------------

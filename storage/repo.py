@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Conversation, Staff, TelegramUser
 
@@ -74,3 +75,21 @@ async def set_conversation(
 async def clear_conversation(session: AsyncSession, chat_id: int) -> None:
     """End the chat's flow."""
     await session.execute(delete(Conversation).where(Conversation.chat_id == chat_id))
+
+
+async def claim_rows(
+    session: AsyncSession, stmt: Select[Any], key: InstrumentedAttribute[Any], instance: str,
+    until: dt.datetime,
+) -> list[Any]:
+    """Lock the rows ``stmt`` selects (skipping rows other instances hold) and mark them claimed.
+
+    ``key`` is the primary-key column of the selected model; the claim lasts until ``until``.
+    """
+    rows = list((await session.scalars(stmt.with_for_update(skip_locked=True))).all())
+    if rows:
+        await session.execute(
+            update(key.class_)
+            .where(key.in_([getattr(r, key.key) for r in rows]))
+            .values(claimed_by=instance, claimed_until=until)
+        )
+    return rows
