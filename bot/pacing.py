@@ -14,9 +14,12 @@ import asyncio
 import contextvars
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Callable
 from typing import Any
+
+from telegram.error import RetryAfter
 
 from bot.metrics import CountingRateLimiter
 
@@ -24,6 +27,9 @@ OUTBOUND_PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("outboun
 
 #: Telegram's per-chat guidance, with a margin: rate per second and burst.
 CHAT_RATE, CHAT_BURST = 0.9, 2.0
+#: Longer waits for a chat's turn are handed back to the outbox as a local retry-after, so a busy
+#: chat (a hundred cards to one engineer) never holds up the messages of other chats.
+MAX_CHAT_WAIT = 2.0
 #: Share of the configured overall rate used as burst (the rest is paced evenly).
 OVERALL_BURST_SHARE = 0.5
 #: Methods that put a message in a chat, and count against the flood limits.
@@ -51,6 +57,11 @@ class PriorityBucket:
         """Full and nobody waiting: the bucket can be forgotten."""
         self._refill()
         return not self._waiters and self.tokens >= self.burst
+
+    def wait_estimate(self) -> float:
+        """Seconds until a new waiter would get its token (0 when one is free now)."""
+        self._refill()
+        return max(0.0, (len(self._waiters) + 1 - self.tokens) / self.rate)
 
     async def acquire(self, priority: int = 5) -> None:
         """Wait for one token."""
@@ -101,6 +112,10 @@ class PacedRateLimiter(CountingRateLimiter):
         if chat_id is not None and endpoint.startswith(PACED_PREFIXES):
             priority = OUTBOUND_PRIORITY.get()
             if isinstance(chat_id, int) and chat_id > 0:
-                await self._chat_bucket(chat_id).acquire(priority)
+                bucket = self._chat_bucket(chat_id)
+                wait = bucket.wait_estimate()
+                if wait > MAX_CHAT_WAIT:  # not here: the outbox tries this row again later
+                    raise RetryAfter(math.ceil(wait))
+                await bucket.acquire(priority)
             await self.overall.acquire(priority)
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)

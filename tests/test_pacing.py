@@ -60,3 +60,34 @@ async def test_flood_limits_provoke_no_429(harness: Harness) -> None:
         assert await chat.read(wait=10)
     stats = await harness.get("/sandbox/stats")
     assert stats["errors"].get("429", 0) == 0, stats["errors"]
+
+
+async def test_a_busy_chat_is_handed_back_not_waited_for() -> None:
+    from telegram.error import RetryAfter
+
+    from bot.pacing import MAX_CHAT_WAIT, PacedRateLimiter
+
+    limiter = PacedRateLimiter(1000, max_retries=0)
+    await limiter.initialize()
+    sent: list[int] = []
+
+    async def send(n: int) -> dict[str, int]:
+        sent.append(n)
+        return {"ok": n}
+
+    async def one(n: int) -> str:
+        try:
+            await limiter.process_request(send, (n,), {}, "sendMessage", {"chat_id": 42}, None)
+        except RetryAfter:
+            return "later"
+        return "sent"
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    outcomes = await asyncio.gather(*(one(n) for n in range(10)))
+    assert loop.time() - started <= MAX_CHAT_WAIT + 0.5  # nobody waited long
+    assert outcomes.count("sent") >= 2 and "later" in outcomes
+    assert len(sent) == outcomes.count("sent")
+    other = await limiter.process_request(send, (99,), {}, "sendMessage", {"chat_id": 43}, None)
+    assert other == {"ok": 99}  # another chat is not held up
+    await limiter.shutdown()
