@@ -233,7 +233,8 @@ async def test_inbox_records_every_update_once(bot: Harness) -> None:
 
 
 async def test_claims_of_a_dead_process_are_released_at_start(harness: Harness) -> None:
-    """A reply claimed by a process that died is sent at once after restart, not a minute later."""
+    """SQLite: a reply claimed by a process that died is sent at once after restart, not a minute
+    later. PostgreSQL (several instances): a claim is honoured until it expires."""
     import datetime as dt
 
     from storage.db import Database
@@ -254,4 +255,7 @@ async def test_claims_of_a_dead_process_are_released_at_start(harness: Harness) 
     await harness.start()
     texts = [m["text"] for m in await chat.read(wait=5)]
     texts += [m["text"] for m in await chat.read(wait=3)] if "held" not in texts else []
-    assert "held" in texts
+    if harness.db_url.startswith("sqlite"):
+        assert "held" in texts
+    else:  # PostgreSQL: the claim may be a live instance's; it is waited out, never stolen
+        assert "held" not in texts and any("service desk" in t for t in texts)
