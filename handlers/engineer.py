@@ -9,9 +9,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import dispatch, tickets, worklog
-from bot import uow as uow_mod
-from bot.i18n import render
+from bot.core import uow as uow_mod
+from bot.core.i18n import render
+from bot.dispatch import cards
+from bot.dispatch import routing as dispatch
+from bot.tickets import lifecycle as tickets
+from bot.tickets import work as worklog
 from handlers.base import STAFF_ROLES, Actor, desk_of, guarded
 from handlers.flows import flow
 from storage.models import Conversation, Staff, Ticket
@@ -43,7 +46,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     uow = uow_mod.current()
     desk = desk_of(context)
     pressed = query.message.message_id if query is not None and query.message is not None else None
-    if not await dispatch.is_card(uow, actor.chat_id, pressed, ticket_id):  # forged or foreign data
+    if not await cards.is_card(uow, actor.chat_id, pressed, ticket_id):  # forged or foreign data
         known = await uow.session.get(Ticket, ticket_id)
         if known is None:
             actor.reply("common/stale_button")
@@ -272,7 +275,7 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
 @guarded(roles=("supervisor", "admin"))
 async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/cover MEMBER COVERS DATE[..DATE]`` | ``/cover cancel ID`` (supervisors)."""
-    from bot.notify import staff_by_key, tell
+    from bot.core.notify import staff_by_key, tell
     from bot.roster.model import RosterError
     from bot.roster.store import add_cover, cancel_override, parse_range
 
@@ -306,7 +309,7 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
 @guarded(roles=("engineer",))
 async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/swap PARTNER MY_DATES THEIR_DATES``: propose a swap; the partner accepts with a button."""
-    from bot.notify import staff_by_key, tell
+    from bot.core.notify import staff_by_key, tell
     from bot.roster.model import RosterError
     from bot.roster.store import add_swap_proposal, parse_range
 
@@ -345,7 +348,7 @@ async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
 @guarded(roles=("engineer",))
 async def swap_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``sw:ok:<id>`` / ``sw:no:<id>``: only the proposed partner may answer, once."""
-    from bot.notify import staff_by_key, tell
+    from bot.core.notify import staff_by_key, tell
     from bot.roster.store import answer_swap
 
     uow = uow_mod.current()

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot import uow as uow_mod
-from bot.i18n import pick_locale, render
-from bot.logs import mask_phones
-from bot.ratelimit import DROP, SERVE, FloodLimiter
+from bot.core import uow as uow_mod
+from bot.core.i18n import pick_locale, render
+from bot.core.logs import mask_phones
+from bot.runtime.ratelimit import DROP, SERVE, FloodLimiter
 from handlers.base import desk_of
 from storage.models import AuditEntry, Staff, TelegramUser
 

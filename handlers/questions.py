@@ -14,12 +14,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
-from bot.i18n import render
-from bot.intake import local
+from bot.core import uow as uow_mod
+from bot.core.i18n import render
 from bot.rules import answer as qa
 from bot.rules.customer_facts import customer_facts
-from bot.rules.handover import hand_over
+from bot.tickets.handover import hand_over
+from bot.tickets.intake import local
 from handlers import report
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import flow, set_fallback

@@ -18,9 +18,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
-from bot.app import Desk
-from bot.i18n import render
+from bot.core import uow as uow_mod
+from bot.core.i18n import render
+from bot.desk import Desk
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
 from bot.reports.staffref import find_staff, mentioned_staff

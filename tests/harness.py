@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 
 from bot.app import ServiceDeskApp
-from bot.clock import Clock
 from bot.config import Settings
+from bot.core.clock import Clock
 from bot.demo import load_demo
 from bot.sandbox import SandboxServer
 

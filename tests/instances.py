@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app import ServiceDeskApp
-from bot.webhook import WebhookServer
+from bot.runtime.webhook import WebhookServer
 from tests.harness import TOKEN, Harness
 
 SECRET = "test-webhook-secret_0123"

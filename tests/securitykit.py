@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.core.i18n import render
 from bot.demo import DEMO_CUSTOMERS
-from bot.i18n import render
 from storage.models import (
     Contact,
     Conversation,
@@ -145,8 +145,9 @@ async def make_ticket(
     customer_number: str = "C1001", equipment_label: str | None = None, dispatch_it: bool = True,
 ) -> tuple[int, str]:
     """A ticket made through the domain (as intake does on submit), dispatched; (id, number)."""
-    from bot import dispatch, tickets
-    from bot import uow as uow_mod
+    from bot.core import uow as uow_mod
+    from bot.dispatch import routing as dispatch
+    from bot.tickets import lifecycle as tickets
 
     app = h.app
     assert app is not None and app.sender is not None

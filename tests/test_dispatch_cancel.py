@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import dispatch
+from bot.dispatch import routing as dispatch
 from tests.dispatchkit import (
     card_of,
     collect,

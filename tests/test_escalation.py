@@ -281,13 +281,13 @@ async def test_escalation_timer_lateness(harness: Harness) -> None:
 
 
 async def test_a_failing_timer_is_retried_not_lost(harness: Harness, monkeypatch) -> None:
-    from bot import timers
-
     c = await _start(harness)
     t0 = harness.clock.now()
     tid, number, _, _ = await open_ticket(harness, sla=False)
     await card_of(c["li"], number)
-    real = timers.HANDLERS["ack"]
+    assert harness.app is not None and harness.app.timers is not None
+    handlers = harness.app.timers.handlers
+    real = handlers["ack"]
     calls = {"n": 0}
 
     async def flaky(uow, desk, payload):  # noqa: ANN001, ANN202
@@ -296,7 +296,7 @@ async def test_a_failing_timer_is_retried_not_lost(harness: Harness, monkeypatch
             raise OSError("database went away")
         await real(uow, desk, payload)
 
-    monkeypatch.setitem(timers.HANDLERS, "ack", flaky)
+    monkeypatch.setitem(handlers, "ack", flaky)
     harness.clock.set(t0 + dt.timedelta(minutes=15, seconds=1))
     assert await fire_due(harness) == 1  # failed, rolled back, rescheduled
     assert _kinds(await events(harness, tid)) == ["created", "dispatched"]

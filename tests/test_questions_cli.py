@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 
 def ask(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.core.i18n import render
 from bot.demo import DEMO_CUSTOMERS
-from bot.i18n import render
 from bot.rules import calculators as calc
 from storage.models import (
     Conversation,
@@ -146,7 +146,7 @@ async def test_identification_by_number_full_width_and_name_typed(bot: Harness) 
 
 
 async def test_identification_by_name_several_matches_offers_buttons(bot: Harness) -> None:
-    from bot import registry_io
+    from bot.customers import registry_io
 
     assert bot.app is not None
     async with bot.app.db.write() as s:
@@ -278,7 +278,7 @@ async def test_complaint_rule_flags_a_repeat_fault(bot: Harness) -> None:
 
 
 async def test_night_report_says_when_it_is_picked_up(bot: Harness) -> None:
-    bot.clock.set(dt.datetime(2026, 11, 23, 23, 30))  # Monday 23:30 Shanghai: nobody on duty
+    bot.core.clock.set(dt.datetime(2026, 11, 23, 23, 30))  # Monday 23:30 Shanghai: nobody on duty
     chat = bot.chat(5112, "en")
     await say(chat, "/report")
     await say(chat, contact={"phone_number": PHONE_A})
@@ -373,7 +373,7 @@ async def test_equipment_of_another_customer_cannot_be_forged(bot: Harness) -> N
 
 
 async def test_desk_confirmation_verifies_the_reporter(bot: Harness) -> None:
-    from bot import intake
+    from bot.tickets import intake
 
     chat = bot.chat(5118)
     summary = await to_summary(chat, ident="C1003", phone=None, name="陈小姐")
@@ -383,7 +383,7 @@ async def test_desk_confirmation_verifies_the_reporter(bot: Harness) -> None:
     assert "Nanshan" not in joined(await say(chat, "/whoami"))
     assert bot.app is not None
     async with bot.app.db.write() as s:
-        await intake.confirm_reporter(s, ticket.number, bot.clock.now())
+        await intake.confirm_reporter(s, ticket.number, bot.core.clock.now())
     [ticket] = await _tickets(bot, 5118)
     assert ticket.verified and ticket.customer_label == "Nanshan Bistro 南山一号餐厅"
     assert "verified" in await _events(bot, ticket.id)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.logs import setup_logging
+from bot.core.logs import setup_logging
 from storage.models import Staff
 from tests.harness import TOKEN, Harness
 from tests.securitykit import (

@@ -209,7 +209,7 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
                 if holder == ENGINEER and who == "engineer" and mine:
                     continue  # the ticket was dispatched to this engineer: a legitimate press
                 if who in MANAGERS and data == f"dp:ack:{ticket_id}":
-                    continue  # supervisors and admins may take any ticket (bot/dispatch.py acknowledge)
+                    continue  # supervisors and admins may take any ticket (bot/dispatch/routing.py acknowledge)
                 if who == "customer" and data.startswith("tk:cancel:" + number):
                     continue  # the reporter may cancel their own ticket
                 own = who == "customer" and data in (f"fu:no:{ticket_id}", f"fu:reopen:{ticket_id}",
@@ -384,7 +384,7 @@ async def test_only_the_owner_turns_the_pages_of_a_report(bot: Harness) -> None:
     assert bot.app is not None
     secret_page = "第二页：只给主管看的内容 SECRET-PAGE"
     async with bot.app.db.write() as s:
-        set_id = await paging.store(s, SUPERVISOR, ["第一页", secret_page], bot.clock.now())
+        set_id = await paging.store(s, SUPERVISOR, ["第一页", secret_page], bot.core.clock.now())
     owner = bot.chat(SUPERVISOR)
     others = [bot.chat(uid) for uid in (ADMIN, ENGINEER, 5001, 7001)]
     for chat in (owner, *others):

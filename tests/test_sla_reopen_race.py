@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from bot import uow as uow_mod
-from bot import worklog
+from bot.core import uow as uow_mod
+from bot.tickets import work as worklog
 from storage.models import Staff, Ticket, TicketEvent
 from tests.dispatchkit import (
     card_of,

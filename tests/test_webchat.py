@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.clock import Clock
 from bot.config import Settings
-from bot.runner import run
+from bot.core.clock import Clock
+from bot.runtime.runner import run
 from bot.sandbox import SandboxServer
 from bot.sandbox.state import TINY_PNG
 from bot.webchat import WebChat

@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bot.i18n import render
+from bot.core.i18n import render
 from bot.rules import qa_calc
 from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify

@@ -224,7 +224,7 @@ class Complaint(_Section):
     within_months: Annotated[int, Field(ge=1, le=120)]
 
 
-# --- dispatch / satisfaction (used by bot/dispatch.py, bot/worklog.py) -----------------------------
+# --- dispatch / satisfaction (used by bot/dispatch/routing.py, bot/tickets/work.py) -----------------------------
 
 
 class Dispatch(_Section):

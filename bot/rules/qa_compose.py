@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bot.i18n import render
+from bot.core.i18n import render
 from bot.rules import qa_facts as facts
 
 Builder = Callable[..., dict[str, Any]]

@@ -12,8 +12,8 @@ async def on_duty_user_ids(desk: Any) -> list[int]:
     Uses the same effective roster as dispatch (the roster file plus covers and swaps stored in
     the database); staff without a Telegram id are left out.
     """
-    from bot.dispatch import effective_roster
-    from bot.notify import staff_by_key
+    from bot.core.notify import staff_by_key
+    from bot.dispatch.routing import effective_roster
     from bot.roster.duty import on_duty
 
     async with desk.db.read() as session:
