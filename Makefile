@@ -21,10 +21,12 @@ test: $(BIN)/.installed
 # The suite on SQLite only: the quick loop while developing.
 test-sqlite: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	env -u TEST_DATABASE_URL $(BIN)/pytest -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
