@@ -18,6 +18,7 @@ from bot.core import uow as uow_mod
 from bot.core.i18n import render
 from bot.rules import answer as qa
 from bot.rules.customer_facts import customer_facts
+from bot.rules.intents import classify
 from bot.tickets.handover import hand_over
 from bot.tickets.intake import local
 from handlers import report
@@ -119,7 +120,6 @@ async def _hand_over(
 
 def _new_question(text: str) -> bool:
     """A reply that is itself a question (another intent) starts over instead of filling the gap."""
-    from bot.rules.intents import classify
 
     return classify(text).intent != "unknown"
 

@@ -6,6 +6,8 @@ import json
 import logging
 import re
 
+from bot.core import uow as uow_mod
+
 _TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 # +country numbers, and Chinese mobile numbers (11 digits, 13x–19x; also 86…/0086…); never ids or tokens
 # not inside an ASCII word (ids, tokens), but right after Chinese text ("电话138…") or a JSON \uXXXX escape
@@ -29,7 +31,6 @@ def mask_phones(text: str) -> str:
 def _context() -> dict[str, object]:
     """The update being processed (if any): its id, for correlating log lines."""
     try:
-        from bot.core import uow as uow_mod
 
         current = uow_mod._current.get()
     except Exception:  # logging must never fail

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.customers.registry import canonical_phone, name_key, phone_digits
 from bot.reports.export import no_formula
+from bot.rules import calculators as calc
 from bot.rules.policy import CONTRACT_TYPES, EVENTS, ZONES
 from storage.models import Contact, Customer, Equipment
 
@@ -229,7 +230,6 @@ def _parse_row(raw: dict[str, Any], policy: Any) -> tuple[dict[str, Any], list[t
     elif any(c in values for c in EQUIPMENT_FIELDS + ("replacements",)):
         problems.append(("serial", "required when equipment columns are filled"))
     if values.get("district") and "zone" not in values and policy is not None:
-        from bot.rules import calculators as calc
 
         with contextlib.suppress(ValueError):
             values["zone"] = calc.zone_of(policy, values["district"])

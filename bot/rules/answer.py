@@ -22,7 +22,7 @@ from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify
 from bot.rules.normalize import normalize
 from bot.rules.qa_calc import SIZED
-from bot.rules.qa_facts import PolicyGap, city_districts
+from bot.rules.qa_facts import PolicyGap, city_districts, complaint_rules
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,6 @@ def respond_intent(
 
 def _complaint_rules(policy: Any, locale: str) -> dict[str, Any]:
     """The automatic complaint rule (empty when the policy cannot state it)."""
-    from bot.rules.qa_facts import complaint_rules
 
     try:
         return complaint_rules(policy, locale)

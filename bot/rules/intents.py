@@ -16,6 +16,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from bot.rules.extract import extract
 from bot.rules.normalize import normalize
 
 INTENTS = (
@@ -250,7 +251,6 @@ def decide(found: frozenset[str], params: dict[str, Any]) -> str:
 
 def classify(text: str, *, today: Any = None) -> Classified:
     """Normalise, detect concepts, extract parameters and pick the intent of ``text``."""
-    from bot.rules.extract import extract
 
     norm = spell_fix(normalize(text))
     params = extract(norm, today=today)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.rules import qa_compose
+
 # parameters each intent uses (the rest of what the extractor saw is noise for that intent)
 RELEVANT: dict[str, tuple[str, ...]] = {
     "warranty.period": ("kind",),
@@ -76,7 +78,6 @@ def compute(
     customer: Any = None, hours: Any = None,
 ) -> dict[str, Any]:
     """The template context of ``intent``'s answer, with ``clauses`` (ids applied)."""
-    from bot.rules import qa_compose
 
     return qa_compose.BUILDERS[intent](
         policy, params, locale=locale, today=today, customer=customer, hours=hours
@@ -85,6 +86,5 @@ def compute(
 
 def answerable(intent: str) -> bool:
     """True when a calculator-backed answer exists for ``intent``."""
-    from bot.rules import qa_compose
 
     return intent in qa_compose.BUILDERS

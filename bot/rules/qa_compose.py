@@ -14,6 +14,8 @@ from typing import Any
 
 from bot.core.i18n import render
 from bot.rules import qa_facts as facts
+from bot.rules.extract import items as items_in
+from bot.rules.normalize import normalize
 
 Builder = Callable[..., dict[str, Any]]
 BUILDERS: dict[str, Builder] = {}
@@ -95,8 +97,6 @@ def _warranty_status(
 
 def _matching(equipment: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The registered equipment of the kinds named in the question (all of it when none match)."""
-    from bot.rules.extract import items as items_in
-    from bot.rules.normalize import normalize
 
     wanted = {i["item"] for i in items}
     if not wanted:

@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from bot.roster import DEFAULT_ROSTER, load_roster
 from bot.rules import calculators as calc
 from bot.rules.result import RulesError
 
@@ -168,7 +169,6 @@ def _hhmm(minutes: int) -> str:
 def service_hours(policy: Any, hours: Any) -> dict[str, Any]:
     """Office and duty hours (from the roster's ``[hours]``), with the duty clause id."""
     if hours is None:
-        from bot.roster import DEFAULT_ROSTER, load_roster
 
         hours = load_roster(DEFAULT_ROSTER).hours
     return {

@@ -13,6 +13,10 @@ from bot.app import ServiceDeskApp
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.demo import load_demo
+from bot.runtime.webhook import WebhookServer, derive_secret
+from bot.sandbox import SandboxServer
+from bot.webchat import WebChat
+from bot.webchat.duty import on_duty_user_ids
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,6 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         token = settings.token
         base_url, file_url = settings.bot_api_base_url, settings.bot_api_file_url
     else:
-        from bot.sandbox import SandboxServer
 
         sandbox = SandboxServer(
             settings.sandbox_host, settings.sandbox_port, clock=lambda: clock.now().timestamp()
@@ -77,7 +80,6 @@ async def run_webhook(
     settings: Settings, desk: ServiceDeskApp, sandbox: Any, token: str
 ) -> None:
     """Webhook mode: serve until SIGTERM, then stop accepting, finish, flush and exit."""
-    from bot.runtime.webhook import WebhookServer, derive_secret
 
     secret = (
         settings.webhook_secret.get_secret_value() if settings.webhook_secret else derive_secret(token)
@@ -112,8 +114,6 @@ async def run_webhook(
 
 async def start_webchat(settings: Settings, sandbox: Any, desk: ServiceDeskApp) -> Any:
     """The browser chat on loopback, sharing the desk's clock; wakes the timers when it moves."""
-    from bot.webchat import WebChat
-    from bot.webchat.duty import on_duty_user_ids
 
     def wake() -> None:
         if desk.timers is not None:

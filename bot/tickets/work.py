@@ -15,6 +15,8 @@ from bot.core.i18n import render
 from bot.core.notify import locale_of, staff_by_key, tell
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
+from bot.roster.calendar import coverage_warning
+from bot.roster.duty import period_index, period_start
 from bot.tickets import lifecycle as tickets
 from storage.models import Staff, Ticket, TicketEvent
 
@@ -312,7 +314,6 @@ async def summarise(session: AsyncSession, staff: Staff, start: dt.datetime, end
 
 def _layer_next_handoff(roster: Any, layer: Any, after: dt.datetime) -> tuple[dt.datetime, str, str, dt.datetime] | None:
     """(at, outgoing, incoming, outgoing period start) of ``layer``'s next handoff after ``after``."""
-    from bot.roster.duty import period_index, period_start
 
     members = layer.members
     if len(set(members)) < 2:
@@ -358,7 +359,6 @@ async def warn_calendar_coverage(session: AsyncSession, desk: Any, now: dt.datet
     """Log a warning when the official calendar does not cover this year or the next."""
     import logging
 
-    from bot.roster.calendar import coverage_warning
 
     for year in (now.year, now.year + 1):
         warning = coverage_warning(year)
