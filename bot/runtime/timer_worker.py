@@ -1,4 +1,4 @@
-"""Durable timers: ack timeouts, queued dispatches, SLA checks, auto-close.
+"""The timer worker: fires due timer rows (ack timeouts, queued dispatches, SLA checks, auto-close).
 
 A timer is a row; the worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single
 writer on SQLite) and runs each in its own transaction together with the row's ``done`` mark, so a
