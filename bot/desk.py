@@ -9,30 +9,47 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from bot.config import Settings
 from bot.core.clock import Clock
+from bot.core.ratelimit import FloodLimiter
 from bot.roster import DEFAULT_ROSTER, load_roster
 from bot.roster.model import Roster
 from bot.rules.policy import Policy, load_policy
 from storage.db import Database
 
 
+class Counter(Protocol):
+    """A monotonic counter (a ``prometheus_client.Counter``)."""
+
+    def inc(self, amount: float = 1) -> None:
+        """Add ``amount``."""
+
+
+class DeskMetrics(Protocol):
+    """What of the runtime's metrics the desk counts into (``bot/runtime/metrics.py``)."""
+
+    @property
+    def rate_limited(self) -> Counter:
+        """Messages dropped by the per-user flood limit."""
+
+
 @dataclass
 class Desk:
-    """The desk's settings, database, clock, policy and roster.
-
-    ``extras`` holds what the runtime attaches (``flood``: the guard's flood limiter,
-    ``metrics``: the webhook's metrics); it is to become typed fields.
-    """
+    """The desk's settings, database, clock, policy and roster; the flood limiter (per instance);
+    the metrics when the webhook serves them (None otherwise)."""
 
     settings: Settings
     db: Database
     clock: Clock
     policy: Policy
     roster: Roster
-    extras: dict[str, Any] = field(default_factory=dict)
+    flood: FloodLimiter = field(init=False)
+    metrics: DeskMetrics | None = None
+
+    def __post_init__(self) -> None:
+        self.flood = FloodLimiter(self.settings.flood_max_messages, self.settings.flood_window_seconds)
 
     def now(self) -> dt.datetime:
         """The desk's current time (injectable clock)."""

@@ -94,10 +94,10 @@ def _plain(html: str) -> str:
 
 def _policy_and_hours() -> tuple[Any, Any]:
     """The configured policy file and the roster's service hours."""
-    from bot.config import load_settings
+    from bot.cli.common import settings_or_exit
     from bot.desk import load_desk_policy, load_desk_roster
 
-    settings = load_settings()
+    settings = settings_or_exit()
     policy = load_desk_policy(settings)
     try:
         hours = load_desk_roster(settings).hours

@@ -8,16 +8,9 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.cli.common import settings_or_exit
+from bot.config import Settings
 from bot.core.logs import setup_logging
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        print(f"sdbot: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def _check_files(settings: Settings) -> None:
@@ -38,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot."""
     from bot.runtime.runner import run
 
-    settings = _settings()
+    settings = settings_or_exit()
     _check_files(settings)
     setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""])
     with contextlib.suppress(KeyboardInterrupt):
@@ -60,7 +53,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Apply migrations."""
     from storage.migrate import upgrade
 
-    settings = _settings()
+    settings = settings_or_exit()
     upgrade(settings.database_url)
     print("database is at the newest schema")
     return 0
@@ -72,7 +65,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from storage.db import Database
     from storage.migrate import upgrade
 
-    settings = _settings()
+    settings = settings_or_exit()
     upgrade(settings.database_url)
 
     async def go() -> bool:

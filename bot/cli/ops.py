@@ -8,15 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, load_settings
+from bot.cli.common import settings_or_exit
 
 
 def _database_url() -> str:
-    try:
-        return load_settings().database_url
-    except ConfigError as exc:
-        print(f"sdbot: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return settings_or_exit().database_url
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -10,19 +10,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from bot.cli.common import settings_or_exit
 from bot.customers import registry_io
 from storage.db import Database
 
 
-def _database_url() -> str | None:
-    from bot.config import ConfigError, load_settings
+def _database_url() -> str:
+    """The configured database, migrated to the newest schema."""
     from storage.migrate import upgrade
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"sdbot: {exc}", file=sys.stderr)
-        return None
+    settings = settings_or_exit()
     upgrade(settings.database_url)
     return settings.database_url
 
@@ -66,8 +63,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"sdbot: {path}: cannot read ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     url = _database_url()
-    if url is None:
-        return 2
     policy = _policy()
     try:
         result = _in_session(url, lambda session: registry_io.import_rows(session, rows, policy), write=True)
@@ -95,8 +90,6 @@ def _report_errors(path: Path, exc: registry_io.RegistryImportError, as_json: bo
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the registry in the import format (CSV to stdout, or ``-o FILE.csv|.xlsx``)."""
     url = _database_url()
-    if url is None:
-        return 2
     rows = _in_session(url, registry_io.export_rows, write=False)
     out = Path(args.output) if args.output else None
     text = registry_io.write_table(rows, out)
@@ -115,12 +108,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from bot.tickets import intake
 
     url = _database_url()
-    if url is None:
-        return 2
-    from bot.config import load_settings
     from bot.core.uow import UnitOfWork
 
-    locale = load_settings().default_locale
+    locale = settings_or_exit().default_locale
 
     async def confirm(session: Any) -> str:
         uow = UnitOfWork(session=session, now=dt.datetime.now(dt.UTC))  # the running bot sends the notice

@@ -107,11 +107,11 @@ def _in_db(fn: Any) -> Any:
     """Run ``fn(session, now)`` in one write transaction on the configured database."""
     import asyncio
 
-    from bot.config import load_settings
+    from bot.cli.common import settings_or_exit
     from storage.db import Database
     from storage.migrate import upgrade
 
-    settings = load_settings()
+    settings = settings_or_exit()
     upgrade(settings.database_url)
 
     async def go() -> Any:

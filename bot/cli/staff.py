@@ -10,19 +10,15 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.cli.common import settings_or_exit
 from bot.staff import accounts as staff_mod
 from storage.db import Database
 
 
 def _run(fn: Callable[[Any, dt.datetime], Awaitable[int]]) -> int:
-    from bot.config import ConfigError, load_settings
     from storage.migrate import upgrade
 
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"sdbot: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     upgrade(settings.database_url)
 
     async def go() -> int:

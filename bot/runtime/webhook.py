@@ -101,7 +101,7 @@ class WebhookServer:
         limiter = app.application.bot.rate_limiter
         if isinstance(limiter, CountingRateLimiter):
             limiter.on_error = self.metrics.api_error
-        app.desk.extras["metrics"] = self.metrics
+        app.desk.metrics = self.metrics
         self.claimer.start()
         web_app = web.Application(client_max_size=MAX_UPDATE_BYTES)
         web_app.router.add_post(self.path, self._receive)
