@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
 from bot.core.i18n import render
-from bot.core.notify import staff_by_key, tell
+from bot.core.notify import tell
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
 from bot.roster.duty import calendar_table, next_handoffs, next_window_start, on_duty, shifts_for
@@ -25,6 +25,7 @@ from bot.roster.store import (
     parse_range,
     span_text,
 )
+from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
 from handlers.base import STAFF_ROLES, Actor, desk_of, guarded

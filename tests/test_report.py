@@ -278,7 +278,7 @@ async def test_complaint_rule_flags_a_repeat_fault(bot: Harness) -> None:
 
 
 async def test_night_report_says_when_it_is_picked_up(bot: Harness) -> None:
-    bot.core.clock.set(dt.datetime(2026, 11, 23, 23, 30))  # Monday 23:30 Shanghai: nobody on duty
+    bot.clock.set(dt.datetime(2026, 11, 23, 23, 30))  # Monday 23:30 Shanghai: nobody on duty
     chat = bot.chat(5112, "en")
     await say(chat, "/report")
     await say(chat, contact={"phone_number": PHONE_A})
@@ -383,7 +383,7 @@ async def test_desk_confirmation_verifies_the_reporter(bot: Harness) -> None:
     assert "Nanshan" not in joined(await say(chat, "/whoami"))
     assert bot.app is not None
     async with bot.app.db.write() as s:
-        await intake.confirm_reporter(s, ticket.number, bot.core.clock.now())
+        await intake.confirm_reporter(s, ticket.number, bot.clock.now())
     [ticket] = await _tickets(bot, 5118)
     assert ticket.verified and ticket.customer_label == "Nanshan Bistro 南山一号餐厅"
     assert "verified" in await _events(bot, ticket.id)

@@ -384,7 +384,7 @@ async def test_only_the_owner_turns_the_pages_of_a_report(bot: Harness) -> None:
     assert bot.app is not None
     secret_page = "第二页：只给主管看的内容 SECRET-PAGE"
     async with bot.app.db.write() as s:
-        set_id = await paging.store(s, SUPERVISOR, ["第一页", secret_page], bot.core.clock.now())
+        set_id = await paging.store(s, SUPERVISOR, ["第一页", secret_page], bot.clock.now())
     owner = bot.chat(SUPERVISOR)
     others = [bot.chat(uid) for uid in (ADMIN, ENGINEER, 5001, 7001)]
     for chat in (owner, *others):

@@ -8,6 +8,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
+from bot.cli import ask, bench, ops, registry, roster, rules, staff
 from bot.cli.common import settings_or_exit
 from bot.config import Settings
 from bot.core.logs import setup_logging
@@ -99,15 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
-    __import__("bot.cli.ops", fromlist=["register_db"]).register_db(db)
+    ops.register_db(db)
 
     sub.add_parser("demo", help="load demo data").set_defaults(func=cmd_demo)
 
-    for module in (
-        "bot.cli.rules", "bot.cli.ask", "bot.cli.ops", "bot.cli.roster", "bot.cli.staff", "bot.cli.registry",
-        "bot.cli.bench",
-    ):
-        __import__(module, fromlist=["register"]).register(sub)
+    for module in (rules, ask, ops, roster, staff, registry, bench):
+        module.register(sub)
     return parser
 
 

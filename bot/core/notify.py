@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import uow as uow_mod
 from bot.core.i18n import render
-from storage.models import Staff, TelegramUser
+from storage.models import TelegramUser
 
 
 async def locale_of(session: AsyncSession, user_id: int, default: str) -> str:
@@ -36,14 +35,3 @@ async def tell(
     uow.send(user_id, text, buttons=buttons, priority=priority, ref=ref)
 
 
-async def active_staff(session: AsyncSession, role: str | None = None) -> list[Staff]:
-    """Active staff, optionally of one role."""
-    stmt = select(Staff).where(Staff.active.is_(True))
-    if role:
-        stmt = stmt.where(Staff.role == role)
-    return list((await session.scalars(stmt.order_by(Staff.id))).all())
-
-
-async def staff_by_key(session: AsyncSession, key: str) -> Staff | None:
-    """A staff member by roster key."""
-    return await session.scalar(select(Staff).where(Staff.key == key))

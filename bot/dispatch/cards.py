@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from bot.core import uow as uow_mod
 from bot.core.i18n import render
-from bot.core.notify import active_staff, locale_of, tell
+from bot.core.notify import locale_of, tell
 from bot.rules import qa_facts
+from bot.staff.lookup import active_staff
 from storage.models import Contact, Customer, Equipment, OutboxMessage, Staff, TelegramUser, Ticket
 
 MANAGER_ROLES = ("supervisor", "admin")

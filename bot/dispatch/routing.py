@@ -28,10 +28,11 @@ from sqlalchemy import select, update
 
 from bot.core import timers
 from bot.core import uow as uow_mod
-from bot.core.notify import staff_by_key, tell
+from bot.core.notify import tell
 from bot.dispatch import cards, sla, sla_watch
 from bot.roster.duty import next_window_start, on_duty, rotation_member
 from bot.roster.model import Override, fmt_minutes
+from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
 from storage.models import Customer, RosterOverride, Staff, Ticket, TicketEvent
 

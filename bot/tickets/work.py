@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import timers
 from bot.core import uow as uow_mod
 from bot.core.i18n import render
-from bot.core.notify import locale_of, staff_by_key, tell
+from bot.core.notify import locale_of, tell
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
 from bot.roster.calendar import coverage_warning
 from bot.roster.duty import period_index, period_start
+from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
 from storage.models import Staff, Ticket, TicketEvent
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from bot.core.notify import staff_by_key
 from bot.dispatch.routing import effective_roster
 from bot.roster.duty import on_duty
+from bot.staff.lookup import staff_by_key
 
 
 async def on_duty_user_ids(desk: Any) -> list[int]:
