@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def sdbot(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the real ``sdbot`` command line against the test database."""
-    env = {**os.environ, "DATABASE_URL": h.db_url}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=h.env(),
         capture_output=True, text=True, timeout=60,
     )
 
