@@ -84,6 +84,7 @@ class Harness:
         self.app: ServiceDeskApp | None = None
         self.http = aiohttp.ClientSession()
         self._probe_db: Database | None = None
+        self.timers_counted = 0
 
     def settings(self, **overrides: Any) -> Settings:
         overrides.setdefault("bot_api_chat_pacing", False)  # tests pace only where they test it
@@ -106,6 +107,7 @@ class Harness:
         )
         await app.start(migrate=False)
         self.app = app
+        self.timers_counted = 0  # timers of this instance already counted by dispatchkit.fire_due
         return app
 
     async def stop(self) -> None:
