@@ -3,13 +3,19 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-sqlite test-timeshift lint bench clean
+.PHONY: run test test-sqlite test-timeshift lint bench clean constraints
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev]" -c constraints.txt
 	touch $@
+
+# Pin what is installed now (run after changing dependencies in pyproject.toml).
+constraints: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -vi '^servicedesk-bot'; } > constraints.new
+	mv constraints.new constraints.txt
 
 run: $(BIN)/.installed
 	$(BIN)/sdbot run

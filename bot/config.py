@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.clock import Clock
 from bot.i18n import LOCALES
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class ConfigError(Exception):
     """A setting is invalid; the message is one line naming the setting."""
@@ -69,9 +71,20 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db(cls, value: str) -> str:
+        for plain in ("postgresql://", "postgres://"):  # the usual spelling: the driver is asyncpg
+            if value.startswith(plain):
+                value = "postgresql+asyncpg://" + value[len(plain):]
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql://USER@HOST/DB")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("webhook_secret")
     @classmethod
