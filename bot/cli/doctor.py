@@ -127,9 +127,7 @@ async def run_checks(overrides: dict[str, Any] | None = None, *, token: str | No
     checks += await check_database(settings)
     checks.append(await check_bot_api(settings, token))
     if roster is not None:
-        from zoneinfo import ZoneInfo
-
-        day = today or dt.datetime.now(ZoneInfo(settings.timezone)).date()
+        day = today or settings.clock().now().date()
         checks.append(check_calendar(roster, day))
     return checks
 

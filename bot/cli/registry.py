@@ -110,10 +110,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     url = _database_url()
     from bot.core.uow import UnitOfWork
 
-    locale = settings_or_exit().default_locale
+    settings = settings_or_exit()
+    locale = settings.default_locale
 
     async def confirm(session: Any) -> str:
-        uow = UnitOfWork(session=session, now=dt.datetime.now(dt.UTC))  # the running bot sends the notice
+        uow = UnitOfWork(session=session, now=settings.clock().now().astimezone(dt.UTC))  # the running bot sends the notice
         ticket = await intake.desk_confirms(uow, args.ticket, args.customer, default_locale=locale)
         return f"{ticket.number}: verified for {ticket.customer_label}"
 

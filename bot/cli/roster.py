@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from bot.config import desk_now
 from bot.roster.calendar import coverage_warning
 from bot.roster.duty import calendar_table, tz_of
 from bot.roster.loader import DEFAULT_ROSTER, load_roster
@@ -83,7 +84,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     except RosterError as exc:
         print(f"roster: {exc}", file=sys.stderr)
         return 2
-    start = args.start or dt.datetime.now(tz_of(roster)).date()
+    start = args.start or desk_now().astimezone(tz_of(roster)).date()
     end = args.end or start + dt.timedelta(days=6)
     if end < start:
         print("roster: --to must not be before --from", file=sys.stderr)
@@ -118,7 +119,7 @@ def _in_db(fn: Any) -> Any:
         db = Database(settings.database_url)
         try:
             async with db.write() as session:
-                return await fn(session, dt.datetime.now(dt.UTC))
+                return await fn(session, settings.clock().now().astimezone(dt.UTC))
         finally:
             await db.dispose()
 
