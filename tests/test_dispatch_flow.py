@@ -42,14 +42,14 @@ async def test_report_to_rating_through_the_chat(harness: Harness) -> None:
     number = next(w for w in card["text"].replace("\n", " ").split() if w.startswith("SD-"))
     assert "深圳市华南物流有限公司" in card["text"] and "首次响应 11-23 12:00" in card["text"]
     tid = int(card["buttons"][0][0]["data"].rsplit(":", 1)[1])
-    await c["li"].press(card["id"], f"dp:ack:{tid}")
+    await c["li"].press(card, f"dp:ack:{tid}")
     await wait_for(c["li"], "已接单")
     assert number in (await wait_for(customer, "李娜"))["text"]
-    await c["li"].press(card["id"], f"dp:resolve:{tid}")
+    await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].send("远程重启录像机后画面恢复")
     rating = await wait_for(customer, "评分")
-    await customer.press(rating["id"], f"rt:{tid}:very_satisfied")
+    await customer.press(rating, f"rt:{tid}:very_satisfied")
     await wait_for(customer, "感谢您的评价")
     kinds = [e.kind for e in await events(harness, tid)]
     assert kinds[0] == "created" and kinds[-4:] == ["dispatched", "acknowledged", "resolved", "closed"]

@@ -122,14 +122,14 @@ async def _walk_unverified(chat: Chat, ident: str) -> str:
     seen += texts(got) + "\n"
     pick = [b["data"] for m in got for row in m.get("buttons") or [] for b in row if b["data"].startswith("rp:cust:")]
     if pick:
-        await chat.press(got[-1]["id"], pick[0])
+        await chat.press(got[-1], pick[0])
         seen += texts(await replies(chat)) + "\n"
     got = await _say(chat, "张三")
     seen += texts(got) + "\n"
     cat = next((m for m in got if "rp:cat:" in str(m.get("buttons"))), None)
     assert cat is not None, seen  # unverified: categories, never the registered equipment
     assert "rp:eq:" not in str([m.get("buttons") for m in got])
-    await chat.press(cat["id"], "rp:cat:cctv")
+    await chat.press(cat, "rp:cat:cctv")
     return seen
 
 
@@ -139,10 +139,10 @@ async def _finish_report(chat: Chat) -> str:
     seen += texts(await _say(chat, "大门口的录像机")) + "\n"
     got = await _say(chat, "录像机没有画面，所有摄像头黑屏")
     seen += texts(got) + "\n"
-    await chat.press(got[-1]["id"], "rp:sev:down")
+    await chat.press(got[-1], "rp:sev:down")
     got = await replies(chat)
     seen += texts(got) + "\n"
-    await chat.press(got[-1]["id"], "rp:submit")
+    await chat.press(got[-1], "rp:submit")
     seen += texts(await replies(chat, wait=8)) + "\n"
     assert "SD-" in seen, seen
     return seen

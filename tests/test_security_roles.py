@@ -362,7 +362,7 @@ async def test_button_presses_and_edits_count_against_the_flood_limit(harness: H
     chat = harness.chat(5602)
     msg = await chat.ask("/start")
     for n in range(20):  # a burst of forged presses
-        await chat.press(msg["id"], f"zz:{n}")
+        await chat.press(msg, f"zz:{n}")
     mine = await chat.send("你好")
     for n in range(10):  # and edits of one's own message
         await harness.post("/sandbox/edit", {"user_id": chat.user_id, "message_id": mine["message_id"], "text": f"e{n}"})
@@ -394,6 +394,6 @@ async def test_only_the_owner_turns_the_pages_of_a_report(bot: Harness) -> None:
         got = await press_answered(bot, chat, msg["id"], f"sv:pg:{set_id}:1")
         assert secret_page not in texts(got) and "SECRET-PAGE" not in str(got)
     msg = await owner.ask("/help")
-    await owner.press(msg["id"], f"sv:pg:{set_id}:1")  # positive control: the owner's page is shown
+    await owner.press(msg, f"sv:pg:{set_id}:1")  # positive control: the owner's page is shown
     got = await replies(owner)
     assert any("SECRET-PAGE" in (m.get("text") or "") for m in got), got

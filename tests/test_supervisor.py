@@ -297,7 +297,7 @@ async def test_long_answers_are_paged_and_only_the_asker_may_turn(desk: Harness)
     assert pages >= 3 and len(first["text"]) <= 4096
     seen = [first["text"]]
     for n in range(1, pages):
-        await chat.press(first["id"], datas[2])
+        await chat.press(first, datas[2])
         (edited,) = await chat.read()
         assert edited["id"] == first["id"] and edited["edited"]
         seen.append(edited["text"])
@@ -311,10 +311,10 @@ async def test_long_answers_are_paged_and_only_the_asker_may_turn(desk: Harness)
     own = await other.ask("/open")
     own_set = own["buttons"][0][2]["data"].split(":")[2]
     assert own_set != datas[2].split(":")[2]
-    await other.press(own["id"], datas[2])
+    await other.press(own, datas[2])
     assert (await other.read())[0]["text"] == "That button has expired. Please start again."
     for forged in ("sv:pg:1:999", "sv:pg:x:1", "sv:pg:99999:0"):
-        await chat.press(first["id"], forged)
+        await chat.press(first, forged)
         assert (await chat.read())[0]["text"] == "That button has expired. Please start again."
 
 
