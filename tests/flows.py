@@ -104,10 +104,16 @@ async def say(chat: Chat, text: str | None = None, **extra: Any) -> list[dict[st
     return await collect(chat)
 
 
-async def tap(chat: Chat, msgs: list[dict[str, Any]], data: str) -> list[dict[str, Any]]:
-    """Press ``data`` on the newest of ``msgs`` that carries it (or the newest message); every reply."""
-    target = next((m for m in reversed(msgs) if data in datas([m])), msgs[-1])
-    await chat.press(target, data)
+async def tap(
+    chat: Chat, msgs: list[dict[str, Any]], data: str, *, forge: bool = False
+) -> list[dict[str, Any]]:
+    """Press ``data`` on the newest of ``msgs`` that carries it; every reply. With ``forge``, data
+    no message offers is pressed on the newest message (a forged press)."""
+    target = next((m for m in reversed(msgs) if data in datas([m])), None)
+    if target is None:
+        assert forge, f"no {data!r} button in {[m.get('text') for m in msgs]}: {datas(msgs)}"
+        target = msgs[-1]
+    await chat.press(target, data, forge=forge)
     return await collect(chat)
 
 

@@ -218,7 +218,7 @@ async def test_customer_pressing_an_engineers_button_is_refused(harness: Harness
     await card_of(c["li"], number)
     own = await c["customer"].ask("/help")
     for data in (f"dp:ack:{tid}", f"dp:resolve:{tid}", f"dp:handover:{tid}", f"dp:contact:{tid}", "wk:kind:onsite"):
-        await c["customer"].press(own, data)
+        await c["customer"].press(own, data, forge=True)
         reply = await c["customer"].read()
         assert reply and "没有使用此功能的权限" in reply[0]["text"], (data, reply)
     t = await ticket(harness, tid)
@@ -242,7 +242,7 @@ async def test_forged_callbacks_and_tickets_not_yours(harness: Harness) -> None:
         (f"dp:ack:{tid}:extra", "按钮已失效"),
     ]
     for data, expected in cases:
-        await wang.press(own, data)
+        await wang.press(own, data, forge=True)
         reply = await wang.read()
         assert reply and expected in reply[0]["text"], (data, [m["text"] for m in reply])
     # the dispatched engineer cannot resolve before acknowledging

@@ -78,7 +78,7 @@ async def test_staff_text_outside_flows_is_not_answered(bot: Harness) -> None:
 async def test_forged_follow_up_button_is_refused(bot: Harness) -> None:
     chat = bot.chat(5107, "en")
     reply = await chat.ask("tell me a joke")
-    await chat.press(reply, "qa:v:suburb")  # no follow-up pending
+    await chat.press(reply, "qa:v:suburb", forge=True)  # no follow-up pending
     assert "expired" in (await chat.read())[0]["text"]
 
 

@@ -59,7 +59,7 @@ async def test_customer_b_cannot_touch_customer_a_ticket(bot: Harness) -> None:
         await set_status(bot, ticket_id, status)
         before = await snapshot(bot)
         for data in forged:
-            got = texts(await press_answered(bot, b, help_id, data))
+            got = texts(await press_answered(bot, b, help_id, data, forge=True))
             assert number not in got or got == plain("tickets/text#not_found", number=number), (data, got)
             assert "门口摄像头" not in got
         assert diff(before, await snapshot(bot)) == [], status
@@ -218,7 +218,7 @@ async def test_a_customer_button_that_was_not_offered_is_stale(bot: Harness) -> 
     for cid in ids:
         if f"rp:cust:{cid}" in offered:
             continue
-        reply = texts(await press_answered(bot, chat, msg_id, f"rp:cust:{cid}"))
+        reply = texts(await press_answered(bot, chat, msg_id, f"rp:cust:{cid}", forge=True))
         assert reply == plain("report/text#stale")
     assert diff(before, await snapshot(bot)) == []
 
