@@ -251,7 +251,7 @@ async def test_forged_callbacks_and_tickets_not_yours(harness: Harness) -> None:
     # nor use her card's message with another ticket's id
     other, other_number, _, _ = await open_ticket(harness, sla=False)
     await card_of(c["li"], other_number)
-    await c["li"].press(li_card, f"dp:ack:{other}")
+    await c["li"].press(li_card, f"dp:ack:{other}", forge=True)
     assert "不在您名下" in (await c["li"].read())[0]["text"]
     assert (await ticket(harness, other)).status == "dispatched"
     assert (await ticket(harness, tid)).status == "dispatched"

@@ -598,7 +598,7 @@ async def test_a_second_get_updates_terminates_the_first(
     assert update.update_id == sent["update_id"]
 
 
-async def test_set_webhook_requires_https_on_telegram_ports(tg: Bot, server: SandboxServer) -> None:
+async def test_set_webhook_requires_https_on_telegram_ports(tg: Bot, ctl: Control) -> None:
     for url in ("http://bot.example.com/hook", "https://bot.example.com:8080/hook",
                 "ftp://bot.example.com/hook", "bot.example.com"):
         with pytest.raises(BadRequest, match="(?i)bad webhook"):
@@ -609,6 +609,9 @@ async def test_set_webhook_requires_https_on_telegram_ports(tg: Bot, server: San
     info = await tg.get_webhook_info()
     assert info.url.endswith(":88/x") and info.max_connections == 7
     assert info.allowed_updates == ("message",)
+    assert await tg.delete_webhook()
+    config = await ctl.post("/sandbox/config", {"allow_insecure_webhook": True})
+    assert config["allow_insecure_webhook"] and await tg.set_webhook("http://127.0.0.1:9/hook")
     assert await tg.delete_webhook()
     insecure = SandboxServer(port=0, allow_insecure_webhook=True)
     await insecure.start()

@@ -97,7 +97,8 @@ async def test_customer_b_cannot_touch_customer_a_ticket(bot: Harness) -> None:
     await replies(a, wait=0.3)
     await a.send("故障又出现了", reply_to_message_id=mine["id"])
     assert plain("work/text#ask_reopen", number=number) in texts(await replies(a))
-    got = texts(await press_answered(bot, a, mine["id"], f"rt:{ticket_id}:satisfied"))
+    # (the rating button's data, pressed on the ticket's message: ownership decides, not the message)
+    got = texts(await press_answered(bot, a, mine["id"], f"rt:{ticket_id}:satisfied", forge=True))
     assert plain("work/text#thanks_rating", number=number) in got
     assert "rating" in " ".join(await _events(bot, ticket_id)) or (await _status(bot, ticket_id)) == "closed"
 

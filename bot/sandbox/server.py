@@ -467,10 +467,13 @@ class SandboxServer:
             if "flood_limits" in body:
                 self.world.flood_enabled = bool(body["flood_limits"])
                 self.world.reset_flood()
+            if "allow_insecure_webhook" in body:
+                self.world.allow_insecure_webhook = bool(body["allow_insecure_webhook"])
             return {
                 "ok": True,
                 "delay_ms": self.world.delay_ms,
                 "flood_limits": self.world.flood_enabled,
+                "allow_insecure_webhook": self.world.allow_insecure_webhook,
             }
 
         return await self._guard(run())
