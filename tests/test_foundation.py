@@ -37,7 +37,7 @@ async def test_lang_buttons_switch_language(bot: Harness) -> None:
     prompt = await chat.ask("/lang")
     datas = [b["data"] for row in prompt["buttons"] for b in row]
     assert datas == ["lang:zh", "lang:en"]
-    await chat.press(prompt, "lang:en")
+    await chat.press(prompt, text="English")
     (reply,) = await chat.read()
     assert reply["text"] == "Language set to English."
     assert "Commands" in (await chat.ask("/help"))["text"]

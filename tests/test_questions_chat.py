@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Customer, TelegramUser, Ticket
-from tests.flows import button, read_until
+from tests.flows import read_until
 from tests.harness import Harness
 
 
@@ -35,7 +35,7 @@ async def test_unclear_text_says_so_and_offers_a_person(bot: Harness) -> None:
 async def test_talk_to_a_person_button_creates_a_ticket(bot: Harness) -> None:
     chat = bot.chat(5103, "zh")
     reply = await chat.ask("今天天气怎么样")
-    await chat.press(reply, button(reply, "qa:human"))
+    await chat.press(reply, text="转人工")
     (done,) = await chat.read()
     (ticket,) = await tickets_of(bot, 5103)
     assert ticket.number in done["text"] and ticket.severity == "question"
