@@ -68,3 +68,18 @@ async def test_my_chat_member_by_webhook_is_taken_without_harm(harness: Harness)
         assert rows[block["update_id"]] == rows[unblock["update_id"]] == "done"
     finally:
         await server.stop()
+
+
+async def test_a_refused_upload_is_given_up_not_retried_forever(harness: Harness) -> None:
+    """413 Request Entity Too Large (a NetworkError in python-telegram-bot) is final like a 400:
+    retrying the same bytes cannot succeed, and it would hold up the chat's later messages."""
+    await harness.start()
+    chat = harness.chat(5001, "en")
+    await chat.ask("/start")
+    await harness.post("/sandbox/faults", {"method": "sendMessage", "count": 1, "kind": "413"})
+    await chat.send("/help")
+    assert await chat.read(1.0) == []
+    rows = await _rows(harness, 5001)
+    assert rows[-1].status == "dead" and rows[-1].attempts == 1
+    assert "Request Entity Too Large" in (rows[-1].last_error or "")
+    assert "Commands" in (await chat.ask("/help"))["text"]  # the chat is not held up

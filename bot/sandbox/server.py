@@ -211,6 +211,8 @@ class SandboxServer:
     async def _inject_fault(self, kind: str, retry_after: int) -> None:
         if kind == "429":
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        if kind == "413":  # what a proxy in front of the Bot API answers to a too large body
+            raise ApiError(413, "Request Entity Too Large")
         if kind == "timeout":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), TIMEOUT_FAULT_HOLD)

@@ -730,8 +730,8 @@ class World:
             self.rate_faults.append(RateFault(method, float(body["rate"]), kinds, retry_after, rng))
             return
         kind = str(body.get("kind", "500"))
-        if kind not in ("429", "500", "timeout"):
-            raise ValueError("kind must be 429, 500 or timeout")
+        if kind not in ("413", "429", "500", "timeout"):
+            raise ValueError("kind must be 413, 429, 500 or timeout")
         self.faults.append(Fault(method, int(body.get("count", 1)), kind, retry_after))
 
     def take_fault(self, method: str) -> tuple[str, int] | None:
