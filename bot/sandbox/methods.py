@@ -19,9 +19,9 @@ from typing import Any
 
 from bot.sandbox.html import HtmlError, parse_html, strip_entities
 from bot.sandbox.state import (
+    ALL_UPDATE_TYPES,
     BLOCKED,
     CALLBACK_TTL,
-    DEFAULT_UPDATE_TYPES,
     ApiError,
     Chat,
     Message,
@@ -390,8 +390,7 @@ def _set_allowed_updates(world: World, p: Params) -> None:
     kinds = p.json("allowed_updates")
     if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
         raise bad_request("can't parse allowed_updates JSON array")
-    world.allowed_updates = [k for k in kinds if k in DEFAULT_UPDATE_TYPES | {
-        "chat_member", "message_reaction", "message_reaction_count"}]
+    world.allowed_updates = [k for k in kinds if k in ALL_UPDATE_TYPES]
 
 
 def _check_webhook_url(world: World, url: str) -> None:

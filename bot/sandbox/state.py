@@ -35,6 +35,8 @@ DEFAULT_UPDATE_TYPES = frozenset(
         "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
     }
 )
+# delivered only when asked for by name
+ALL_UPDATE_TYPES = DEFAULT_UPDATE_TYPES | {"chat_member", "message_reaction", "message_reaction_count"}
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 # a 1x1 transparent PNG, used for `"photo": true`
 TINY_PNG = bytes.fromhex(
