@@ -93,10 +93,13 @@ async def answers(h: Harness, user_id: int) -> list[dict[str, Any]]:
     return (await h.get("/sandbox/callback_answers", user_id=user_id))["answers"]
 
 
-async def press_answered(h: Harness, chat: Chat, message_id: int, data: str) -> list[dict[str, Any]]:
-    """Press (forged) ``data``; wait until the press is answered; return the bot's messages."""
+async def press_answered(
+    h: Harness, chat: Chat, message_id: int, data: str, *, forge: bool = False
+) -> list[dict[str, Any]]:
+    """Press ``data`` (a shown button, or forged data with ``forge=True``); wait until the press
+    is answered; return the bot's messages."""
     before = len(await answers(h, chat.user_id))
-    await chat.press(message_id, data)
+    await chat.press(message_id, data, forge=forge)
     msgs = await replies(chat, quiet=0.1)
     for _ in range(50):
         if len(await answers(h, chat.user_id)) > before:

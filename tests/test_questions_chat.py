@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Customer, TelegramUser, Ticket
-from tests.flows import button, read_until
+from tests.flows import read_until
 from tests.harness import Harness
 
 
@@ -35,12 +35,12 @@ async def test_unclear_text_says_so_and_offers_a_person(bot: Harness) -> None:
 async def test_talk_to_a_person_button_creates_a_ticket(bot: Harness) -> None:
     chat = bot.chat(5103, "zh")
     reply = await chat.ask("今天天气怎么样")
-    await chat.press(reply["id"], button(reply, "qa:human"))
+    await chat.press(reply, text="转人工")
     (done,) = await chat.read()
     (ticket,) = await tickets_of(bot, 5103)
     assert ticket.number in done["text"] and ticket.severity == "question"
     assert "今天天气怎么样" in ticket.symptom and not ticket.complaint
-    await chat.press(reply["id"], "qa:human")  # a second press does not open a second ticket
+    await chat.press(reply, "qa:human")  # a second press does not open a second ticket
     assert "失效" in (await chat.read())[0]["text"]
     assert len(await tickets_of(bot, 5103)) == 1
 
@@ -78,7 +78,7 @@ async def test_staff_text_outside_flows_is_not_answered(bot: Harness) -> None:
 async def test_forged_follow_up_button_is_refused(bot: Harness) -> None:
     chat = bot.chat(5107, "en")
     reply = await chat.ask("tell me a joke")
-    await chat.press(reply["id"], "qa:v:suburb")  # no follow-up pending
+    await chat.press(reply, "qa:v:suburb", forge=True)  # no follow-up pending
     assert "expired" in (await chat.read())[0]["text"]
 
 
@@ -129,12 +129,12 @@ async def test_english_follow_up_with_buttons_then_answer(bot: Harness) -> None:
     chat = bot.chat(5112, "en")
     ask = await chat.ask("How much is an on-site visit?")
     assert {"qa:v:city", "qa:v:suburb", "qa:human"} <= set(datas(ask))
-    await chat.press(ask["id"], "qa:v:suburb")
+    await chat.press(ask, "qa:v:suburb")
     (answer,) = await chat.read()
     first = shipped_policy()["fees"]["onsite"]["suburb"]["first_visit"]
     assert f"CNY {first}" in answer["text"] and "fee.onsite.suburb" in answer["text"]
     assert "qa:human" in datas(answer)
-    await chat.press(ask["id"], "qa:v:city")  # the follow-up was answered: the old button is stale
+    await chat.press(ask, "qa:v:city")  # the follow-up was answered: the old button is stale
     assert "expired" in (await chat.read())[0]["text"]
 
 

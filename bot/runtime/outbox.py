@@ -29,6 +29,7 @@ from storage.repo import claim_rows
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 60
+TOO_LARGE = "Request Entity Too Large"  # an upload over Telegram's size limit
 MAX_BACKOFF = 120.0
 
 
@@ -126,7 +127,10 @@ class OutboxSender:
         except Forbidden as exc:
             values = self._dead(row, f"403 {exc.message}")
         except (TelegramError, OSError) as exc:
-            values = self._retry(row, backoff(row.attempts + 1), f"{type(exc).__name__}: {exc}")
+            if TOO_LARGE in str(exc):  # HTTP 413 comes as a NetworkError: retrying cannot help
+                values = self._dead(row, f"413 {exc}")
+            else:
+                values = self._retry(row, backoff(row.attempts + 1), f"{type(exc).__name__}: {exc}")
         else:
             self.sent += 1
             values = {"status": "sent", "sent_at": self.now(), "message_id": message_id}

@@ -39,8 +39,9 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         base_url, file_url = settings.bot_api_base_url, settings.bot_api_file_url
     else:
 
-        sandbox = SandboxServer(
-            settings.sandbox_host, settings.sandbox_port, clock=lambda: clock.now().timestamp()
+        sandbox = SandboxServer(  # its webhook is this process's own plain-http listener
+            settings.sandbox_host, settings.sandbox_port, allow_insecure_webhook=True,
+            clock=lambda: clock.now().timestamp(),
         )
         await sandbox.start()
         token, base_url, file_url = SANDBOX_TOKEN, sandbox.bot_base_url, sandbox.file_base_url
