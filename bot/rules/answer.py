@@ -22,6 +22,7 @@ from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify
 from bot.rules.normalize import normalize
 from bot.rules.qa_calc import SIZED
+from bot.rules.qa_figures import figures
 from bot.rules.qa_facts import PolicyGap, city_districts
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Answer:
     ask: str | None = None  # the parameter the follow-up question asks for
     choices: list[tuple[str, str]] = field(default_factory=list)  # follow-up buttons (label, value)
     action: str | None = None  # human|complaint|report_fault: the caller hands over
+    figures: list[str] = field(default_factory=list)  # the amounts/dates computed (qa_figures)
 
     def as_json(self) -> dict[str, Any]:
         """``sdbot ask --json`` shape."""
@@ -126,7 +128,8 @@ def respond_intent(
                   customer=customer)
     footer = render(locale, "answers/text#clauses", clauses=result.get("clauses", []))
     text = body if not footer else f"{body}\n\n{footer}"
-    return Answer(intent, params, list(result.get("clauses", [])), text)
+    return Answer(intent, params, list(result.get("clauses", [])), text,
+                  figures=figures(intent, result, params))
 
 
 def _complaint_rules(policy: Any, locale: str) -> dict[str, Any]:
