@@ -22,8 +22,8 @@ from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify
 from bot.rules.normalize import normalize
 from bot.rules.qa_calc import SIZED
-from bot.rules.qa_figures import figures
 from bot.rules.qa_facts import PolicyGap, city_districts
+from bot.rules.qa_figures import figures
 
 log = logging.getLogger(__name__)
 
