@@ -38,7 +38,7 @@ _ITEM_PHRASES = sorted(
     ((phrase, key) for key, phrases in ITEMS.items() for phrase in phrases),
     key=lambda pk: -len(pk[0]),
 )
-_COUNTER = r"(?:台|个|部|套|只|路|块|件|组|个的|\s)?"
+_COUNTER = r"(?:台|个|部|套|只|支|条|颗|路|块|件|组|个的|\s)?"
 _NUM = r"(\d{1,5})"
 
 # Shenzhen district names (and their pinyin) → the Chinese name; which zone a district belongs to
@@ -93,6 +93,10 @@ def items(text: str) -> list[dict[str, Any]]:
 def _word_bounded(text: str, start: int, end: int) -> bool:
     """An ASCII phrase is matched only as a whole word ("pos" not inside "postage")."""
     before = text[start - 1] if start else " "
+    if text.startswith("es", end) and not text[end + 2:end + 3].isalpha():
+        end += 2
+    elif text.startswith("s", end):
+        end += 1
     after = text[end] if end < len(text) else " "
     return not (before.isascii() and before.isalpha()) and not (after.isascii() and after.isalpha())
 
@@ -115,7 +119,7 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
     elif m:
         out["qty"] = int(m.group(1))
     if "qty" not in out:
-        m = re.match(rf"\s*{_NUM}\s*(?:台|个|部|套|只|路|块|件|units?|pcs)", after)
+        m = re.match(rf"\s*{_NUM}\s*(?:台|个|部|套|只|支|条|颗|路|块|件|units?|pcs)", after)
         if m:
             out["qty"] = int(m.group(1))
     if "size" not in out:
@@ -171,7 +175,11 @@ def _safe_date(y: int, m: int, d: int) -> dt.date | None:
 
 # --- amounts and counts -------------------------------------------------------------------
 
-_AMOUNT = r"(\d+(?:\.\d+)?)\s*(万|千|k(?![a-z])|w(?![a-z]))?\s*(?:元|块|rmb|yuan|cny)?"
+_SCALE = r"(万|千|k(?![a-z])|w(?![a-z]))"
+_CURRENCY = r"(?:元|块钱|块|rmb|yuan|cny|人民币|dollars?|bucks)"
+# a number that is not a date, a time, a count of things or people, or a percentage
+_NOT_MONEY_AFTER = r"(?![\d.]|\s*(?:年|月|日|号|天|个|台|人|位|名|点|小时|%|-|/|st|nd|rd|th|days?|hours?|months?|years?|people|units?|engineers?|ports?|门|路|w(?![a-z])|瓦|次|趟))"
+_AMOUNT = rf"(\d+(?:\.\d+)?)\s*{_SCALE}?\s*{_CURRENCY}?"
 
 
 def _scaled(number: str, unit: str | None) -> Decimal:
@@ -180,31 +188,53 @@ def _scaled(number: str, unit: str | None) -> Decimal:
 
 
 def amount_after(text: str, word_rx: str) -> Decimal | None:
-    """An amount right after (or right before) a word: "软件10万" → 100000."""
-    m = re.search(rf"(?:{word_rx})\s*(?:款|价格|价|是|为|:|：)?\s*{_AMOUNT}", text)
-    if m:
+    """The amount that belongs to a word: "软件10万", "软件当时花了8万", "software was 60000".
+
+    The amount follows the word within a few characters that hold no other number and no other
+    software/hardware word, or directly precedes it ("10万的软件").
+    """
+    m = re.search(rf"(?:{word_rx})[^\d软硬]{{0,12}}?(?:¥|￥|rmb|cny)?\s*{_AMOUNT}{_NOT_MONEY_AFTER}", text)
+    if m and not re.search(r"software|hardware|软件|硬件", text[m.start() + 1:m.start(1)]):
         return _scaled(m.group(1), m.group(2))
     m = re.search(rf"{_AMOUNT}\s*(?:的)?\s*(?:{word_rx})", text)
-    if m and m.group(1):
+    if m and m.group(1) and (m.group(2) or re.search(_CURRENCY, m.group(0))):
         return _scaled(m.group(1), m.group(2))
     return None
+
+
+_MONEY_PATTERNS = (
+    re.compile(r"(?:¥|￥|rmb|cny|人民币)\s*(\d+(?:\.\d+)?)\s*" + _SCALE + "?"),
+    re.compile(r"(\d+(?:\.\d+)?)\s*" + _SCALE + r"?\s*(?:元|块钱|块|yuan|rmb|cny|人民币|的东西|的货|的设备|的配件|的交换机|的产品|的机器|的材料)"),
+    re.compile(r"(\d+(?:\.\d+)?)\s*(k)(?![a-z])"),
+    re.compile(r"(?:worth|价值|金额|总价|总额|花了|合同|款)\s*(?:of|is|为|是)?\s*(\d+(?:\.\d+)?)" + _SCALE + "?" + _NOT_MONEY_AFTER),
+)
+
+
+def amounts(text: str) -> list[Decimal]:
+    """Every amount of money in the text, in order of appearance, each once."""
+    found: list[tuple[int, Decimal]] = []
+    spans: list[tuple[int, int]] = []
+    for rx in _MONEY_PATTERNS:
+        for m in rx.finditer(text):
+            if any(a <= m.start(1) < b for a, b in spans):
+                continue
+            spans.append(m.span(1))
+            found.append((m.start(1), _scaled(m.group(1), m.group(2) if rx.groups > 1 else None)))
+    if not found:  # a bare number of 3+ digits that is not a year, a date or a count
+        for m in re.finditer(r"(?<![\d.-])(\d{3,9})(?![\d-])" + _NOT_MONEY_AFTER, text):
+            if not re.search(r"\d{4}[-/年]", text):
+                found.append((m.start(1), Decimal(m.group(1))))
+    out: list[Decimal] = []
+    for _, value in sorted(found):
+        if value not in out:
+            out.append(value)
+    return out
 
 
 def money(text: str) -> Decimal | None:
-    """An amount of money: a number with 元/块/万/yuan/rmb/¥, or a bare number ≥ 100."""
-    m = re.search(r"(?:¥|￥|rmb|cny)\s*(\d+(?:\.\d+)?)\s*(万|k(?![a-z]))?", text)
-    if m:
-        return _scaled(m.group(1), m.group(2))
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(万|千|k(?![a-z]))?\s*(元|块|yuan|rmb|cny|的东西|的货|的设备)", text)
-    if m:
-        return _scaled(m.group(1), m.group(2))
-    m = re.search(r"(\d+(?:\.\d+)?)\s*万", text)
-    if m:
-        return _scaled(m.group(1), "万")
-    m = re.search(r"(?<![\d-])(\d{3,9})(?![\d-])", text)
-    if m and not re.search(r"\d{4}[-/年]", text):
-        return Decimal(m.group(1))
-    return None
+    """The amount of money in the text when there is exactly one (else None)."""
+    found = amounts(text)
+    return found[0] if len(found) == 1 else None
 
 
 def zone(text: str, city_districts: tuple[str, ...] = CITY_DISTRICTS) -> tuple[str | None, str | None]:
@@ -267,8 +297,12 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["software_amount"] = str(soft)
     if hard is not None:
         out["hardware_amount"] = str(hard)
-    if soft is None and hard is None and (amount := money(text)) is not None:
-        out["amount"] = str(amount)
+    if soft is None and hard is None:
+        found_amounts = amounts(text)
+        if len(found_amounts) == 1:
+            out["amount"] = str(found_amounts[0])
+        elif found_amounts:  # which one is meant? the answer asks instead of guessing
+            out["amount_choices"] = [str(a) for a in found_amounts[:4]]
     people = _count(text, r"(\d+)\s*(?:个人|人|位|名|people|persons?|staff)")
     days = _count(text, r"(\d+)\s*(?:天|days?)")
     if people:
@@ -285,15 +319,40 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["remote_kind"] = "software"
     if re.search(r"复杂|难题|疑难|技术难|hard|difficult|complex|technical problem", text):
         out["phone_kind"] = "hard"
-    trips = _count(text, r"(?:运|搬|拉|transport\w*)\D{0,4}(\d+)\s*(?:趟|trips?)|(\d+)\s*(?:趟|trips?)\s*(?:的)?(?:大型?设备|设备|运输|of)")
+    trips = _count(text, r"(?:运|搬|拉|transport\w*)\D{0,12}?(\d+)\s*(?:趟|trips?|times)|(\d+)\s*(?:趟|trips?)\s*(?:的)?(?:大型?设备|设备|运输|of)")
+    if trips is None and re.search(r"transport\w*\D{0,30}twice|twice\D{0,10}transport", text):
+        trips = 2
+    if trips is None and re.search(r"(大型?设备运输|运输大型?设备|transport\w* (of )?(the )?large)", text) and re.search(
+            r"(?<!\d)1\s*趟|一趟|once|per trip|a trip|每趟", text):
+        trips = 1
     if trips:
         out["transport_trips"] = trips
-    extra_visits = _count(text, r"(\d+)\s*(?:次返|extra visits?|more visits?)")
+    extra_visits = _count(
+        text,
+        r"(\d+)\s*次返|(\d+)\s*(?:extra|more|additional) visits?|(?:再|又|多)(?:上门|来|过来|跑)了?\s*(\d+)\s*(?:次|趟)",
+    )
+    if extra_visits is None and (m := re.search(r"第\s*(\d+)\s*次上门|(\d+)(?:nd|rd|th) visit", text)):
+        extra_visits = int(next(g for g in m.groups() if g)) - 1 or None
+    if extra_visits is None and re.search(
+        r"(?:再|又|重新|多)(?:上门|来|过来|跑)|second visit|another visit|visit again|come (back|again)|return visit", text
+    ) and re.search(r"返修|又坏|再次|returned|second|again|another|return visit|come back", text):
+        extra_visits = 1
     if extra_visits:
         out["extra_visits"] = extra_visits
-    extra_hours = _count(text, r"(?:多|加班|超出|extra)\s*(\d+)\s*(?:个)?\s*(?:小时|hours?)")
+    extra_hours = _count(
+        text,
+        r"(?:多|加班|超出|超过|超时|额外|extra)\s*(?:做|干|工作|干活|修|待|呆)?了?\s*(\d+)\s*(?:个)?\s*(?:小时|钟头|hours?)"
+        r"|(\d+)\s*(?:个)?\s*(?:extra|more|additional|overtime)\s*hours?|(\d+)\s*(?:hours?)\s*(?:extra|more|overtime)",
+    )
     if extra_hours:
         out["extra_hours"] = extra_hours
+    else:
+        worked = _count(text, r"(?:干|做|工作|修|弄|待|呆|忙)了\s*(\d+)\s*(?:个)?\s*(?:小时|钟头)|(?:worked|took|spent|working)\s*(?:for\s*)?(\d+)\s*hours?")
+        if worked:
+            out["hours_worked"] = worked
+    engineers = _count(text, r"(\d+)\s*(?:个|位|名)?\s*(?:工程师|师傅|技术员|技术人员|engineers?|technicians?|techs?)(?![a-z])")
+    if engineers:
+        out["engineers"] = engineers
     day_no = _count(text, r"第(\d+)天|day\s*(\d+)") or _count(text, r"(?:到货|收到|after)\D{0,6}(\d+)\s*(?:天|days?)")
     if day_no:
         out["day"] = day_no

@@ -21,7 +21,7 @@ import cn2an
 import opencc
 
 from bot.rules.homophones import fix_homophones
-from bot.rules.vocab import regional_to_common
+from bot.rules.vocab import before_opencc, regional_to_common
 
 _T2S = opencc.OpenCC("tw2sp")
 
@@ -33,6 +33,14 @@ _CN_FOLLOWERS = ("台", "个", "部", "套", "只", "支", "路", "门", "口", 
 _KEEP_WORDS = ("一下", "一直", "一样", "一般", "一起", "一共", "一次性", "万一", "一点", "十分",
                "一些", "一切", "统一", "一定", "唯一", "第一", "千万", "万万", "一旦", "一会", "一向",
                "一边", "一律", "一体", "一致", "一整", "一口气", "不一", "一个月内")
+_EN_NUMBERS = {w: str(i) for i, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
+_EN_NUMBERS.update(thirty="30", forty="40", fifty="50", hundred="100")
+_EN_NUMBER = re.compile(
+    r"(?<![a-z])(" + "|".join(_EN_NUMBERS) + r")(?= (?!(?:on|of|is|for|and|or|to|in|at|by|with|more|"
+    r"time|thing|way|question|another|other|that|this|which|you|we|i)(?![a-z]))[a-z])"
+)
 _ASCII_SCALED = re.compile(r"(\d+(?:\.\d+)?)\s*(万|千)(?!万)")
 
 
@@ -77,7 +85,7 @@ def _scale_ascii(m: re.Match[str]) -> str:
 
 def to_simplified(text: str) -> str:
     """Traditional → Simplified by phrase (OpenCC tw2sp), then regional vocabulary."""
-    return regional_to_common(fix_homophones(_T2S.convert(text)))
+    return regional_to_common(fix_homophones(_T2S.convert(before_opencc(text))))
 
 
 def normalize(text: str) -> str:
@@ -90,6 +98,7 @@ def normalize(text: str) -> str:
     text = to_simplified(text)
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
     text = _replace_cn_numbers(text)
+    text = _EN_NUMBER.sub(lambda m: _EN_NUMBERS[m.group(1)], text)
     text = _ASCII_SCALED.sub(_scale_ascii, text)
     text = text.replace("’", "'").replace("‘", "'")
     return re.sub(r"\s+", " ", text).strip()

@@ -15,14 +15,15 @@ RELEVANT: dict[str, tuple[str, ...]] = {
     "return.policy": ("day",),
     "exchange.policy": ("day",),
     "sla.response": ("zone", "district"),
-    "fee.onsite": ("zone", "district", "extra_visits", "transport_trips", "extra_hours"),
+    "fee.onsite": ("zone", "district", "extra_visits", "transport_trips", "extra_hours", "hours_worked",
+                   "engineers", "days"),
     "fee.remote": ("remote_kind",),
     "fee.phone": ("phone_kind",),
     "fee.training": ("level", "people", "days"),
     "fee.annual": ("items",),
     "fee.maintenance_contract": ("software_amount", "hardware_amount"),
-    "fee.proxy_purchase": ("amount",),
-    "payment.software": ("amount", "software_amount"),
+    "fee.proxy_purchase": ("amount", "amount_choices"),
+    "payment.software": ("amount", "software_amount", "amount_choices"),
     "report_fault": ("items",),
 }
 

@@ -172,9 +172,22 @@ def _onsite(
             row["label"] = _label(locale, f"zone_name_{row['zone']}")
         return {"covered": False, "lines": [], "table": table, "total": None, "labour": labour,
                 "zone_label": "", "clauses": [c for row in table for c in row["clauses"]] + labour["clauses"]}
+    included = labour["included_hours"]
+    extra_hours = p.get("extra_hours", 0)
+    if "hours_worked" in p:  # "worked 10 hours": the hours beyond what a visit includes
+        extra_hours = max(0, p["hours_worked"] - included)
+    engineers = p.get("engineers", 1)
+    if p.get("days", 1) > 1 or (engineers > 1 and extra_hours):
+        # per-day or per-engineer overtime is not priced by the policy: state the prices, no total
+        table = [row for row in facts.onsite_table(policy) if row["zone"] == zone]
+        for row in table:
+            row["label"] = _label(locale, f"zone_name_{row['zone']}")
+        return {"covered": False, "lines": [], "table": table, "total": None, "labour": labour,
+                "zone_label": "", "unsure": True,
+                "clauses": [c for row in table for c in row["clauses"]] + labour["clauses"]}
     res = facts.onsite(
         policy, zone, extra_visits=p.get("extra_visits", 0), transport_trips=p.get("transport_trips", 0),
-        extra_hours=p.get("extra_hours", 0), covered=covered,
+        extra_hours=extra_hours, covered=covered, engineers=engineers,
     )
     for line in res["lines"]:
         line["label"] = _label(locale, f"line_{line['key']}", hours=res.get("included_hours"))

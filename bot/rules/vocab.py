@@ -35,6 +35,17 @@ REGIONAL: dict[str, str] = {
 }
 _ORDER = sorted(REGIONAL, key=len, reverse=True)
 
+# Traditional words OpenCC's Taiwan profile would turn into a different product: replaced first
+BEFORE_OPENCC: dict[str, str] = {"擴音機": "功放", "擴音器": "功放", "揚聲器": "扬声器"}
+
+
+def before_opencc(text: str) -> str:
+    """Replace the few Traditional words OpenCC would mistranslate for this domain."""
+    for word, common in BEFORE_OPENCC.items():
+        if word in text:
+            text = text.replace(word, common)
+    return text
+
 
 def regional_to_common(text: str) -> str:
     """Replace regional words (already Simplified characters) by the common Simplified ones."""
