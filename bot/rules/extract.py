@@ -106,7 +106,7 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     before = text[max(0, start - 16):start]
     after = text[end:end + 20]
-    size_rx = r"(\d{1,5})\s*(?:门|口|端口|路|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
+    size_rx = r"(?<!\d)(\d{1,5})\s*(?:门|口|端口|路|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
     m = re.search(rf"{_NUM}\s*{_COUNTER}\s*(?:{size_rx}\s*(?:的)?\s*)?$", before)
     size_before = re.search(rf"{size_rx}\s*(?:的)?\s*$", before)
     lead = before
@@ -123,7 +123,7 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
         if m:
             out["qty"] = int(m.group(1))
     if "size" not in out:
-        m = re.match(rf"\s*(?:,|，)?\s*(?:with\s+|带|的)?\s*{size_rx}", after)
+        m = re.match(rf"\s*(?:\d+\s*(?:台|个|只|units?))?\s*(?:,|，|\(|（)?\s*(?:with\s+|带|的|每台|每个|each|of|rated)?\s*{size_rx}", after)
         if m:
             out["size"] = int(m.group(1))
     if key in ("pbx", "amplifier", "server", "nvr", "billing_software", "onecard_software") and (
@@ -178,7 +178,7 @@ def _safe_date(y: int, m: int, d: int) -> dt.date | None:
 _SCALE = r"(万|千|k(?![a-z])|w(?![a-z]))"
 _CURRENCY = r"(?:元|块钱|块|rmb|yuan|cny|人民币|dollars?|bucks)"
 # a number that is not a date, a time, a count of things or people, or a percentage
-_NOT_MONEY_AFTER = r"(?![\d.]|\s*(?:年|月|日|号|天|个|台|人|位|名|点|小时|%|-|/|st|nd|rd|th|days?|hours?|months?|years?|people|units?|engineers?|ports?|门|路|w(?![a-z])|瓦|次|趟))"
+_NOT_MONEY_AFTER = r"(?!\d|\.\d|[万千](?!元)|k(?![a-z])|\s*(?:年|月|日|号|天|个|台|人|位|名|点|小时|%|-|/|st|nd|rd|th|days?|hours?|months?|years?|people|units?|engineers?|ports?|门|路|w(?![a-z])|瓦|次|趟))"
 _AMOUNT = rf"(\d+(?:\.\d+)?)\s*{_SCALE}?\s*{_CURRENCY}?"
 
 
@@ -303,7 +303,7 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
             out["amount"] = str(found_amounts[0])
         elif found_amounts:  # which one is meant? the answer asks instead of guessing
             out["amount_choices"] = [str(a) for a in found_amounts[:4]]
-    people = _count(text, r"(\d+)\s*(?:个人|人|位|名|people|persons?|staff)")
+    people = _count(text, r"(\d+)\s*(?:个人|人|位|名|个员工|员工|个同事|同事|个学员|学员|people|persons?|staff|employees?|trainees?)")
     days = _count(text, r"(\d+)\s*(?:天|days?)")
     if people:
         out["people"] = people

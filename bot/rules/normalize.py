@@ -41,7 +41,7 @@ _EN_NUMBER = re.compile(
     r"(?<![a-z])(" + "|".join(_EN_NUMBERS) + r")(?= (?!(?:on|of|is|for|and|or|to|in|at|by|with|more|"
     r"time|thing|way|question|another|other|that|this|which|you|we|i)(?![a-z]))[a-z])"
 )
-_ASCII_SCALED = re.compile(r"(\d+(?:\.\d+)?)\s*(万|千)(?!万)")
+_ASCII_SCALED = re.compile(r"(\d+(?:\.\d+)?)\s*(万|千)(?!万)(\d(?![\d.万千]))?")
 
 
 @lru_cache(maxsize=2048)
@@ -77,7 +77,8 @@ def _replace_cn_numbers(text: str) -> str:
 
 def _scale_ascii(m: re.Match[str]) -> str:
     try:
-        value = Decimal(m.group(1)) * (10000 if m.group(2) == "万" else 1000)
+        unit = 10000 if m.group(2) == "万" else 1000
+        value = Decimal(m.group(1)) * unit + Decimal(m.group(3) or 0) * unit / 10  # 3万8 = 38000
     except InvalidOperation:
         return m.group(0)
     return format(value.normalize(), "f")

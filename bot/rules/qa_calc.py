@@ -46,6 +46,10 @@ def missing(intent: str, params: dict[str, Any], customer: Any) -> str | None:
     """The one parameter to ask for before answering, or None."""
     if params.get("general"):
         return None
+    if intent in ("fee.proxy_purchase", "payment.software") and "amount" not in params and params.get(
+        "amount_choices"
+    ):
+        return "amount"
     if intent == "fee.onsite" and "zone" not in params and not (customer and customer.zone):
         return "zone"
     if intent == "fee.annual" and any("qty" not in i for i in params.get("items") or []):
@@ -66,6 +70,8 @@ def general_params(intent: str, ask: str, params: dict[str, Any]) -> dict[str, A
     if ask == "date":
         return None
     out = dict(params)
+    if ask == "amount":
+        out.pop("amount_choices", None)
     if ask in ("qty", "size"):
         out.pop("items", None)
     out["general"] = True

@@ -191,11 +191,10 @@ def _onsite(
     )
     for line in res["lines"]:
         line["label"] = _label(locale, f"line_{line['key']}", hours=res.get("included_hours"))
-    letters = facts.contact_letters(policy, locale)
-    extra = [] if covered else letters["clauses"] + [c for c in labour["clauses"] if c not in res["clauses"]]
+    # the contact-letter rounds (联络函) are the desk's internal procedure, not part of a quote
+    extra = [] if covered else [c for c in labour["clauses"] if c not in res["clauses"]]
     return {**res, "covered": covered, "table": [], "zone_label": _label(locale, f"zone_name_{zone}"),
-            "letters": letters["text"] if not covered else None, "labour": None if covered else labour,
-            "clauses": [*res["clauses"], *extra]}
+            "labour": None if covered else labour, "clauses": [*res["clauses"], *extra]}
 
 
 @builder("fee.remote")
