@@ -176,7 +176,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     if action == "report":
         await report.begin(actor)
         return
-    if action == "why" and mine is not None and mine.step == "answered":
+    if action == "why" and mine is not None and mine.step == "answered" and mine.data.get("clauses"):
         # the clauses come from the stored answer, never from the (untrusted) callback data
         data = dict(mine.data)
         locale = data.get("locale") or actor.locale
