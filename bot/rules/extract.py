@@ -78,7 +78,13 @@ def items(text: str) -> list[dict[str, Any]]:
                 continue
             taken.append((pos, end))
             found.append({"item": key, "pos": pos, **_quantity_near(text, pos, end, key)})
-    found.sort(key=lambda d: d.pop("pos"))
+    found.sort(key=lambda d: d["pos"])
+    for m in re.finditer(r"各\s*(\d{1,5})\s*(?:台|个|部|套|只|支)?|(\d{1,5})\s*(?:units?|pcs)?\s*each", text):
+        for entry in found:  # "摄像头、录像机各2台": every item named before 各 without its own count
+            if entry["pos"] < m.start() and "qty" not in entry:
+                entry["qty"] = int(m.group(1) or m.group(2))
+    for entry in found:
+        entry.pop("pos")
     merged: dict[tuple[str, Any], dict[str, Any]] = {}
     for entry in found:
         k = (entry["item"], entry.get("size"))
@@ -147,8 +153,31 @@ _EN_DATE = re.compile(
 )
 
 
+_RELATIVE = re.compile(
+    r"(今天|today)|(昨天|yesterday)|(前天)|(\d{1,3})\s*(?:天前|天之前|days? ago)|上个?月\s*(\d{1,2})\s*[日号]"
+)
+
+
+def _relative_date(text: str, today: dt.date) -> dt.date | None:
+    """今天 / 昨天 / 前天 / N 天前 / 上个月 N 号 / yesterday / N days ago."""
+    m = _RELATIVE.search(text)
+    if m is None:
+        return None
+    if m.group(1):
+        return today
+    if m.group(2):
+        return today - dt.timedelta(days=1)
+    if m.group(3):
+        return today - dt.timedelta(days=2)
+    if m.group(4):
+        return today - dt.timedelta(days=int(m.group(4)))
+    first = today.replace(day=1) - dt.timedelta(days=1)
+    return _safe_date(first.year, first.month, int(m.group(5)))
+
+
 def date_in(text: str, today: dt.date | None = None) -> dt.date | None:
-    """The first calendar date in the text (ISO, 2025年3月15日, 去年6月1号, 1 June 2025…)."""
+    """The first calendar date in the text (ISO, 2025年3月15日, 去年6月1号, 1 June 2025, 昨天,
+    3天前, 上个月5号…)."""
     today = today or dt.date.today()
     if m := _ISO.search(text):
         return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -163,7 +192,7 @@ def date_in(text: str, today: dt.date | None = None) -> dt.date | None:
         if found and shift is None and found > today:
             found = _safe_date(year - 1, int(m.group(2)), int(m.group(3)))
         return found
-    return None
+    return _relative_date(text, today)
 
 
 def _safe_date(y: int, m: int, d: int) -> dt.date | None:
@@ -238,10 +267,16 @@ def money(text: str) -> Decimal | None:
 
 
 def zone(text: str, city_districts: tuple[str, ...] = CITY_DISTRICTS) -> tuple[str | None, str | None]:
-    """(zone, district) from a district name (zone by ``city_districts``) or words like 市区/郊区."""
-    for name, district in DISTRICTS.items():
-        if name in text:
-            return ("city" if district in city_districts else "suburb"), district
+    """(zone, district) from a district name (zone by ``city_districts``) or words like 市区/郊区.
+
+    Two districts in different zones ("福田和宝安") give (None, None): the answer asks.
+    """
+    named = list(dict.fromkeys(d for name, d in DISTRICTS.items() if name in text))
+    zones = {("city" if d in city_districts else "suburb") for d in named}
+    if len(zones) > 1:
+        return None, None
+    if named:
+        return zones.pop(), named[0]
     if any(w in text for w in _SUBURB_WORDS):
         return "suburb", None
     if any(w in text for w in _CITY_WORDS):
@@ -269,6 +304,12 @@ def event(text: str) -> str | None:
     return None
 
 
+def delivered(text: str) -> bool:
+    """The date given is the day the goods arrived ("昨天到货", "收到的", "arrived on")."""
+    return bool(re.search(r"到货|收到|签收|到的|送到|寄到|arrived|received|delivered", text)) and not re.search(
+        r"发的|发出|寄出|发货|shipped|sent (it|them|out)|dispatched", text)
+
+
 def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
     """Every parameter present in the normalised question."""
     out: dict[str, Any] = {}
@@ -284,6 +325,9 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
     if district:
         out["district"] = district
     ev = event(text)
+    if when and ev in ("express", "freight") and delivered(text):
+        ev = "sale"  # the date is the arrival: the warranty starts on it (the presumed delivery date)
+        out["delivered"] = True
     if ev:
         out["event"] = ev
         out["kind"] = "project" if ev == "acceptance" else "product"
@@ -291,6 +335,11 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["kind"] = "project"
     soft = amount_after(text, r"软件|software")
     hard = amount_after(text, r"硬件|hardware")
+    together = re.search(r"(软件|software)\s*(和|与|加|跟|及|以及|and|&|\+)\s*(硬件|hardware)"
+                         r"|(硬件|hardware)\s*(和|与|加|跟|及|以及|and|&|\+)\s*(软件|software)", text)
+    if together and (soft is None or hard is None or soft == hard):  # one amount for both: no split
+        soft = hard = None
+        out["split_needed"] = True
     if re.search(r"软件|software", text):
         out["software"] = True
     if soft is not None:

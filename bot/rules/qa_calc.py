@@ -11,7 +11,7 @@ from typing import Any
 RELEVANT: dict[str, tuple[str, ...]] = {
     "warranty.period": ("kind",),
     "warranty.start": ("event", "date", "software"),
-    "warranty.status": ("date", "event", "kind", "items"),
+    "warranty.status": ("date", "event", "kind", "items", "delivered"),
     "return.policy": ("day",),
     "exchange.policy": ("day",),
     "sla.response": ("zone", "district"),
@@ -21,7 +21,7 @@ RELEVANT: dict[str, tuple[str, ...]] = {
     "fee.phone": ("phone_kind",),
     "fee.training": ("level", "people", "days"),
     "fee.annual": ("items",),
-    "fee.maintenance_contract": ("software_amount", "hardware_amount"),
+    "fee.maintenance_contract": ("software_amount", "hardware_amount", "split_needed"),
     "fee.proxy_purchase": ("amount", "amount_choices"),
     "payment.software": ("amount", "software_amount", "amount_choices"),
     "report_fault": ("items",),

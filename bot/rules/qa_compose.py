@@ -79,7 +79,9 @@ def _warranty_status(
         sources = _matching(customer.equipment, p.get("items") or [])
     else:
         event = p.get("event") or "sale"
-        if not p.get("event"):
+        if p.get("delivered"):
+            assumed = _label(locale, "event_delivered")
+        elif not p.get("event"):
             assumed = _label(locale, "event_sale")
         kind = p.get("kind") or ("project" if event == "acceptance" else "product")
         item = (p.get("items") or [{}])[0].get("item")

@@ -34,7 +34,7 @@ def read_line(intent: str, params: dict[str, Any], locale: str) -> str:
                label=_label(locale, f"item_{i['item']}"))
         for i in params.get("items") or [] if intent == "fee.annual"
     ]
-    event = params.get("event")
+    event = "delivered" if params.get("delivered") else params.get("event")
     return render(
         locale, "answers/text#read", p=params, intent=intent, items=items,
         zone_label=_label(locale, f"zone_name_{zone}") if zone else "",
