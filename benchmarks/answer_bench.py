@@ -27,7 +27,7 @@ from bot.rules.qa_figures import plain
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = (
-    "questions_fresh.jsonl", "questions_fresh2.jsonl", "questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl",
+    "questions_fresh.jsonl", "questions_fresh2.jsonl", "questions_fresh3.jsonl", "questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl",
     "questions_holdout3.jsonl", "questions_holdout4.jsonl",
 )
 LANGS = ("zh", "zh-hant", "en")

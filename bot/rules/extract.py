@@ -65,6 +65,8 @@ def _item_at(text: str, pos: int) -> tuple[str, str] | None:
 
 def items(text: str) -> list[dict[str, Any]]:
     """Items named in the text with quantity (``qty``) and size (``size``: ports / watts)."""
+    if "一卡通" in text:  # "一卡通系统：考勤机2台……软件1套": that software is the one-card software
+        text = re.sub(r"(?<!一卡通)(?<!计费)(?<!话费)软件", "一卡通软件", text)
     found: list[dict[str, Any]] = []
     taken: list[tuple[int, int]] = []
     for phrase, key in _ITEM_PHRASES:
@@ -96,6 +98,30 @@ def items(text: str) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
+_ZH_COUNTED = re.compile(
+    r"(?<![\d.])\d{1,5}\s*(?:台|个|套|只|支|部|路|块|件|units?|pcs|sets?)"
+    r"(?!\s*(?:人|小时|钟|月|星期|礼拜|工作日|工程师|师傅|技术员|同事|员工|学员|people|hours?|days?))"
+)
+_EN_COUNTED = re.compile(
+    r"(?<![\d.])\d{1,5}\s+(?!(?:ports?|w|watts?|yuan|rmb|cny|days?|hours?|people|persons?|engineers?|technicians?|"
+    r"techs?|staff|employees?|years?|months?|weeks?|times|trips?|extra|more|visits?|units?|sets?|pcs|each|of|and|for|"
+    r"to|in|at|per|with|or)(?![a-z]))([a-z]+)"
+)
+
+
+def unpriced(text: str, found: list[dict[str, Any]]) -> bool:
+    """A counted thing that no item took ("读卡器20个", "10 printers"): a total would leave it out."""
+    counted = len(_ZH_COUNTED.findall(text))
+    mixed = counted > 0  # "switch 12台": the Chinese counter already counted it
+    for word in _EN_COUNTED.findall(text):
+        stem = word.rstrip("s")
+        is_item = any(p.startswith(stem) or stem.startswith(p.split()[0].rstrip("s"))
+                      for p, _ in _ITEM_PHRASES if p.isascii())
+        counted += 0 if is_item and mixed else 1
+    with_qty = sum(1 for i in found if "qty" in i)
+    return counted > with_qty
+
+
 def _word_bounded(text: str, start: int, end: int) -> bool:
     """An ASCII phrase is matched only as a whole word ("pos" not inside "postage")."""
     before = text[start - 1] if start else " "
@@ -112,7 +138,7 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     before = text[max(0, start - 16):start]
     after = text[end:end + 20]
-    size_rx = r"(?<!\d)(\d{1,5})\s*(?:门|口|端口|路|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
+    size_rx = r"(?<!\d)(\d{1,5})\s*(?:门|口|端口|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
     m = re.search(rf"{_NUM}\s*{_COUNTER}\s*(?:{size_rx}\s*(?:的)?\s*)?$", before)
     size_before = re.search(rf"{size_rx}\s*(?:的)?\s*$", before)
     lead = before
@@ -316,6 +342,8 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
     found = items(text)
     if found:
         out["items"] = found
+        if unpriced(text, found):
+            out["unpriced"] = True
     when = date_in(text, today)
     if when:
         out["date"] = when.isoformat()
@@ -353,7 +381,7 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         elif found_amounts:  # which one is meant? the answer asks instead of guessing
             out["amount_choices"] = [str(a) for a in found_amounts[:4]]
     people = _count(text, r"(\d+)\s*(?:个人|人|位|名|个员工|员工|个同事|同事|个学员|学员|people|persons?|staff|employees?|trainees?)")
-    days = _count(text, r"(\d+)\s*(?:天|days?)")
+    days = _count(text, r"(\d+)\s*(?:天|days?)|(?<![月\d])(\d{1,2})\s*日(?!期)")
     if people:
         out["people"] = people
     if days:
@@ -382,9 +410,11 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
     )
     if extra_visits is None and (m := re.search(r"第\s*(\d+)\s*次上门|(\d+)(?:nd|rd|th) visit", text)):
         extra_visits = int(next(g for g in m.groups() if g)) - 1 or None
-    if extra_visits is None and re.search(
+    if extra_visits is None and (re.search(
         r"(?:再|又|重新|多)(?:上门|来|过来|跑)|second visit|another visit|visit again|come (back|again)|return visit", text
-    ) and re.search(r"返修|又坏|再次|returned|second|again|another|return visit|come back", text):
+    ) and re.search(r"返修|又坏|再次|returned|second|again|another|return visit|come back", text) or re.search(
+        r"返修.{0,6}上门|上门.{0,6}返修|(?:extra|additional|follow-up|repeat) visit|visit .{0,30}(came|come|sent) back", text
+    )):
         extra_visits = 1
     if extra_visits:
         out["extra_visits"] = extra_visits

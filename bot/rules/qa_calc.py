@@ -20,7 +20,7 @@ RELEVANT: dict[str, tuple[str, ...]] = {
     "fee.remote": ("remote_kind",),
     "fee.phone": ("phone_kind",),
     "fee.training": ("level", "people", "days"),
-    "fee.annual": ("items",),
+    "fee.annual": ("items", "unpriced"),
     "fee.maintenance_contract": ("software_amount", "hardware_amount", "split_needed"),
     "fee.proxy_purchase": ("amount", "amount_choices"),
     "payment.software": ("amount", "software_amount", "amount_choices"),

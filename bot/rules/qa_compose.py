@@ -237,7 +237,9 @@ def _annual(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) -> dict[st
     res = facts.annual(policy, items)
     for line in res["lines"]:
         line["label"] = _label(locale, f"item_{line['item']}")
-    return {**res, "table": [], "note": res.get("note")}
+    if p.get("unpriced"):  # something counted that no price row took: no total that leaves it out
+        return {**res, "total": None, "unpriced": True, "table": [], "note": res.get("note")}
+    return {**res, "table": [], "note": res.get("note"), "unpriced": False}
 
 
 @builder("fee.maintenance_contract")
