@@ -123,3 +123,13 @@ def test_an_edited_policy_number_changes_the_answer_without_code_changes() -> No
     raw["fees"]["onsite"]["city"]["first_visit"] = 450
     edited = parse_policy(raw, "edited.toml")
     assert ask("福田，三位工程师上门一天多少钱", policy=edited).figures == ["1350"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["远程处理3次软件故障多少钱", "高级培训2个人一周多少钱", "福田上门，我们3个人，多少钱",
+     "On-site in Futian, 3 of our staff need help, price?"],
+)
+def test_a_number_nobody_read_gives_rates_not_a_total(text: str) -> None:
+    ans = ask(text, "en" if text.isascii() else "zh")
+    assert ans.figures == [] and ans.text.startswith("⚠️") and ans.clauses  # rates, no total

@@ -180,6 +180,12 @@ def respond_intent(
     if intent in ACTIONS or intent == "unknown":
         body = render(locale, f"answers/text#{_block(intent)}")
         return Answer(intent, params, [], body, action=ACTIONS.get(intent))
+    if intent in qa_calc.GUARDED and params.get("stray") and not params.get("general"):
+        # a number in the question that no parameter took: list the prices, compute no total
+        listing = respond_intent(policy, intent, {"general": True}, locale=locale, today=today,
+                                 customer=customer, hours=hours)
+        note = render(locale, "answers/text#unsure", numbers=params["stray"])
+        return Answer(intent, params, listing.clauses, f"{note}\n\n{listing.text}", footer=listing.footer)
     missing = qa_calc.missing(intent, params, customer)
     if missing is not None:
         return _follow_up(policy, intent, params, missing, locale)

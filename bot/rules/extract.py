@@ -435,4 +435,48 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
     day_no = _count(text, r"第(\d+)天|day\s*(\d+)") or _count(text, r"(?:到货|收到|after)\D{0,6}(\d+)\s*(?:天|days?)")
     if day_no:
         out["day"] = day_no
+    stray = stray_numbers(text, out)
+    if stray:
+        out["stray"] = stray
     return out
+
+
+# numbers that are part of the wording, not parameters: "第2年起", "24小时", "30天后", "2个工作日"
+_WORDING_NUMBERS = re.compile(
+    r"第\s*\d+\s*(?:年|期|次|天)|\d+\s*(?:个)?(?:小时|工作日|天)\s*(?:内|之内|以内|后)|\d+\s*%|"
+    r"\d+(?:st|nd|rd|th)\b|(?:year|day|within|after)\s+\d+|\d+\s*(?:days?|hours?)\s+(?:after|later|ago|within)|"
+    r"\d+\s*(?:-|to|至|到)\s*\d+|\d+\s*年(?:保|质保|保修)|\d+\s*years?|\d+\s*年|"
+    r"(?:[1-9]|1[0-2])\s*(?:点|am|pm|:\d\d)|\d+\s*(?:月|月份)|\d+\s*(?:payments?|instal?lments?|期|批)"
+)
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(万|千|k(?![a-z])|w(?![a-z]))?")
+
+
+def stray_numbers(text: str, params: dict[str, Any]) -> list[str]:
+    """Numbers in the question that no parameter took: an answer computed without them could be
+    a confidently wrong amount, so the answerer states the prices and computes no total."""
+    spans = [m.span() for rx in (_ISO, _MD, _EN_DATE, _RELATIVE, _WORDING_NUMBERS) for m in rx.finditer(text)]
+    used: set[Decimal] = set()
+    for key in ("people", "days", "engineers", "extra_hours", "hours_worked", "transport_trips", "day"):
+        if key in params:
+            used.add(Decimal(params[key]))
+    if "extra_visits" in params:
+        used |= {Decimal(params["extra_visits"]), Decimal(params["extra_visits"] + 1)}
+    for item in params.get("items") or []:
+        used |= {Decimal(item[k]) for k in ("qty", "size") if k in item}
+    for key in ("amount", "software_amount", "hardware_amount"):
+        if key in params:
+            used.add(Decimal(params[key]))
+    used |= {Decimal(a) for a in params.get("amount_choices") or []}
+    stray = []
+    for m in _NUMBER.finditer(text):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        value = _scaled(m.group(1), m.group(2))
+        if value not in used and Decimal(m.group(1)) not in used and not (value == 1 and _ONE_WORD.search(text, max(0, m.start() - 1))):
+            unit = re.match(r"\s*([\u4e00-\u9fff]|[a-z]+)", text[m.end():])
+            stray.append(m.group(0).strip() + (unit.group(1) if unit and not m.group(2) else ""))
+    return stray
+
+
+# "1" that the normaliser made of 一 in ordinary words ("上门1次", "一天", "1台" of a listing)
+_ONE_WORD = re.compile(r"1\s*(?:次|趟|天|台|个|套|下|位|名|人|份|张|家|点)")

@@ -29,14 +29,19 @@ RELEVANT: dict[str, tuple[str, ...]] = {
 
 
 SIZED = ("pbx", "amplifier")  # priced by ports / watts
+# computed answers that a number nobody read could falsify: with one, they list the prices only
+GUARDED = frozenset({"fee.onsite", "fee.training", "fee.annual", "fee.maintenance_contract",
+                     "fee.proxy_purchase", "payment.software", "fee.remote", "fee.phone"})
 
 
 def relevant(intent: str, params: dict[str, Any]) -> dict[str, Any]:
     """Only the parameters ``intent`` uses (``general`` marks a follow-up that was skipped)."""
-    keys = RELEVANT.get(intent, ()) + ("general",)
+    keys = RELEVANT.get(intent, ()) + ("general",) + (("stray",) if intent in GUARDED else ())
     out = {k: v for k, v in params.items() if k in keys}
     if intent == "payment.software" and "software_amount" in out:
         out["amount"] = out.pop("software_amount")
+    if intent == "fee.onsite" and "people" in params and "engineers" not in params:
+        out["stray"] = [*out.get("stray", []), str(params["people"])]  # our engineers, or theirs?
     if intent == "warranty.status" and "items" in out:
         out["items"] = [{"item": i["item"]} for i in out["items"]]
     return out
