@@ -5,7 +5,8 @@
 Times the whole pipeline a chat message goes through (normalise, classify, extract, calculate,
 render the template) with the shipped policy, one question at a time, after one warm-up pass.
 Prints, per set, intent accuracy per language group (zh, zh-hant, en) and, for the questions with
-a hand-computed ``expect`` (amount or date), how many answers state it (*correct*), state no
+a hand-computed ``expect`` (amount or date; ``null`` where the right answer states no figure
+because it must ask or cannot compute), how many answers state it (*correct*), state no
 figure (*no number*: a follow-up question, a listing or a hand-over) or state other figures
 (*wrong number*, the one that must stay 0). Then p50/p99/max milliseconds (target p99 ≤ 5 ms).
 ``--misses`` lists every miss. The history of these figures is in docs/benchmarks.md.
@@ -27,7 +28,7 @@ from bot.rules.qa_figures import plain
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 SETS = (
-    "questions_fresh.jsonl", "questions_fresh2.jsonl", "questions_fresh3.jsonl", "questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl",
+    "questions_fresh.jsonl", "questions_fresh2.jsonl", "questions_fresh3.jsonl", "questions_fresh4.jsonl", "questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl",
     "questions_holdout3.jsonl", "questions_holdout4.jsonl",
 )
 LANGS = ("zh", "zh-hant", "en")
@@ -61,7 +62,13 @@ def score(policy: object, rows: list[dict]) -> tuple[dict, list[str]]:
             counts["intent"][key][1] += 1
         if not ok:
             misses.append(f"intent  {r['lang']:7} {r['text']!r}: want {r['intent']}, got {ans.intent}")
-        if "expect" in r:
+        if "expect" in r and r["expect"] is None:  # the right answer states no figure (asks, or lists)
+            if ans.figures:
+                counts["wrong"] += 1
+                misses.append(f"WRONG   {r['lang']:7} {r['text']!r}: want no figure, said {ans.figures}")
+            else:
+                counts["correct"] += 1
+        elif "expect" in r:
             want = plain(r["expect"])
             if want in ans.figures:
                 counts["correct"] += 1

@@ -41,7 +41,8 @@ def test_labelled_set_is_big_and_mixed_enough() -> None:
     assert any(any("\uff10" <= ch <= "\uff19" for ch in r["text"]) for r in rows)  # full-width
 
 
-SETS = ["questions_fresh.jsonl", "questions_fresh2.jsonl", "questions.jsonl", "questions_holdout.jsonl",
+SETS = ["questions_fresh.jsonl", "questions_fresh2.jsonl", "questions_fresh3.jsonl", "questions_fresh4.jsonl",
+        "questions.jsonl", "questions_holdout.jsonl",
         "questions_holdout2.jsonl", "questions_holdout3.jsonl", "questions_holdout4.jsonl"]
 
 

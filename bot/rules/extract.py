@@ -363,7 +363,7 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["kind"] = "project"
     soft = amount_after(text, r"软件|software")
     hard = amount_after(text, r"硬件|hardware")
-    together = re.search(r"(软件|software)\s*(和|与|加|跟|及|以及|and|&|\+)\s*(硬件|hardware)"
+    together = re.search(r"软硬件|(软件|software)\s*(和|与|加|跟|及|以及|and|&|\+)\s*(硬件|hardware)"
                          r"|(硬件|hardware)\s*(和|与|加|跟|及|以及|and|&|\+)\s*(软件|software)", text)
     if together and (soft is None or hard is None or soft == hard):  # one amount for both: no split
         soft = hard = None
@@ -396,7 +396,7 @@ def extract(text: str, *, today: dt.date | None = None) -> dict[str, Any]:
         out["remote_kind"] = "software"
     if re.search(r"复杂|难题|疑难|技术难|hard|difficult|complex|technical problem", text):
         out["phone_kind"] = "hard"
-    trips = _count(text, r"(?:运|搬|拉|transport\w*)\D{0,12}?(\d+)\s*(?:趟|trips?|times)|(\d+)\s*(?:趟|trips?)\s*(?:的)?(?:大型?设备|设备|运输|of)")
+    trips = _count(text, r"(?:运|搬|拉|transport\w*)\D{0,12}?(\d+)\s*(?:趟|转|trips?|times)|(\d+)\s*(?:趟|trips?)\s*(?:的)?(?:大型?设备|设备|运输|of)")
     if trips is None and re.search(r"transport\w*\D{0,30}twice|twice\D{0,10}transport", text):
         trips = 2
     if trips is None and re.search(r"(大型?设备运输|运输大型?设备|transport\w* (of )?(the )?large)", text) and re.search(
@@ -467,7 +467,8 @@ def stray_numbers(text: str, params: dict[str, Any]) -> list[str]:
         if key in params:
             used.add(Decimal(params[key]))
     used |= {Decimal(a) for a in params.get("amount_choices") or []}
-    stray = []
+    stray = [m.group(0) for m in _VAGUE.finditer(text)
+             if not (m.group(0) == "twice" and params.get("transport_trips") == 2)]
     for m in _NUMBER.finditer(text):
         if any(a <= m.start() < b for a, b in spans):
             continue
@@ -478,5 +479,7 @@ def stray_numbers(text: str, params: dict[str, Any]) -> list[str]:
     return stray
 
 
+# quantities without a number that a calculator would read as 1 ("半天", "twice")
+_VAGUE = re.compile(r"半天|半日|半个月|half (?:a )?day|half-day|twice|thrice|several|a few|a couple")
 # "1" that the normaliser made of 一 in ordinary words ("上门1次", "一天", "1台" of a listing)
 _ONE_WORD = re.compile(r"1\s*(?:次|趟|天|台|个|套|下|位|名|人|份|张|家|点)")
