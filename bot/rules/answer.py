@@ -132,8 +132,8 @@ def _topics(text: str, whole: str, today: dt.date) -> list[Any]:
     asked = [f for f in found if f.intent not in NOT_QUESTIONS and qa_calc.answerable(f.intent)]
     if len({f.intent for f in asked}) < 2 or any(f.intent in ACTIONS for f in found):
         return []
-    seen: set[str] = set()
-    return [f for f in asked if not (f.intent in seen or seen.add(f.intent))]
+    first_of_each = {f.intent: f for f in reversed(asked)}  # the first part asking each intent
+    return [f for f in asked if first_of_each[f.intent] is f]
 
 
 def _in_parts(policy: Any, parts: list[Any], **kw: Any) -> Answer:
