@@ -133,3 +133,11 @@ def test_an_edited_policy_number_changes_the_answer_without_code_changes() -> No
 def test_a_number_nobody_read_gives_rates_not_a_total(text: str) -> None:
     ans = ask(text, "en" if text.isascii() else "zh")
     assert ans.figures == [] and ans.text.startswith("⚠️") and ans.clauses  # rates, no total
+
+
+def test_a_written_count_belongs_to_one_item_only() -> None:
+    assert items(normalize("摄像头20个录像机2台")) == [{"item": "camera", "qty": 20}, {"item": "nvr", "qty": 2}]
+    # "音箱和功放40个": 40 speakers and amplifiers, or 40 amplifiers? neither keeps the count
+    assert items(normalize("音箱和功放40个")) == [{"item": "speaker"}, {"item": "amplifier"}]
+    assert ask("音箱和功放40个，年维护多少").figures == []
+    assert items(normalize("摄像头、录像机各2台")) == [{"item": "camera", "qty": 2}, {"item": "nvr", "qty": 2}]

@@ -79,14 +79,16 @@ def items(text: str) -> list[dict[str, Any]]:
             if phrase.isascii() and not _word_bounded(text, pos, end):
                 continue
             taken.append((pos, end))
-            found.append({"item": key, "pos": pos, **_quantity_near(text, pos, end, key)})
+            found.append({"item": key, "pos": pos, "_end": end, **_quantity_near(text, pos, end, key)})
     found.sort(key=lambda d: d["pos"])
+    _one_count_per_item(text, found)
     for m in re.finditer(r"各\s*(\d{1,5})\s*(?:台|个|部|套|只|支)?|(\d{1,5})\s*(?:units?|pcs)?\s*each", text):
         for entry in found:  # "摄像头、录像机各2台": every item named before 各 without its own count
             if entry["pos"] < m.start() and "qty" not in entry:
                 entry["qty"] = int(m.group(1) or m.group(2))
     for entry in found:
-        entry.pop("pos")
+        for k in ("pos", "_end", "_qpos", "_qside"):
+            entry.pop(k, None)
     merged: dict[tuple[str, Any], dict[str, Any]] = {}
     for entry in found:
         k = (entry["item"], entry.get("size"))
@@ -133,10 +135,39 @@ def _word_bounded(text: str, start: int, end: int) -> bool:
     return not (before.isascii() and before.isalpha()) and not (after.isascii() and after.isalpha())
 
 
+def _after_qty(text: str, end: int) -> dict[str, Any]:
+    """A count right after an item ("交换机12台"), with where it stands."""
+    m = re.match(rf"\s*{_NUM}\s*(?:台|个|部|套|只|支|条|颗|路|块|件|units?|pcs)", text[end:end + 20])
+    return {"qty": int(m.group(1)), "_qpos": end + m.start(1), "_qside": "after"} if m else {}
+
+
+def _one_count_per_item(text: str, found: list[dict[str, Any]]) -> None:
+    """Each written count belongs to one item: "摄像头20个录像机2台" is 20 cameras and 2 NVRs (the
+    20 is not the NVRs' too); "音箱和功放40个" could be either or both, so neither keeps it."""
+    used: set[int] = set()
+    previous: dict[str, Any] | None = None
+    for entry in found:
+        if entry.get("_qpos") in used:
+            for k in ("qty", "_qpos", "_qside"):
+                entry.pop(k, None)
+            entry.update(_after_qty(text, entry["_end"]))
+            if entry.get("_qpos") in used:
+                for k in ("qty", "_qpos", "_qside"):
+                    entry.pop(k, None)
+        if (previous is not None and "qty" not in previous and entry.get("_qside") == "after"
+                and re.fullmatch(r"\s*(?:和|与|跟|及|以及|、|,|，|and|&|\+)\s*", text[previous["_end"]:entry["pos"]])):
+            for k in ("qty", "_qpos", "_qside"):
+                entry.pop(k, None)
+        if "_qpos" in entry:
+            used.add(entry["_qpos"])
+        previous = entry
+
+
 def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
     """Quantity just before ("12台交换机", "12 switches") or after ("交换机12台"); size too."""
     out: dict[str, Any] = {}
-    before = text[max(0, start - 16):start]
+    base = max(0, start - 16)
+    before = text[base:start]
     after = text[end:end + 20]
     size_rx = r"(?<!\d)(\d{1,5})\s*(?:门|口|端口|-?ports?|-?port|\s*w(?![a-z])|瓦|w)"
     m = re.search(rf"{_NUM}\s*{_COUNTER}\s*(?:{size_rx}\s*(?:的)?\s*)?$", before)
@@ -147,13 +178,11 @@ def _quantity_near(text: str, start: int, end: int, key: str) -> dict[str, Any]:
         lead = before[:size_before.start()]
         m2 = re.search(rf"{_NUM}\s*{_COUNTER}\s*$", lead)
         if m2:
-            out["qty"] = int(m2.group(1))
+            out.update(qty=int(m2.group(1)), _qpos=base + m2.start(1), _qside="before")
     elif m:
-        out["qty"] = int(m.group(1))
+        out.update(qty=int(m.group(1)), _qpos=base + m.start(1), _qside="before")
     if "qty" not in out:
-        m = re.match(rf"\s*{_NUM}\s*(?:台|个|部|套|只|支|条|颗|路|块|件|units?|pcs)", after)
-        if m:
-            out["qty"] = int(m.group(1))
+        out.update(_after_qty(text, end))
     if "size" not in out:
         m = re.match(rf"\s*(?:\d+\s*(?:台|个|只|units?))?\s*(?:,|，|\(|（)?\s*(?:with\s+|带|的|每台|每个|each|of|rated)?\s*{size_rx}", after)
         if m:
@@ -474,7 +503,7 @@ def stray_numbers(text: str, params: dict[str, Any]) -> list[str]:
             continue
         value = _scaled(m.group(1), m.group(2))
         if value not in used and Decimal(m.group(1)) not in used and not (value == 1 and _ONE_WORD.search(text, max(0, m.start() - 1))):
-            unit = re.match(r"\s*([\u4e00-\u9fff]|[a-z]+)", text[m.end():])
+            unit = re.match(r"\s*([\u4e00-\u9fff])", text[m.end():])
             stray.append(m.group(0).strip() + (unit.group(1) if unit and not m.group(2) else ""))
     return stray
 
