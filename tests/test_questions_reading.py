@@ -83,7 +83,7 @@ def test_numeric_answers_first_state_what_they_read() -> None:
     zh = ask("帮我们代购5万元的设备，服务费多少")
     assert zh.text.splitlines()[0] == "📋 按您说的计算：金额 50,000 元"
     en = ask("3 engineers to Luohu for a day, how much?", "en")
-    assert en.text.splitlines()[0] == "📋 Calculated for: 罗湖 (City), 3 engineers"
+    assert en.text.splitlines()[0] == "📋 Calculated for: Luohu (City), 3 engineers"
     assert "person(s)" not in ask("Advanced training for 4 people for 3 days", "en").text
     assert not ask("保修多久").text.startswith("📋")  # no figure, no read line
 

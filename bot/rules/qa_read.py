@@ -35,6 +35,8 @@ def read_line(intent: str, params: dict[str, Any], locale: str) -> str:
         for i in params.get("items") or [] if intent == "fee.annual"
     ]
     event = "delivered" if params.get("delivered") else params.get("event")
+    if locale == "en" and params.get("district"):
+        params = {**params, "district": _pinyin_name(params["district"])}
     return render(
         locale, "answers/text#read", p=params, intent=intent, items=items,
         zone_label=_label(locale, f"zone_name_{zone}") if zone else "",
@@ -42,6 +44,14 @@ def read_line(intent: str, params: dict[str, Any], locale: str) -> str:
         event_label=_label(locale, f"event_{event}") if event else "",
         amounts={k: grouped(params[k]) if k in params else "" for k in AMOUNT_KEYS},
     )
+
+
+def _pinyin_name(district: str) -> str:
+    """罗湖 → Luohu (for English answers)."""
+    from bot.rules.extract import DISTRICTS
+
+    return next((k.title() for k, v in DISTRICTS.items() if v == district and k.isascii() and k.isalpha()),
+                district)
 
 
 def explain(policy: Any, clauses: list[str], locale: str) -> str:
