@@ -9,7 +9,7 @@ a hand-computed ``expect`` (amount or date; ``null`` where the right answer stat
 because it must ask or cannot compute), how many answers state it (*correct*), state no
 figure (*no number*: a follow-up question, a listing or a hand-over) or state other figures
 (*wrong number*, the one that must stay 0). Then p50/p99/max milliseconds (target p99 ≤ 5 ms).
-``--misses`` lists every miss. The history of these figures is in docs/benchmarks.md.
+``--misses`` lists every miss. The history of these figures is in docs/answer_accuracy.md.
 """
 
 from __future__ import annotations
