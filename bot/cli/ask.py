@@ -24,6 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("--on", metavar="YYYY-MM-DD", help="the date to answer for (default: today)")
     p.add_argument("--json", action="store_true", help="print {intent, params, clauses, answer}")
     p.add_argument("--batch", metavar="FILE", help="one question per line ('-' = stdin)")
+    p.add_argument("--explain", action="store_true", help="also print the clauses applied (the 'Why?' button)")
     p.set_defaults(func=cmd_ask)
 
 
@@ -53,7 +54,7 @@ def _questions(args: argparse.Namespace) -> list[str] | None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question (or a batch) and print the answer(s); bad arguments → exit 2."""
-    from bot.rules.answer import respond
+    from bot.rules.answer import explain, respond
     from bot.rules.policy import PolicyError
 
     today = desk_today()
@@ -80,10 +81,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for question in questions:
         ans = respond(policy, question, locale=_locale(question, args.lang), today=today,
                       customer=customer, hours=hours)
+        locale = _locale(question, args.lang)
+        why = explain(policy, ans.clauses, locale) if args.explain else None
         if args.json or args.batch is not None:
-            print(json.dumps(ans.as_json(), ensure_ascii=False, default=str), flush=True)
+            out = ans.as_json() | ({"explain": _plain(why)} if why is not None else {})
+            print(json.dumps(out, ensure_ascii=False, default=str), flush=True)
         else:
-            print(_plain(ans.text))
+            print(_plain(ans.text) + (f"\n\n{_plain(why)}" if why is not None else ""))
     return 0
 
 

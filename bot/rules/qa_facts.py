@@ -219,11 +219,12 @@ def onsite_table(policy: Any) -> list[dict[str, Any]]:
 
 def onsite(
     policy: Any, zone: str, *, extra_visits: int = 0, transport_trips: int = 0, extra_hours: int = 0,
-    covered: bool = False,
+    covered: bool = False, engineers: int = 1,
 ) -> dict[str, Any]:
     """Per-visit fee: first visit, extra visits, transport trips, extra labour hours; 0 if covered."""
     fee = _guard(calc.onsite_fee, policy, zone, extra_visits=extra_visits,
-                 transport_trips=transport_trips, extra_hours=extra_hours, covered=covered)
+                 transport_trips=transport_trips, extra_hours=extra_hours, covered=covered,
+                 engineers=engineers)
     return {"total": fee.total, "lines": _lines(fee), "clauses": list(fee.clauses),
             "included_hours": _guard(lambda: policy.fees.included_hours)}
 
