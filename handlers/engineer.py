@@ -290,7 +290,7 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         span = parse_range(args[2], desk.clock.tz)
         row = await add_cover(uow.session, desk.roster, args[0], args[1], span, uow.now, _staff(actor).key)
     except RosterError as exc:
-        actor.reply("roster/text#roster_error", error=str(exc))
+        actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     names = await _staff_names(uow)
     ctx = {"member": names.get(row.member, row.member), "covers": names.get(row.covers, row.covers),
@@ -319,14 +319,15 @@ async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     me = _staff(actor)
     partner = await staff_by_key(uow.session, args[0])
     if partner is None or not partner.active or partner.id == me.id:
-        actor.reply("roster/text#roster_error", error=args[0])
+        code = "self_swap" if partner is not None and partner.id == me.id else "not_member"
+        actor.reply("roster/text#roster_error", code=code, key=args[0])
         return
     try:
         give, take = parse_range(args[1], desk.clock.tz), parse_range(args[2], desk.clock.tz)
         roster = await dispatch.effective_roster(uow, desk)
         row = await add_swap_proposal(uow.session, roster, me.key, partner.key, give, take, uow.now)
     except RosterError as exc:
-        actor.reply("roster/text#roster_error", error=str(exc))
+        actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     take_start, take_end = (dt.datetime.fromisoformat(x) for x in row.data["take"])
     ctx = {"proposer": me.name, "partner": partner.name,

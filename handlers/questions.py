@@ -8,14 +8,13 @@ and ``qa:report``; callback data is untrusted and checked against the stored ste
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import uow as uow_mod
-from bot.i18n import render
+from bot.i18n import render, written_locale
 from bot.intake import local
 from bot.rules import answer as qa
 from bot.rules.customer_facts import customer_facts
@@ -28,17 +27,16 @@ from storage.repo import clear_conversation, get_conversation, set_conversation
 
 FLOW = "qa"
 QUESTION_MAX = 500
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _CHOICES = {"zone": ("city", "suburb"), "level": ("basic", "advanced"), "qty": qa.QTY_CHOICES}
 
 
 def text_locale(actor: Actor, text: str) -> str:
-    """The answer's language: the user's chosen one, else the script the question is written in."""
+    """The answer's language: the user's chosen one, else the one the question is written in —
+    stored as the user's derived locale, so the buttons they press next answer in it too."""
     if actor.user.locale_chosen:
         return actor.locale
-    if _CJK.search(text):
-        return "zh"
-    return "en" if re.search(r"[A-Za-z]{3}", text) else actor.locale
+    actor.locale = actor.user.locale = written_locale(text, actor.locale, latin=True)
+    return actor.locale
 
 
 def _buttons(locale: str, choices: list[tuple[str, str]] | None = None) -> uow_mod.Buttons:
