@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def template_locale(locale: str) -> str:
     return locale if locale in TEMPLATE_LOCALES else DEFAULT_LOCALE
 
 
-@lru_cache(maxsize=None)
+@cache
 def converter(config: str) -> Any:
     """One OpenCC converter per config (``s2twp``, ``s2hk``, ``t2s``, ``s2t``), built on first use."""
     import opencc
@@ -105,7 +105,7 @@ def _money(value: Any) -> str:
     return f"{d.quantize(Decimal('0.01'))}"
 
 
-LABELS = {  # label("<kind>", code) → the block that names the code
+LABELS = {  # code_label("<kind>", code) → the block that names the code
     "status": "tickets/labels#status_",
     "category": "report/labels#category_",
     "severity": "report/labels#severity_",
@@ -115,7 +115,7 @@ LABELS = {  # label("<kind>", code) → the block that names the code
 
 
 @pass_context
-def _label(ctx: Context, kind: str, code: Any) -> str:
+def _code_label(ctx: Context, kind: str, code: Any) -> str:
     """A status, category, severity, role or history author's code in the template's language.
 
     A code without a label comes out as itself (for an author: a staff name, already a word);
@@ -141,7 +141,7 @@ def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["money"] = _money
-    env.globals["label"] = _label
+    env.globals["code_label"] = _code_label
     return env
 
 

@@ -27,9 +27,6 @@ def _staff(actor: Actor) -> Staff:
     return actor.user.staff
 
 
-def _status(actor: Actor, status: str) -> str:
-    return actor.t(f"tickets/labels#status_{status}")
-
 
 @guarded(roles=STAFF_ROLES)
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
@@ -63,7 +60,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         elif result.ticket.status in tickets.OPEN_STATES and result.holder is not None:
             actor.reply("dispatch/text#ack_lost", number=result.ticket.number, holder=result.holder.name)
         else:
-            actor.reply("dispatch/text#ack_closed", number=result.ticket.number, status=_status(actor, result.ticket.status))
+            actor.reply("dispatch/text#ack_closed", number=result.ticket.number, status=result.ticket.status)
         return
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
@@ -171,7 +168,7 @@ async def _resolve_or_hand_over(
             return
         to = await worklog.hand_over(uow, desk, ticket, _staff(actor), text)
     except worklog.TicketChanged:
-        actor.reply("work/text#changed_meanwhile", number=ticket.number, status=_status(actor, ticket.status))
+        actor.reply("work/text#changed_meanwhile", number=ticket.number, status=ticket.status)
         return
     if to is None:
         actor.reply("work/text#handover_nobody", number=ticket.number)
