@@ -47,7 +47,7 @@ ALLOWED = {
 }
 # blocks that are deliberately bilingual or quote what must be typed as-is
 BILINGUAL = {"common/lang_prompt"}
-COMMAND_SYNTAX = {"admin/text#staff_usage", "roster/text#cover_usage", "roster/text#swap_usage"}
+COMMAND_SYNTAX = {"admin/text#staff_usage", "admin/text#staff_error", "roster/text#cover_usage", "roster/text#swap_usage"}
 BLOCK_WORDS = {"supervisor/text#export_csv_caption": {"events"}}  # the XLSX sheet's name
 LANGUAGE_NAMES = ("简体中文", "繁體中文", "中文")  # may stand in English text, on /lang's line
 
