@@ -123,7 +123,10 @@ def _code_label(ctx: Context, kind: str, code: Any) -> str:
     """
     name = f"{LABELS[kind]}{code}"
     path, _, block = name.partition("#")
-    template = ctx.environment.get_template(f"{template_locale(ctx.get('locale', DEFAULT_LOCALE))}/{path}.j2")
+    folder = (ctx.name or "").split("/", 1)[0]  # the calling template's own folder (macros have no context)
+    if folder not in TEMPLATE_LOCALES:
+        folder = template_locale(ctx.get("locale", DEFAULT_LOCALE))
+    template = ctx.environment.get_template(f"{folder}/{path}.j2")
     if block not in template.blocks:
         return str(code if code is not None else "")
     return "".join(template.blocks[block](template.new_context({}))).strip()
