@@ -4,17 +4,20 @@ Each block is rendered with a probe context: every variable, attribute, item and
 a :class:`Probe` — a string that also works as a number, a date, a list or a mapping. Values read
 from the domain under a code's name (``t.status``, ``e.actor``, ``s.role``…) are real codes
 (``in_progress``, ``system``, ``admin``…), so a template that prints a code instead of its label
-shows it, and the test fails on it.
+shows it, and the test fails on it. Each block renders once as is, once per ``x == "literal"`` test
+it holds (that branch taken), and once with every optional value empty (the ``else`` and ``or``
+sides) — 610 renderings per locale.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pytest
-from jinja2 import meta
+from jinja2 import UndefinedError, meta, nodes
 
 from bot import tickets
 from bot.i18n import LABELS, LOCALES, TEMPLATES_DIR, environment, render, template_locale
@@ -35,6 +38,7 @@ BLOCK_VALUES = {
     "roster/text#calendar": {"kind": "workday"},
 }
 _values: dict[str, str] = dict(ATTR_CODES)  # what a probe's attribute holds, for the block being rendered
+_default = [NUMBER]  # what any other probe holds: NUMBER, or "" for the pass where everything is empty
 CODES = {*tickets.STATES, *CATEGORIES, *ROLES, "system", "staff", "down", "partial", "question"}
 
 # Latin words a Chinese text may hold: product names, standards, units, placeholders, commands
@@ -58,7 +62,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 class Probe(str):
     """A stand-in for any context value (see the module docstring)."""
 
-    def __new__(cls, name: str = "", value: str = NUMBER) -> Probe:
+    def __new__(cls, name: str = "", value: str | None = None) -> Probe:
+        value = _default[0] if value is None else value
         obj = super().__new__(cls, value)
         obj._name = name  # type: ignore[attr-defined]
         return obj
@@ -66,7 +71,7 @@ class Probe(str):
     def __getattribute__(self, name: str) -> Any:
         if name.startswith("_"):
             return super().__getattribute__(name)
-        return Probe(name, _values.get(name, NUMBER))
+        return Probe(name, _values.get(name))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Probe:
         return Probe(self._name)  # type: ignore[attr-defined]
@@ -75,14 +80,14 @@ class Probe(str):
         if isinstance(key, slice):
             return self
         if isinstance(key, str):
-            return Probe(key, _values.get(key, NUMBER))
+            return Probe(key, _values.get(key))
         return Probe()
 
     def __iter__(self) -> Iterator[Probe]:
-        return iter((Probe(), Probe()))
+        return iter((Probe(), Probe()) if str.__len__(self) else ())
 
     def __len__(self) -> int:
-        return 2
+        return 2 if str.__len__(self) else 0
 
     def _num(self) -> int:
         return int(str.__str__(self)) if str.__str__(self).isdecimal() else 0
@@ -182,13 +187,42 @@ def _blocks() -> list[tuple[str, str]]:
     return out
 
 
-def _context(name: str, rel: str, locale: str) -> dict[str, Any]:
-    _values.clear()
-    _values.update(ATTR_CODES, **BLOCK_VALUES.get(name, {}))
+def _ast(rel: str, locale: str) -> nodes.Template:
+    return _parsed(f"{template_locale(locale)}/{rel}.j2")
+
+
+@cache
+def _parsed(path: str) -> nodes.Template:
     env = environment()
-    source = env.loader.get_source(env, f"{template_locale(locale)}/{rel}.j2")[0]  # type: ignore[union-attr]
-    names = meta.find_undeclared_variables(env.parse(source)) - {"locale"}
-    return {n: Probe(n, _values.get(n, TOP_CODES.get(n, NUMBER))) for n in names}
+    return env.parse(env.loader.get_source(env, path)[0])  # type: ignore[union-attr]
+
+
+def _branches(name: str, rel: str, locale: str) -> list[dict[str, str]]:
+    """One set of values per ``x == "literal"`` test in the block, so that each branch renders."""
+    tree = _ast(rel, locale)
+    block = name.partition("#")[2]
+    scope = next((b for b in tree.find_all(nodes.Block) if b.name == block), tree) if block else tree
+    out = [{}]
+    for cmp in scope.find_all(nodes.Compare):
+        if len(cmp.ops) != 1 or cmp.ops[0].op != "eq" or not isinstance(cmp.ops[0].expr, nodes.Const):
+            continue
+        value = cmp.ops[0].expr.value
+        if isinstance(value, str) and isinstance(cmp.expr, nodes.Name | nodes.Getattr):
+            key = cmp.expr.name if isinstance(cmp.expr, nodes.Name) else cmp.expr.attr
+            out.append({key: value})
+    return out
+
+
+@cache
+def _names(rel: str, locale: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(_ast(rel, locale)) - {"locale"})
+
+
+def _context(name: str, rel: str, locale: str, branch: dict[str, str] | None = None) -> dict[str, Any]:
+    _values.clear()
+    _values.update({**ATTR_CODES, **BLOCK_VALUES.get(name, {}), **(branch or {})})
+    names = _names(rel, locale)
+    return {n: Probe(n, _values.get(n, TOP_CODES.get(n))) for n in names}
 
 
 def _plain(text: str) -> str:
@@ -213,11 +247,30 @@ def test_the_en_and_zh_templates_have_the_same_blocks() -> None:
         assert set(zh.blocks) == set(en.blocks), rel
 
 
+def _renderings(locale: str) -> Iterator[tuple[str, str, str]]:
+    for name, rel in BLOCKS:
+        base, *branches = _branches(name, rel, locale)
+        yield name, rel, render(locale, name, **_context(name, rel, locale, base))
+        for branch in branches:
+            try:
+                text = render(locale, name, **_context(name, rel, locale, branch))
+            except UndefinedError:  # the value steers another lookup of the block off its keys
+                continue
+            yield name, rel, text
+        _default[0] = ""  # every optional value missing: the "else" and "or" sides render
+        try:
+            text = render(locale, name, **_context(name, rel, locale, base))
+        except Exception:  # noqa: BLE001 - a value the block needs (an amount, a key) is missing: skip this pass
+            continue
+        finally:
+            _default[0] = NUMBER
+        yield name, rel, text
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_block_renders_in_its_language(locale: str) -> None:
     problems = []
-    for name, rel in BLOCKS:
-        text = render(locale, name, **_context(name, rel, locale))
+    for name, rel, text in _renderings(locale):
         if locale == "en":
             if _CJK.search(re.sub("|".join(LANGUAGE_NAMES), "", text)) and rel not in BILINGUAL:
                 problems.append((name, "Chinese in English", text))
