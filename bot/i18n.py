@@ -71,6 +71,11 @@ def convert(locale: str, text: str) -> str:
     return converter(DERIVED[locale][1]).convert(text)
 
 
+def simplified(text: str) -> str:
+    """``text`` in Simplified script, for matching written words against the Simplified patterns."""
+    return converter("t2s").convert(text) if _CJK.search(text) else text
+
+
 def _changed(text: str, config: str) -> int:
     out = converter(config).convert(text)
     return sum(a != b for a, b in zip(text, out, strict=False))

@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from bot import uow as uow_mod
 from bot.app import Desk
-from bot.i18n import render
+from bot.i18n import render, simplified
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
 from bot.reports.staffref import find_staff, mentioned_staff
@@ -386,7 +386,7 @@ async def natural(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
     """A supervisor's plain message: the matching report, else the command list."""
     msg = update.effective_message
     text = (msg.text or "") if msg else ""
-    intent = intent_of(text)
+    intent = intent_of(simplified(text))  # the patterns are Simplified; 昨晚誰值班 asks the same
     desk = desk_of(context)
     if intent is None:
         actor.reply("supervisor/text#commands")
