@@ -105,8 +105,10 @@ async def _hand_over(
     context: ContextTypes.DEFAULT_TYPE, actor: Actor, question: str, *, complaint: bool, locale: str
 ) -> None:
     uow = uow_mod.current()
-    note = _label(locale, "complaint_note" if complaint else "human_note")
-    done = await hand_over(uow, desk_of(context), actor.user, question, complaint=complaint, note=note)
+    desk = desk_of(context)
+    # the note is stored in the ticket's symptom for the staff: in the desk's language, not the customer's
+    note = _label(desk.settings.default_locale, "complaint_note" if complaint else "human_note")
+    done = await hand_over(uow, desk, actor.user, question, complaint=complaint, note=note)
 
     uow.send(
         actor.chat_id,

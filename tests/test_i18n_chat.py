@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.i18n import convert, render
 from storage.db import Database
-from storage.models import TelegramUser
+from storage.models import TelegramUser, Ticket
 from tests.dispatchkit import greet, local
 from tests.flows import button
 from tests.harness import Harness
@@ -20,6 +20,15 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 def _plain(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text)
+
+
+async def _symptoms(bot: Harness, user_id: int) -> list[str]:
+    db = Database(bot.db_url)
+    try:
+        async with db.read() as s:
+            return list((await s.scalars(select(Ticket.symptom).where(Ticket.reporter_user_id == user_id))).all())
+    finally:
+        await db.dispose()
 
 
 async def _locale_of(bot: Harness, user_id: int) -> str:
@@ -38,6 +47,8 @@ async def test_an_english_writer_pressing_talk_to_a_person_is_answered_in_englis
     await chat.press(reply["id"], button(reply, "qa:human"))
     (done,) = await chat.read()
     assert "A person will contact you" in done["text"] and not _CJK.search(done["text"])
+    (symptom,) = await _symptoms(bot, 5301)  # the staff read the hand-over note in the desk's language
+    assert symptom == f"{render('zh', 'answers/labels#human_note')}: tell me a joke"
     await chat.press(reply["id"], "qa:human")  # pressed again: the expired button, in English too
     again = (await chat.read())[0]["text"]
     assert again == render("en", "common/stale_button")
