@@ -43,9 +43,6 @@ def _staff(actor: Actor) -> Staff:
     return actor.user.staff
 
 
-def _status(actor: Actor, status: str) -> str:
-    return actor.t(f"tickets/labels#status_{status}")
-
 
 @guarded(roles=STAFF_ROLES)
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
@@ -79,7 +76,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         elif result.ticket.status in tickets.OPEN_STATES and result.holder is not None:
             actor.reply("dispatch/text#ack_lost", number=result.ticket.number, holder=result.holder.name)
         else:
-            actor.reply("dispatch/text#ack_closed", number=result.ticket.number, status=_status(actor, result.ticket.status))
+            actor.reply("dispatch/text#ack_closed", number=result.ticket.number, status=result.ticket.status)
         return
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
@@ -186,7 +183,7 @@ async def _resolve_or_hand_over(
             return
         to = await worklog.hand_over(uow, desk, ticket, _staff(actor), text)
     except worklog.TicketChanged:
-        actor.reply("work/text#changed_meanwhile", number=ticket.number, status=_status(actor, ticket.status))
+        actor.reply("work/text#changed_meanwhile", number=ticket.number, status=ticket.status)
         return
     if to is None:
         actor.reply("work/text#handover_nobody", number=ticket.number)
@@ -297,7 +294,7 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         span = parse_range(args[2], desk.clock.tz)
         row = await add_cover(uow.session, desk.roster, args[0], args[1], span, uow.now, _staff(actor).key)
     except RosterError as exc:
-        actor.reply("roster/text#roster_error", error=str(exc))
+        actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     names = await _staff_names(uow)
     ctx = {"member": names.get(row.member, row.member), "covers": names.get(row.covers, row.covers),
@@ -323,14 +320,15 @@ async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     me = _staff(actor)
     partner = await staff_by_key(uow.session, args[0])
     if partner is None or not partner.active or partner.id == me.id:
-        actor.reply("roster/text#roster_error", error=args[0])
+        code = "self_swap" if partner is not None and partner.id == me.id else "not_member"
+        actor.reply("roster/text#roster_error", code=code, key=args[0])
         return
     try:
         give, take = parse_range(args[1], desk.clock.tz), parse_range(args[2], desk.clock.tz)
         roster = await dispatch.effective_roster(uow, desk)
         row = await add_swap_proposal(uow.session, roster, me.key, partner.key, give, take, uow.now)
     except RosterError as exc:
-        actor.reply("roster/text#roster_error", error=str(exc))
+        actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     take_start, take_end = (dt.datetime.fromisoformat(x) for x in row.data["take"])
     ctx = {"proposer": me.name, "partner": partner.name,

@@ -17,7 +17,16 @@ DAY_FILTERS: tuple[str, ...] = ("all", "workday", "rest")
 
 
 class RosterError(ValueError):
-    """Invalid roster file, roster data or override request."""
+    """Invalid roster file, roster data or override request.
+
+    ``code`` and ``params`` let chat commands say it in the user's language
+    (templates ``roster/text#roster_error``); the message stays for files, CLI and logs.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def fmt_minutes(minutes: int) -> str:
