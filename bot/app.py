@@ -138,6 +138,7 @@ class ServiceDeskApp:
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""
         import bot.dispatch
+        import bot.roster.calendar_reminder  # noqa: F401  (the daily make-up-days check)
         import bot.worklog  # noqa: F401  (registers timer handlers)
         from handlers import register_all
 

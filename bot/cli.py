@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="load demo data").set_defaults(func=cmd_demo)
 
     for module in (
-        "bot.rules.cli", "bot.rules.ask_cli", "bot.ops_cli", "bot.roster.cli", "bot.staff_cli", "bot.registry_cli",
+        "bot.rules.cli", "bot.rules.ask_cli", "bot.ops_cli", "bot.roster.cli", "bot.roster.calendar_cli",
+        "bot.staff_cli", "bot.registry_cli",
         "bot.bench_cli",
     ):
         __import__(module, fromlist=["register"]).register(sub)

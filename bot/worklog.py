@@ -356,19 +356,6 @@ async def warn_roster_staff(session: AsyncSession, desk: Any, now: dt.datetime) 
             logging.getLogger(__name__).warning("roster member %r is %s", key, "inactive" if not active else "not registered")
 
 
-@timers.on_start
-async def warn_calendar_coverage(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
-    """Log a warning when the official calendar does not cover this year or the next."""
-    import logging
-
-    from bot.roster.calendar import coverage_warning
-
-    for year in (now.year, now.year + 1):
-        warning = coverage_warning(year)
-        if warning:
-            logging.getLogger(__name__).warning("roster calendar: %s", warning)
-
-
 @timers.timer_handler("handoff")
 async def _handoff(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
     """Rotation handoff: the outgoing engineer's duty log goes to the incoming one and supervisors."""

@@ -215,11 +215,11 @@ async def oncall(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Acto
 @guarded(roles=STAFF_ROLES)
 async def myshifts(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """The engineer's coming duty (two weeks)."""
-    from bot.roster.duty import shifts_for
+    from bot.roster.duty import upcoming_shifts
 
     uow = uow_mod.current()
     roster = await dispatch.effective_roster(uow, desk_of(context))
-    shifts = shifts_for(roster, _staff(actor).key, uow.now, uow.now + dt.timedelta(days=14))
+    shifts = upcoming_shifts(roster, _staff(actor).key, uow.now, days=14)
     actor.reply("work/text#myshifts", shifts=shifts[:30])
 
 

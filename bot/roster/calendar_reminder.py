@@ -1,0 +1,81 @@
+"""Remind admins, at most once a day from 1 December, when make-up working days are missing.
+
+A ``calendar_check`` timer per check day (key ``calendar:check:YYYY-MM-DD``, unique, so a
+restart or a second instance never sends a day's reminder twice) fires at 09:00 desk time; it
+reminds every registered admin when next year (from 1 December) or this year has neither
+official data nor entered make-up days, then schedules the next check: the next day while that
+matters, else 1 December.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import timers
+from bot import uow as uow_mod
+from bot.notify import active_staff, tell
+from bot.roster.calendar import coverage_warning, missing_years
+from bot.roster.calendar_store import StoredCalendar
+from bot.roster.model import CalendarOverrides
+
+log = logging.getLogger(__name__)
+
+KIND = "calendar_check"
+CHECK_AT = dt.time(9, 0)
+
+
+def check_day(day: dt.date, table: CalendarOverrides) -> dt.date:
+    """``day`` itself when a reminder may be due on it, else the next 1 December."""
+    if day.month == 12 or missing_years(day, table):
+        return day
+    return dt.date(day.year, 12, 1)
+
+
+async def _table(session: AsyncSession, desk: Any) -> CalendarOverrides:
+    stored = desk.extras.setdefault("stored_calendar", StoredCalendar())
+    return await stored.merged(session, desk.roster.calendar)
+
+
+async def schedule_check(session: AsyncSession, desk: Any, now: dt.datetime, table: CalendarOverrides,
+                         after: dt.date | None = None) -> None:
+    """Make sure the next check (on or after ``after``, default today) has its timer."""
+    local = now.astimezone(desk.clock.tz)
+    day = check_day(after or local.date(), table)
+    due = max(now, dt.datetime.combine(day, CHECK_AT, tzinfo=desk.clock.tz))
+    await timers.schedule_once(session, KIND, f"calendar:check:{day.isoformat()}", due, {"day": day.isoformat()})
+
+
+@timers.on_start
+async def start_checks(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
+    """Log what is missing, and seed the daily check."""
+    table = await _table(session, desk)
+    today = now.astimezone(desk.clock.tz).date()
+    for year in (today.year, today.year + 1):
+        warning = coverage_warning(year, table)
+        if warning:
+            log.warning("roster calendar: %s", warning)
+    await schedule_check(session, desk, now, table)
+
+
+@timers.timer_handler(KIND)
+async def _check(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+    """Remind the admins if something is missing today; schedule the next check.
+
+    A check left over from an earlier day (the bot was down, or the clock moved) sends nothing
+    and hands over to today's check, so each day has one reminder at most.
+    """
+    table = await _table(uow.session, desk)
+    today = uow.now.astimezone(desk.clock.tz).date()
+    if payload.get("day") != today.isoformat():
+        await schedule_check(uow.session, desk, uow.now, table, after=today)
+        return
+    years = missing_years(today, table)
+    for admin in await active_staff(uow.session, "admin") if years else []:
+        if admin.telegram_user_id is not None:
+            await tell(uow, admin.telegram_user_id, "calendar/text#reminder",
+                       default_locale=desk.settings.default_locale, years=years)
+    await schedule_check(uow.session, desk, uow.now, table, after=today + dt.timedelta(days=1))
