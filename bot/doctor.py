@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.roster.model import CalendarOverrides
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -100,7 +103,7 @@ async def check_bot_api(settings: Settings, token: str | None = None) -> Check:
     return Check("bot_api", OK, f"@{me.username}{hook}")
 
 
-def check_calendar(roster: Any, today: dt.date, stored: Any = None) -> Check:
+def check_calendar(roster: Any, today: dt.date, stored: CalendarOverrides | None = None) -> Check:
     """Every day of the coming year has official data or, past it, entered make-up working days
     (``stored``: the table admins entered in the database, when it could be read)."""
     from bot.roster.calendar import coverage_warning
@@ -115,7 +118,7 @@ def check_calendar(roster: Any, today: dt.date, stored: Any = None) -> Check:
     return Check("calendar", OK, f"covered until {end.isoformat()}")
 
 
-async def stored_calendar(settings: Settings) -> Any:
+async def stored_calendar(settings: Settings) -> CalendarOverrides | None:
     """The make-up days and days off entered in the database (None if it cannot be read)."""
     from bot.roster.calendar_store import as_table, stored_days
     from storage.db import Database

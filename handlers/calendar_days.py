@@ -28,10 +28,9 @@ async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE, a
                         missing=missing_years(today, table))
         elif action == "add" and len(args) >= 3:
             days, kind = store.parse_days(args[1]), store.parse_kind(args[2])
-            name = " ".join(args[3:])
-            change = await store.add_days(uow.session, desk.roster.calendar, days, kind, name,
+            change = await store.add_days(uow.session, desk.roster.calendar, days, kind, " ".join(args[3:]),
                                           today=today, now=uow.now, by=by)
-            actor.reply("calendar/text#saved", kind=kind, name=" ".join(name.split()),
+            actor.reply("calendar/text#saved", kind=kind, name=change.name,
                         changed=change.changed, unchanged=change.unchanged)
         elif action == "remove" and len(args) == 2:
             change = await store.remove_days(uow.session, store.parse_days(args[1]), today=today, now=uow.now, by=by)

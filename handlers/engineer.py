@@ -247,6 +247,7 @@ def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: object) -> str
 @guarded(roles=STAFF_ROLES)
 async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/roster [days]``: the duty calendar from today (covers and swaps included)."""
+    from bot.roster.calendar import makeup_missing
     from bot.roster.duty import calendar_table
     from bot.roster.store import current_overrides
 
@@ -260,7 +261,7 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     rows = calendar_table(roster, today, today + dt.timedelta(days=days - 1))
     names = await _staff_names(uow)
     changes = await current_overrides(uow.session, uow.now)
-    uncovered = sorted({r.day.date.year for r in rows if r.day.source == "fallback"})
+    uncovered = sorted({y for y in {r.day.date.year for r in rows} if makeup_missing(y, roster.calendar)})
     actor.reply(
         "roster/text#calendar", rows=rows, names=names, uncovered=uncovered,
         changes=[{"id": o.id, "kind": o.kind, "status": o.status, "member": names.get(o.member, o.member),

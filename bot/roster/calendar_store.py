@@ -133,10 +133,12 @@ class StoredCalendar:
 
 @dataclass(frozen=True)
 class Change:
-    """What ``add_days``/``remove_days`` did: the days changed and the ones left as they were."""
+    """What ``add_days``/``remove_days`` did: the days changed, the ones left as they were, and
+    the name stored (whitespace tidied)."""
 
     changed: list[dt.date]
     unchanged: list[dt.date]
+    name: str = ""
 
 
 async def add_days(
@@ -160,7 +162,7 @@ async def add_days(
     for day in changed:
         session.add(CalendarDay(day=day, kind=kind, name=name, created_at=now, created_by=by))
     await session.flush()
-    return Change(changed, [d for d in days if d not in changed])
+    return Change(changed, [d for d in days if d not in changed], name)
 
 
 async def remove_days(
