@@ -146,11 +146,8 @@ async def run_checks(overrides: dict[str, Any] | None = None, *, token: str | No
     checks += db_checks
     checks.append(await check_bot_api(settings, token))
     if roster is not None:
-        from bot.clock import Clock
-
-        clock = Clock(settings.timezone, dt.timedelta(seconds=settings.clock_offset_seconds))
         stored = await stored_calendar(settings) if all(c.status == OK for c in db_checks) else None
-        checks.append(check_calendar(roster, today or clock.now().date(), stored))
+        checks.append(check_calendar(roster, today or settings.clock().now().date(), stored))
     return checks
 
 

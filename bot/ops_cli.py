@@ -83,12 +83,12 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """Delete old processed rows from the inbox, the outbox and the timers."""
-    import datetime as dt
 
+    from bot.config import desk_now
     from bot.dbtools import prune
 
     async def go() -> None:
-        counts = await prune(_database_url(), dt.datetime.now(dt.UTC), args.days)
+        counts = await prune(_database_url(), desk_now(), args.days)
         print(", ".join(f"{n} {table} rows" for table, n in counts.items()) + " deleted")
 
     return _ops(go)

@@ -120,10 +120,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from bot.config import load_settings
     from bot.uow import UnitOfWork
 
-    locale = load_settings().default_locale
+    settings = load_settings()
+    locale = settings.default_locale
 
     async def confirm(session: Any) -> str:
-        uow = UnitOfWork(session=session, now=dt.datetime.now(dt.UTC))  # the running bot sends the notice
+        uow = UnitOfWork(session=session, now=settings.clock().now().astimezone(dt.UTC))  # the running bot sends the notice
         ticket = await intake.desk_confirms(uow, args.ticket, args.customer, default_locale=locale)
         return f"{ticket.number}: verified for {ticket.customer_label}"
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 from typing import Any
 
 from bot.app import ServiceDeskApp
-from bot.clock import Clock
 from bot.config import Settings
 from bot.demo import load_demo
 
@@ -31,8 +29,7 @@ async def _wait_for_stop() -> None:
 async def run(settings: Settings, *, webhook: bool = False) -> None:
     """Run until Ctrl-C / SIGTERM, then shut down cleanly (polling, or ``webhook`` mode)."""
     sandbox = webchat = None
-    offset = dt.timedelta(seconds=settings.clock_offset_seconds)  # CLOCK_OFFSET_SECONDS (benchmarks)
-    clock = Clock(settings.timezone, offset)  # one clock: bot, timers, sandbox and the web page's controls
+    clock = settings.clock()  # one clock: bot, timers, sandbox and the web page's controls
     if settings.token:
         token = settings.token
         base_url, file_url = settings.bot_api_base_url, settings.bot_api_file_url

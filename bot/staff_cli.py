@@ -29,7 +29,7 @@ def _run(fn: Callable[[Any, dt.datetime], Awaitable[int]]) -> int:
         db = Database(settings.database_url)
         try:
             async with db.write() as session:
-                return await fn(session, dt.datetime.now(dt.UTC))
+                return await fn(session, settings.clock().now().astimezone(dt.UTC))
         except staff_mod.StaffError as exc:
             print(f"sdbot: {exc}", file=sys.stderr)
             return 2

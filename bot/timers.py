@@ -110,14 +110,19 @@ class TimerWorker:
         self._sending: dict[asyncio.Task[None], list[OutboxMessage]] = {}
         self._last_for_chat: dict[int, asyncio.Task[None]] = {}
         self._send_slots = asyncio.Semaphore(SEND_CONCURRENCY)
+        self._firing = asyncio.Lock()  # one fire at a time per instance: ``fired`` counts finished ones
 
     async def fire_one(self, *, wait_send: bool = True) -> bool:
         """Claim and run one due timer; False when none is due.
 
         With ``wait_send`` the timer's messages are delivered before returning; without it they
         are handed to a background delivery task (or to the outbox loop) and the call returns at
-        once after the commit.
+        once after the commit. A call made while the loop is firing waits for that fire to end.
         """
+        async with self._firing:
+            return await self._fire_one(wait_send)
+
+    async def _fire_one(self, wait_send: bool) -> bool:
         async with self.db.write() as session:
             now = self.now()
             timer = await session.scalar(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,10 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def sdbot(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
     """The real ``sdbot`` on the test database, on the test's clock (CLOCK_OFFSET_SECONDS)."""
-    env = {**os.environ, "DATABASE_URL": h.db_url, "CLOCK_OFFSET_SECONDS": str(h.clock.offset.total_seconds())}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=h.env(),
         capture_output=True, text=True, timeout=120,
     )
 
@@ -171,9 +168,11 @@ async def _seeded_checks(h: Harness, wait: float = 15.0) -> list[tuple[str, str]
     """The check timers, once the worker's start-up hooks (run in its own task) have seeded one."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    while not (found := await _checks(h)) and loop.time() < deadline:
+    while True:
+        found = await _checks(h)
+        if found or loop.time() >= deadline:
+            return found
         await asyncio.sleep(0.05)
-    return found
 
 
 async def test_admins_are_reminded_once_a_day_from_1_december(harness: Harness) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -175,14 +174,12 @@ async def _outbox_drained(db_url: str, timeout: float = 10) -> None:
 
 
 def _spawn(harness: Harness, tmp_path: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "BOT_API_BASE_URL": harness.sandbox.bot_base_url,
-        "BOT_API_FILE_URL": harness.sandbox.file_base_url,
-        "DATABASE_URL": harness.db_url,
-        "LOG_LEVEL": "INFO",
-    }
+    env = harness.env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        BOT_API_BASE_URL=harness.sandbox.bot_base_url,
+        BOT_API_FILE_URL=harness.sandbox.file_base_url,
+        LOG_LEVEL="INFO",
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         env=env,

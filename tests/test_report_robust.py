@@ -4,7 +4,6 @@ update delivered twice, a second Submit press, 50 customers at once, and every k
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -68,8 +67,8 @@ async def test_restart_between_every_pair_of_steps(harness: Harness) -> None:
 
 
 def _spawn(h: Harness, tmp_path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": h.sandbox.bot_base_url,
-           "BOT_API_FILE_URL": h.sandbox.file_base_url, "DATABASE_URL": h.db_url, "LOG_LEVEL": "INFO"}
+    env = h.env(TELEGRAM_BOT_TOKEN=TOKEN, BOT_API_BASE_URL=h.sandbox.bot_base_url,
+                BOT_API_FILE_URL=h.sandbox.file_base_url, LOG_LEVEL="INFO")
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

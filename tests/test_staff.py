@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def sdbot(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the real ``sdbot`` command line against the test database."""
-    env = {**os.environ, "DATABASE_URL": h.db_url}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=h.env(),
         capture_output=True, text=True, timeout=60,
     )
 
@@ -73,7 +70,7 @@ async def test_codes_expire_and_guessing_locks_the_account(harness: Harness) -> 
 
     late = await sdbot(harness, "staff", "add", "--name", "Late", "--role", "engineer", "--key", "late", "--json")
     late_code = json.loads(late.stdout)["code"]
-    harness.clock.set(dt.datetime.now(dt.UTC) + dt.timedelta(hours=73))
+    harness.clock.advance(dt.timedelta(hours=73))  # past the invite's 72 hours
     assert "expired" in (await harness.chat(7004, "en").ask(f"/register {late_code}"))["text"]
 
 

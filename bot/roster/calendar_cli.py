@@ -48,6 +48,13 @@ def _file_table() -> CalendarOverrides:
     return load_desk_roster(load_settings()).calendar
 
 
+def _local_date(now: dt.datetime) -> dt.date:
+    """``now`` as a date of the desk's time zone."""
+    from bot.config import load_settings
+
+    return now.astimezone(load_settings().clock().tz).date()
+
+
 def _days(days: list[dt.date]) -> str:
     return ", ".join(f"{d.isoformat()} {d:%a}" for d in days)
 
@@ -68,7 +75,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     async def go(session: AsyncSession, now: dt.datetime) -> list[str]:
         days, kind = store.parse_days(args.dates), store.parse_kind(args.kind)
         change = await store.add_days(session, _file_table(), days, kind, args.name,
-                                      today=now.date(), now=now, by="cli")
+                                      today=_local_date(now), now=now, by="cli")
         lines = [f"{'make-up working day' if kind == 'workday' else 'day off'}: {_days(change.changed)}"]
         if change.unchanged:
             lines.append(f"already so, left alone: {_days(change.unchanged)}")
@@ -80,7 +87,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     """Withdraw stored entries."""
     async def go(session: AsyncSession, now: dt.datetime) -> list[str]:
-        change = await store.remove_days(session, store.parse_days(args.dates), today=now.date(), now=now, by="cli")
+        change = await store.remove_days(session, store.parse_days(args.dates), today=_local_date(now), now=now, by="cli")
         lines = [f"withdrawn: {_days(change.changed)}"]
         if change.unchanged:
             lines.append(f"no entry, left alone: {_days(change.unchanged)}")
@@ -93,7 +100,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """Print the stored entries and what is still missing."""
     async def go(session: AsyncSession, now: dt.datetime) -> list[str]:
         rows = await store.stored_days(session)
-        today = now.date()
+        today = _local_date(now)
         shown = [r for d, r in rows.items() if (d.year == args.year if args.year else d.year >= today.year)]
         table = store.merge(_file_table(), store.as_table(rows))
         years = [args.year] if args.year else missing_years(today, table)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from bot.config import desk_now
 from bot.roster.calendar import coverage_warning
 from bot.roster.duty import calendar_table, tz_of
 from bot.roster.loader import DEFAULT_ROSTER, load_roster
@@ -107,15 +108,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def desk_now() -> dt.datetime:
-    """Now on the desk's clock: TIMEZONE, moved by CLOCK_OFFSET_SECONDS as the bot's is."""
-    from bot.clock import Clock
-    from bot.config import load_settings
-
-    settings = load_settings()
-    return Clock(settings.timezone, dt.timedelta(seconds=settings.clock_offset_seconds)).now()
-
-
 def in_db(fn: Any) -> Any:
     """Run ``fn(session, now)`` in one write transaction on the configured database."""
     import asyncio
@@ -131,7 +123,7 @@ def in_db(fn: Any) -> Any:
         db = Database(settings.database_url)
         try:
             async with db.write() as session:
-                return await fn(session, desk_now())
+                return await fn(session, settings.clock().now().astimezone(dt.UTC))
         finally:
             await db.dispose()
 

@@ -10,6 +10,8 @@ import re
 import sys
 from typing import Any
 
+from bot.config import desk_today
+
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -54,7 +56,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.rules.answer import respond
     from bot.rules.policy import PolicyError
 
-    today = dt.date.today()
+    today = desk_today()
     if args.on:
         try:
             today = dt.date.fromisoformat(args.on)

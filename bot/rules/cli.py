@@ -15,6 +15,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.config import desk_today
+
 PROG = "sdbot rules"
 
 
@@ -257,7 +259,7 @@ def _service_year(policy: Any, a: argparse.Namespace) -> Any:
 
 
 def _warranty(policy: Any, a: argparse.Namespace) -> Any:
-    return _calc().warranty_stage(policy, a.kind, a.event, a.date, a.on or dt.date.today())
+    return _calc().warranty_stage(policy, a.kind, a.event, a.date, a.on or desk_today())
 
 
 def _onsite(policy: Any, a: argparse.Namespace) -> Any:
@@ -305,11 +307,11 @@ def _depot(policy: Any, a: argparse.Namespace) -> Any:
 
 def _coverage(policy: Any, a: argparse.Namespace) -> Any:
     return _calc().coverage(policy, a.contract, in_warranty=a.in_warranty, maintenance_paid_until=a.paid_until,
-                            on=a.on or dt.date.today())
+                            on=a.on or desk_today())
 
 
 def _returns(policy: Any, a: argparse.Namespace) -> Any:
-    calc, on = _calc(), a.on or dt.date.today()
+    calc, on = _calc(), a.on or desk_today()
     repeat = calc.repeat_return(policy, a.replaced, on)
     out: dict[str, Any] = {"repeat_return": repeat.as_json(), "clauses": list(repeat.clauses)}
     if a.delivered:
@@ -320,7 +322,7 @@ def _returns(policy: Any, a: argparse.Namespace) -> Any:
 
 
 def _complaint(policy: Any, a: argparse.Namespace) -> Any:
-    return _calc().complaint_check(policy, a.fault, a.past, a.on or dt.date.today())
+    return _calc().complaint_check(policy, a.fault, a.past, a.on or desk_today())
 
 
 def _clauses(policy: Any, a: argparse.Namespace) -> Any:
