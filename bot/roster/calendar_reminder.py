@@ -2,7 +2,7 @@
 
 A ``calendar_check`` timer per check day (key ``calendar:check:YYYY-MM-DD``, unique, so a
 restart or a second instance never sends a day's reminder twice) fires at 09:00 desk time; it
-reminds every registered admin when next year (from 1 December) or this year has neither
+reminds every active admin who has opened a chat with the bot when next year (from 1 December) or this year has neither
 official data nor entered make-up days, then schedules the next check: the next day while that
 matters, else 1 December.
 """
@@ -13,14 +13,16 @@ import datetime as dt
 import logging
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import timers
 from bot import uow as uow_mod
-from bot.notify import active_staff, tell
+from bot.notify import tell
 from bot.roster.calendar import coverage_warning, missing_years
 from bot.roster.calendar_store import StoredCalendar
 from bot.roster.model import CalendarOverrides
+from storage.models import Staff, TelegramUser
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,18 @@ async def schedule_check(session: AsyncSession, desk: Any, now: dt.datetime, tab
     await timers.schedule_once(session, KIND, f"calendar:check:{day.isoformat()}", due, {"day": day.isoformat()})
 
 
+async def _reachable_admins(session: AsyncSession) -> list[int]:
+    """Telegram ids of the active admins who have opened a chat with the bot (others cannot be
+    written to: a message to them would only die in the outbox)."""
+    rows = await session.scalars(
+        select(Staff.telegram_user_id)
+        .join(TelegramUser, TelegramUser.id == Staff.telegram_user_id)
+        .where(Staff.role == "admin", Staff.active.is_(True))
+        .order_by(Staff.id)
+    )
+    return [uid for uid in rows.all() if uid is not None]
+
+
 @timers.on_start
 async def start_checks(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
     """Log what is missing, and seed the daily check."""
@@ -74,8 +88,6 @@ async def _check(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) ->
         await schedule_check(uow.session, desk, uow.now, table, after=today)
         return
     years = missing_years(today, table)
-    for admin in await active_staff(uow.session, "admin") if years else []:
-        if admin.telegram_user_id is not None:
-            await tell(uow, admin.telegram_user_id, "calendar/text#reminder",
-                       default_locale=desk.settings.default_locale, years=years)
+    for user_id in await _reachable_admins(uow.session) if years else []:
+        await tell(uow, user_id, "calendar/text#reminder", default_locale=desk.settings.default_locale, years=years)
     await schedule_check(uow.session, desk, uow.now, table, after=today + dt.timedelta(days=1))
