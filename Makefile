@@ -27,6 +27,7 @@ test: $(BIN)/.installed
 # The suite on SQLite only: the quick loop while developing.
 test-sqlite: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	env -u TEST_DATABASE_URL $(BIN)/pytest -q
 
 # The SQLite suite with the machine's clock a year ahead (libfaketime): no test may depend on
@@ -37,6 +38,7 @@ test-timeshift: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.clock import Clock
-from bot.i18n import LOCALES
+from bot.core.clock import Clock
+from bot.core.i18n import LOCALES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     metrics_public: bool = False  # serve /metrics to non-loopback clients too
     inbox_claim_seconds: float = Field(default=60.0, gt=0)
     bot_api_max_rate: float = Field(default=30.0, gt=0)  # messages/s this instance sends at most
-    bot_api_chat_pacing: bool = True  # stay under Telegram's ~1 message/s per chat (bot/pacing.py)
+    bot_api_chat_pacing: bool = True  # stay under Telegram's ~1 message/s per chat (bot/runtime/pacing.py)
     clock_offset_seconds: float = 0.0  # benchmarks/demos: run the desk clock this far ahead
     flood_max_messages: int = Field(default=20, ge=1)  # per user per flood window
     flood_window_seconds: float = Field(default=60.0, gt=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
 from bot.roster import calendar_store as store
 from bot.roster.calendar import missing_years
 from handlers.base import Actor, desk_of, guarded

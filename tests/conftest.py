@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from bot.sandbox import SandboxServer
 from tests.harness import (
     Harness,

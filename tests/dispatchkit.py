@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import dispatch, tickets
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
+from bot.dispatch import routing as dispatch
+from bot.tickets import lifecycle as tickets
 from storage.models import Staff, Ticket, TicketEvent, Timer
 from tests.harness import Chat, Harness
 

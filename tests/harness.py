@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 
 from bot.app import ServiceDeskApp
-from bot.clock import Clock
 from bot.config import Settings
+from bot.core.clock import Clock
 from bot.demo import load_demo
 from bot.sandbox import SandboxServer
 from storage.db import Database
@@ -38,11 +38,28 @@ class Chat:
             body["text"] = text
         return await self.h.post("/sandbox/send", body)
 
-    async def press(self, message_id: int, data: str) -> dict[str, Any]:
-        """Press an inline button (data is not checked: forged presses are possible)."""
-        return await self.h.post(
-            "/sandbox/press", {"user_id": self.user_id, "message_id": message_id, "data": data}
-        )
+    async def press(
+        self, message: dict[str, Any] | int, data: str | None = None, *,
+        text: str | None = None, forge: bool = False,
+    ) -> dict[str, Any]:
+        """Press an inline button of ``message`` (a message this chat read, or its id), named by
+        its callback ``data`` or its label ``text``.
+
+        As on Telegram, the sandbox refuses a button that is not on the message's current
+        keyboard; ``forge=True`` sends ``data`` anyway (a modified client: security tests only).
+        """
+        if text is not None:
+            assert isinstance(message, dict), "pressing by label needs the message read"
+            data = button_by_text(message, text)
+        elif isinstance(message, dict) and not forge:
+            shown = [b["data"] for row in message.get("buttons") or [] for b in row]
+            assert data in shown, f"no {data!r} button on {message.get('text')!r}: {shown}"
+        assert data is not None, "give the button's data or its text"
+        message_id = message["id"] if isinstance(message, dict) else message
+        body = {"user_id": self.user_id, "message_id": message_id, "data": data}
+        if forge:
+            body["forge"] = True
+        return await self.h.post("/sandbox/press", body)
 
     async def read(self, wait: float = 5.0) -> list[dict[str, Any]]:
         """Messages (new or edited) since the last read; waits for at least one.
@@ -72,6 +89,17 @@ class Chat:
     async def quiet(self, wait: float = 0.5) -> list[dict[str, Any]]:
         """What arrives within a short wait (expected to be nothing, usually)."""
         return await self.read(wait)
+
+
+def button_by_text(message: dict[str, Any], text: str) -> str:
+    """The callback data of the button labelled ``text`` (exactly, or else the only one
+    containing it) on a message read from the sandbox."""
+    buttons = [b for row in message.get("buttons") or [] for b in row if b.get("data")]
+    exact = [b for b in buttons if b["text"] == text]
+    found = exact or [b for b in buttons if text in b["text"]]
+    labels = [b["text"] for b in buttons]
+    assert len(found) == 1, f"{len(found)} buttons labelled {text!r} on {message.get('text')!r}: {labels}"
+    return found[0]["data"]
 
 
 class Harness:

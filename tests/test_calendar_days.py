@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.i18n import render
+from bot.core.i18n import render
 from storage.models import CalendarDay, OutboxMessage, Timer
 from tests.dispatchkit import TG, advance_to, greet, local, open_ticket, wait_for
 from tests.harness import Chat, Harness
@@ -211,7 +211,7 @@ async def test_admins_are_reminded_once_a_day_from_1_december(harness: Harness) 
 
 
 async def test_doctor_warns_until_next_years_makeup_days_are_entered(harness: Harness) -> None:
-    from bot.doctor import OK, WARN, run_checks
+    from bot.cli.doctor import OK, WARN, run_checks
     from tests.harness import TOKEN
 
     settings = {"database_url": harness.db_url, "bot_api_base_url": harness.sandbox.bot_base_url,

@@ -87,9 +87,9 @@ async def test_admin_manages_staff_in_chat_and_roles_apply_at_once(harness: Harn
 
     tid0, number0, _, _ = await open_ticket(harness, sla=False)  # li takes one and starts a contact
     card0 = await card_of(c["li"], number0)
-    await c["li"].press(card0["id"], f"dp:ack:{tid0}")
+    await c["li"].press(card0, f"dp:ack:{tid0}")
     await wait_for(c["li"], "已接单")
-    await c["li"].press(card0["id"], f"dp:resolve:{tid0}")
+    await c["li"].press(card0, f"dp:resolve:{tid0}")
     await wait_for(c["li"], "解决说明")
     tid, number, _, _ = await open_ticket(harness, sla=False)
     card = await card_of(c["li"], number)
@@ -98,7 +98,7 @@ async def test_admin_manages_staff_in_chat_and_roles_apply_at_once(harness: Harn
     assert "没有使用此功能的权限" in (await c["li"].ask("已修好"))["text"]
     assert (await ticket(harness, tid0)).status == "acknowledged"
     # a deactivated engineer's buttons and commands stop working at once
-    await c["li"].press(card["id"], f"dp:ack:{tid}")
+    await c["li"].press(card, f"dp:ack:{tid}")
     assert "没有使用此功能的权限" in (await c["li"].read())[0]["text"]
     assert "没有使用此功能的权限" in (await c["li"].ask("/myshifts"))["text"]
     # and nobody active on duty → the next ticket goes straight to the supervisors

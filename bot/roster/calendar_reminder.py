@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import timers
-from bot import uow as uow_mod
-from bot.notify import tell
+from bot.core import timers
+from bot.core import uow as uow_mod
+from bot.core.notify import tell
 from bot.roster.calendar import coverage_warning, missing_years
-from bot.roster.calendar_store import StoredCalendar
 from bot.roster.model import CalendarOverrides
 from storage.models import Staff, TelegramUser
 
@@ -38,7 +37,7 @@ def check_day(day: dt.date, table: CalendarOverrides) -> dt.date:
 
 
 async def _table(session: AsyncSession, desk: Any) -> CalendarOverrides:
-    stored = desk.extras.setdefault("stored_calendar", StoredCalendar())
+    stored = desk.stored_calendar
     return await stored.merged(session, desk.roster.calendar)
 
 
@@ -63,7 +62,6 @@ async def _reachable_admins(session: AsyncSession) -> list[int]:
     return [uid for uid in rows.all() if uid is not None]
 
 
-@timers.on_start
 async def start_checks(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
     """Log what is missing, and seed the daily check."""
     table = await _table(session, desk)
@@ -75,8 +73,7 @@ async def start_checks(session: AsyncSession, desk: Any, now: dt.datetime) -> No
     await schedule_check(session, desk, now, table)
 
 
-@timers.timer_handler(KIND)
-async def _check(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def check_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
     """Remind the admins if something is missing today; schedule the next check.
 
     A check left over from an earlier day (the bot was down, or the clock moved) sends nothing

@@ -1,0 +1,247 @@
+"""The outbox sender: delivers queued Bot API calls in order per chat, with retries.
+
+Rows are claimed atomically (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; the single writer on SQLite),
+429 answers are honoured with their ``retry_after``, transient errors back off exponentially, and
+a permanent refusal (blocked bot, bad request) marks the row dead with the reason — never dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.runtime.botapi import call, without_uploads
+from bot.runtime.pacing import OUTBOUND_PRIORITY
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.repo import claim_rows
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 60
+TOO_LARGE = "Request Entity Too Large"  # an upload over Telegram's size limit
+MAX_BACKOFF = 120.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after ``attempts`` failures: 1, 2, 4 … capped."""
+    return min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
+
+
+class OutboxSender:
+    """Background task sending outbox rows; also sends a handler's rows right after its commit."""
+
+    def __init__(self, db: Database, bot: Bot | None, now: Callable[[], dt.datetime]) -> None:
+        self.db = db
+        self.bot = bot
+        self.now = now
+        self.instance = f"out-{uuid.uuid4().hex[:8]}"
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.failed = 0
+
+    # --- claiming ---------------------------------------------------------------------------
+
+    def _eligible(self, now: dt.datetime):  # type: ignore[no-untyped-def]
+        earlier = aliased(OutboxMessage)
+        blocked = exists().where(
+            earlier.chat_id == OutboxMessage.chat_id,
+            earlier.id < OutboxMessage.id,
+            earlier.status == "pending",
+        )
+        return (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                ~blocked,
+            )
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+        )
+
+    async def claim(self, limit: int = 50) -> list[OutboxMessage]:
+        """Claim due rows (at most one per chat, the earliest) for this sender."""
+        now = self.now()
+        async with self.db.write() as s:
+            rows = await claim_rows(
+                s, self._eligible(now).limit(limit), OutboxMessage.id, self.instance,
+                now + dt.timedelta(seconds=CLAIM_SECONDS),
+            )
+        return rows
+
+    # --- delivering -------------------------------------------------------------------------
+
+    async def _resolve_edit(self, row: OutboxMessage) -> bool:
+        """Fill in the message id of an edit that refers to an earlier message by ref."""
+        if not row.edit_ref or "message_id" in row.payload:
+            return True
+        async with self.db.read() as s:
+            mid = await s.scalar(
+                select(OutboxMessage.message_id)
+                .where(
+                    OutboxMessage.ref == row.edit_ref,
+                    OutboxMessage.chat_id == row.chat_id,
+                    OutboxMessage.message_id.is_not(None),
+                )
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+        if mid is None:
+            return False
+        row.payload = {**row.payload, "message_id": mid}
+        return True
+
+    async def deliver(self, row: OutboxMessage) -> bool:
+        """Try one row once and record the outcome; True when the row is finished."""
+        values: dict[str, object]
+        try:
+            if not await self._resolve_edit(row):
+                raise BadRequest("message to edit was never sent")
+            assert self.bot is not None, "sender has no bot"
+            token = OUTBOUND_PRIORITY.set(row.priority)
+            try:
+                message_id = await call(self.bot, row.method, row.payload)
+            finally:
+                OUTBOUND_PRIORITY.reset(token)
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
+            values = self._retry(row, seconds, f"429 retry after {seconds}s", count=False)
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                values = {"status": "sent", "sent_at": self.now()}
+            else:
+                values = self._dead(row, f"400 {exc.message}")
+        except Forbidden as exc:
+            values = self._dead(row, f"403 {exc.message}")
+        except (TelegramError, OSError) as exc:
+            if TOO_LARGE in str(exc):  # HTTP 413 comes as a NetworkError: retrying cannot help
+                values = self._dead(row, f"413 {exc}")
+            else:
+                values = self._retry(row, backoff(row.attempts + 1), f"{type(exc).__name__}: {exc}")
+        else:
+            self.sent += 1
+            values = {"status": "sent", "sent_at": self.now(), "message_id": message_id}
+            slim = without_uploads(row.payload)
+            if slim is not None:  # a sent file need not stay in the database
+                values["payload"] = slim
+        values.setdefault("claimed_by", None)
+        values.setdefault("claimed_until", None)
+        async with self.db.write() as s:
+            await s.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
+            )
+        return "status" in values
+
+    def _retry(
+        self, row: OutboxMessage, seconds: float, error: str, *, count: bool = True
+    ) -> dict[str, object]:
+        log.warning("outbox %s %s to chat %s: %s", row.id, row.method, row.chat_id, error)
+        return {
+            "attempts": row.attempts + (1 if count else 0),
+            "next_attempt_at": self.now() + dt.timedelta(seconds=seconds),
+            "last_error": error[:500],
+        }
+
+    def _dead(self, row: OutboxMessage, error: str) -> dict[str, object]:
+        self.failed += 1
+        log.error("outbox %s %s to chat %s refused: %s", row.id, row.method, row.chat_id, error)
+        return {"status": "dead", "attempts": row.attempts + 1, "last_error": error[:500]}
+
+    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
+        """Deliver a committed handler's rows immediately, in order; failures fall to the loop."""
+        for i, row in enumerate(rows):
+            if not await self.deliver(row):
+                rest = [r.id for r in rows[i + 1 :]]
+                if rest:
+                    async with self.db.write() as s:
+                        await s.execute(
+                            update(OutboxMessage)
+                            .where(OutboxMessage.id.in_(rest))
+                            .values(claimed_by=None, claimed_until=None)
+                        )
+                self.wake.set()
+                return
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch; returns how many rows were tried."""
+        rows = await self.claim()  # at most one per chat: the earliest pending row
+        await asyncio.gather(*(self.deliver(r) for r in rows))
+        return len(rows)
+
+    async def run(self, idle_seconds: float = 1.0) -> None:
+        """Send forever: wakes on new rows, otherwise polls for retries that came due."""
+        while True:
+            try:
+                tried = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the sender alive whatever happens
+                log.exception("outbox loop error")
+                tried = 0
+            if tried:
+                continue
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
+                async with asyncio.timeout(idle_seconds):
+                    await self.wake.wait()
+
+    def start(self) -> None:
+        """Start the background loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        """Stop the background loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def pending(self) -> int:
+        """Rows still waiting to be sent."""
+        async with self.db.read() as s:
+            return int(
+                await s.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(
+                        OutboxMessage.status == "pending"
+                    )
+                )
+                or 0
+            )
+
+    async def flush(self, limit_seconds: float = 10.0) -> bool:
+        """Send until nothing due is left (or the timeout passes); True when drained."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_seconds
+        while loop.time() < deadline:
+            if await self.run_once() == 0:
+                now = self.now()
+                async with self.db.read() as s:
+                    due = await s.scalar(
+                        select(OutboxMessage.id)
+                        .where(
+                            OutboxMessage.status == "pending",
+                            OutboxMessage.next_attempt_at <= now,
+                        )
+                        .limit(1)
+                    )
+                if due is None:
+                    return True
+                await asyncio.sleep(0.05)
+        return False
