@@ -18,6 +18,7 @@ from bot.core.clock import Clock
 from bot.core.timers import StartupHook, TimerHandler
 from bot.desk import Desk, load_desk_policy, load_desk_roster
 from bot.dispatch import routing, sla_watch
+from bot.roster import calendar_reminder
 from bot.runtime.inbox import Poller
 from bot.runtime.metrics import CountingRateLimiter
 from bot.runtime.outbox import OutboxSender
@@ -42,12 +43,13 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
     "sla": sla_watch.sla_check_due,
     "autoclose": work.autoclose_due,
     "handoff": work.handoff_due,
+    calendar_reminder.KIND: calendar_reminder.check_due,
 }
 # Run once, each in its own transaction, when the timer worker starts.
 TIMER_STARTUP: tuple[StartupHook, ...] = (
     work.schedule_handoffs,
     work.warn_roster_staff,
-    work.warn_calendar_coverage,
+    calendar_reminder.start_checks,
 )
 
 

@@ -14,7 +14,14 @@ from bot.core.i18n import render
 from bot.core.notify import tell
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
-from bot.roster.duty import calendar_table, next_handoffs, next_window_start, on_duty, shifts_for
+from bot.roster.calendar import makeup_missing
+from bot.roster.duty import (
+    calendar_table,
+    next_handoffs,
+    next_window_start,
+    on_duty,
+    upcoming_shifts,
+)
 from bot.roster.model import RosterError
 from bot.roster.store import (
     add_cover,
@@ -229,7 +236,7 @@ async def myshifts(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
 
     uow = uow_mod.current()
     roster = await dispatch.effective_roster(uow, desk_of(context))
-    shifts = shifts_for(roster, _staff(actor).key, uow.now, uow.now + dt.timedelta(days=14))
+    shifts = upcoming_shifts(roster, _staff(actor).key, uow.now, days=14)
     actor.reply("work/text#myshifts", shifts=shifts[:30])
 
 
@@ -267,7 +274,7 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     rows = calendar_table(roster, today, today + dt.timedelta(days=days - 1))
     names = await _staff_names(uow)
     changes = await current_overrides(uow.session, uow.now)
-    uncovered = sorted({r.day.date.year for r in rows if r.day.source == "fallback"})
+    uncovered = sorted({y for y in {r.day.date.year for r in rows} if makeup_missing(y, roster.calendar)})
     actor.reply(
         "roster/text#calendar", rows=rows, names=names, uncovered=uncovered,
         changes=[{"id": o.id, "kind": o.kind, "status": o.status, "member": names.get(o.member, o.member),
