@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError, meta, nodes
 
-from bot.tickets import lifecycle as tickets
 from bot.core.i18n import LABELS, LOCALES, TEMPLATES_DIR, environment, render, template_locale
 from bot.customers.registry_io import CATEGORIES
+from bot.tickets import lifecycle as tickets
 from handlers.base import ROLES
 
 NUMBER = "7"
@@ -51,7 +51,9 @@ ALLOWED = {
 }
 # blocks that are deliberately bilingual or quote what must be typed as-is
 BILINGUAL = {"common/lang_prompt"}
-COMMAND_SYNTAX = {"admin/text#staff_usage", "admin/text#staff_error", "roster/text#cover_usage", "roster/text#swap_usage"}
+COMMAND_SYNTAX = {"admin/text#staff_usage", "admin/text#staff_error", "roster/text#cover_usage", "roster/text#swap_usage",
+                  "calendar/text#usage", "calendar/text#list", "calendar/text#reminder",
+                  "calendar/text#bad_kind"}  # they quote /calendar add … workday|off: the words to type
 BLOCK_WORDS = {"supervisor/text#export_csv_caption": {"events"}}  # the XLSX sheet's name
 LANGUAGE_NAMES = ("简体中文", "繁體中文", "中文")  # may stand in English text, on /lang's line
 
