@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.inbox import Poller
 from bot.metrics import CountingRateLimiter
 from bot.outbox import OutboxSender
-from bot.pacing import PacedRateLimiter
+from bot.pacing import PacedRateLimiter, ScopedRetryLimiter
 from bot.processing import ChatOrderedProcessor, UpdateRunner
 from bot.timers import TimerWorker
 from storage.db import Database
@@ -133,7 +133,7 @@ class ServiceDeskApp:
         """Outbound pacing: per chat and by priority (bot/pacing.py) unless switched off."""
         if self.settings.bot_api_chat_pacing:
             return PacedRateLimiter(rate_limit, max_retries=2)
-        return CountingRateLimiter(overall_max_rate=rate_limit, max_retries=2)
+        return ScopedRetryLimiter(rate_limit, max_retries=2)
 
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""

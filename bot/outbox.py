@@ -21,7 +21,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.botapi import call, without_uploads
-from bot.pacing import OUTBOUND_PRIORITY
+from bot.pacing import OUTBOUND_PRIORITY, retry_seconds
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repo import claim_rows
@@ -115,8 +115,7 @@ class OutboxSender:
             finally:
                 OUTBOUND_PRIORITY.reset(token)
         except RetryAfter as exc:
-            retry = exc.retry_after
-            seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
+            seconds = retry_seconds(exc)
             values = self._retry(row, seconds, f"429 retry after {seconds}s", count=False)
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
@@ -156,20 +155,67 @@ class OutboxSender:
         log.error("outbox %s %s to chat %s refused: %s", row.id, row.method, row.chat_id, error)
         return {"status": "dead", "attempts": row.attempts + 1, "last_error": error[:500]}
 
-    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
-        """Deliver a committed handler's rows immediately, in order; failures fall to the loop."""
+    async def _blocked_chats(self, rows: Sequence[OutboxMessage]) -> set[int]:
+        """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
+
+        One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
+        instances: a row another instance failed to send blocks this one's later rows too.
+        """
+        last: dict[int, int] = {}
+        for row in rows:
+            last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
+        ours = [r.id for r in rows]
+        async with self.db.read() as s:
+            found = await s.scalars(
+                select(OutboxMessage.chat_id)
+                .where(
+                    or_(*(
+                        (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
+                        for chat, top in last.items()
+                    )),
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.id.not_in(ours),
+                )
+                .distinct()
+            )
+            return set(found.all())
+
+    async def _release(self, rows: Sequence[OutboxMessage]) -> None:
+        """Hand rows claimed for a direct send back to the loop (it sends them in order)."""
+        if rows:
+            async with self.db.write() as s:
+                await s.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([r.id for r in rows]))
+                    .values(claimed_by=None, claimed_until=None)
+                )
+            self.wake.set()
+
+    async def _send_chat(self, rows: Sequence[OutboxMessage]) -> None:
+        """One chat's rows in order; on the first failure the rest go back to the loop."""
         for i, row in enumerate(rows):
             if not await self.deliver(row):
-                rest = [r.id for r in rows[i + 1 :]]
-                if rest:
-                    async with self.db.write() as s:
-                        await s.execute(
-                            update(OutboxMessage)
-                            .where(OutboxMessage.id.in_(rest))
-                            .values(claimed_by=None, claimed_until=None)
-                        )
+                await self._release(rows[i + 1 :])
                 self.wake.set()
                 return
+
+    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
+        """Deliver a committed handler's rows at once: chats side by side, each chat in order.
+
+        A chat with an earlier row still pending (a failed send waiting for its retry) is not
+        sent to here: its rows go back to the loop, which sends them after the earlier one, so
+        a direct send never overtakes.
+        """
+        if not rows:
+            return
+        blocked = await self._blocked_chats(rows)
+        by_chat: dict[int, list[OutboxMessage]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        await self._release([r for r in rows if r.chat_id in blocked])
+        await asyncio.gather(*(
+            self._send_chat(chat_rows) for chat, chat_rows in by_chat.items() if chat not in blocked
+        ))
 
     # --- the loop ---------------------------------------------------------------------------
 
