@@ -37,12 +37,7 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         token = settings.token
         base_url, file_url = settings.bot_api_base_url, settings.bot_api_file_url
     else:
-        from bot.sandbox import SandboxServer
-
-        sandbox = SandboxServer(
-            settings.sandbox_host, settings.sandbox_port, clock=lambda: clock.now().timestamp()
-        )
-        await sandbox.start()
+        sandbox = await start_sandbox(settings, clock)
         token, base_url, file_url = SANDBOX_TOKEN, sandbox.bot_base_url, sandbox.file_base_url
     desk = ServiceDeskApp(
         settings,
@@ -71,6 +66,26 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         await desk.stop()
         if sandbox is not None:
             await sandbox.stop()
+
+
+async def start_sandbox(settings: Settings, clock: Clock) -> Any:
+    """The built-in Bot API sandbox, numbering updates and messages above what the database has
+    seen (a second ``make run`` on the same data would otherwise hand out ids already processed)."""
+    from bot.inbox import seen_ids
+    from bot.sandbox import SandboxServer
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        top_update, top_message = await seen_ids(db)
+    finally:
+        await db.dispose()
+    sandbox = SandboxServer(
+        settings.sandbox_host, settings.sandbox_port, clock=lambda: clock.now().timestamp(),
+        start_ids=(top_update + 1, top_message + 1),
+    )
+    await sandbox.start()
+    return sandbox
 
 
 async def run_webhook(

@@ -192,10 +192,12 @@ class WebhookServer:
             self.metrics.rejected.labels(reason="malformed").inc()
             return web.Response(status=400, text="malformed update")
         try:
-            await store_updates(self.desk_app.db, [update], self.desk_app.clock.now())
+            stored = await store_updates(self.desk_app.db, [update], self.desk_app.clock.now())
         except Exception:  # Telegram re-sends what we fail to store
             log.exception("could not store update %s", update.update_id)
             return web.Response(status=500, text="not stored")
+        if stored.held:  # its id is still taken by a pending update: Telegram retries later
+            return web.Response(status=503, text="held", headers={"Retry-After": "1"})
         self.received += 1
         self.metrics.count_update(update)
         assert self.claimer is not None

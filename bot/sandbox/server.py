@@ -68,10 +68,11 @@ class SandboxServer:
         delay_ms: float = 0,
         flood_limits: bool = False,
         clock: Callable[[], float] = time.time,
+        start_ids: tuple[int, int] = (1, 1),
     ) -> None:
         self.host = host
         self.port = port
-        self.world = World(clock)
+        self.world = World(clock, start_ids=start_ids)  # (first update id, first message id)
         self.world.delay_ms = float(delay_ms)
         self.world.flood_enabled = flood_limits
         self._runner: web.AppRunner | None = None
