@@ -102,7 +102,7 @@ class ServiceDeskApp:
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock(settings.timezone)
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, log_params=settings.log_sql)
         self.desk = Desk(
             settings=settings,
             db=self.db,
