@@ -51,3 +51,26 @@ async def test_a_429_for_one_chat_does_not_delay_other_chats(bot: Harness) -> No
     first, second = await read_n(slow, 2, deadline=40)
     assert first["text"].startswith("Hello") and second["text"].startswith("Commands")
     assert time.monotonic() - began >= 7.5  # the refused chat did wait as Telegram asked
+
+
+def answers(text: str) -> str:
+    """Which command a reply answers."""
+    return "start" if text.startswith("Hello") else "help" if text.startswith("Commands") else "whoami"
+
+
+async def test_per_chat_order_holds_with_30_percent_of_sends_failing(bot: Harness) -> None:
+    chats = [bot.chat(5110 + i, "en") for i in range(6)]
+    script = ["/start", "/help", "/whoami", "/help", "/start", "/whoami"]
+    await bot.post("/sandbox/faults", {"method": "sendMessage", "rate": 0.3, "kinds": ["429", "500"],
+                                       "retry_after": 1, "seed": 7})
+    for command in script:
+        for chat in chats:
+            await chat.send(command)
+        await asyncio.sleep(0.05)
+    got = await asyncio.gather(*(read_n(chat, len(script), deadline=90) for chat in chats))
+    await bot.http.delete(bot.sandbox.url + "/sandbox/faults")
+    expected = [c.removeprefix("/") for c in script]
+    for chat, replies in zip(chats, got, strict=True):
+        assert [answers(m["text"]) for m in replies] == expected, chat.user_id
+    errors = (await bot.get("/sandbox/stats"))["errors"]
+    assert errors.get("429", 0) + errors.get("500", 0) >= 5  # the faults did happen

@@ -82,3 +82,38 @@ async def test_two_runs_on_one_database_both_answer(template_db: Path, tmp_path:
         await second.stop()
     assert min(after) > max(before)
     assert min(m["id"] for m in messages) > 2 * len(before)  # the user's and the bot's, each run
+
+
+async def test_a_reused_id_waits_while_the_earlier_update_is_pending(db_url: str) -> None:
+    """Same id, other content, the first still unprocessed: held back (unconfirmed), not lost."""
+    import datetime as dt
+
+    from sqlalchemy import update
+    from telegram import Bot, Update
+
+    from bot.inbox import store_updates
+
+    bot = Bot("123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz")
+
+    def message(text: str) -> Update:
+        return Update.de_json({"update_id": 41, "message": {
+            "message_id": 1, "date": 1764633600, "chat": {"id": 5210, "type": "private"},
+            "from": {"id": 5210, "is_bot": False, "first_name": "A"}, "text": text}}, bot)
+
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    db = Database(db_url)
+    try:
+        first = await store_updates(db, [message("one")], now)
+        again = await store_updates(db, [message("one")], now)  # a re-delivery while pending
+        other = await store_updates(db, [message("two")], now)
+        assert [len(x.fresh) for x in (first, again, other)] == [1, 1, 0] and len(other.held) == 1
+        async with db.write() as s:
+            await s.execute(update(InboxUpdate).values(status="done"))
+        assert (await store_updates(db, [message("one")], now)).fresh == []  # done: a duplicate
+        later = await store_updates(db, [message("two")], now)
+        assert len(later.fresh) == 1 and later.held == []
+        async with db.read() as s:
+            row = await s.get(InboxUpdate, 41)
+        assert row is not None and row.status == "pending" and row.payload["message"]["text"] == "two"
+    finally:
+        await db.dispose()
