@@ -29,6 +29,7 @@ from storage.repo import claim_rows
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 60
+MAX_IN_FLIGHT = 64  # the loop's sends under way at once (one per chat)
 MAX_BACKOFF = 120.0
 
 
@@ -47,6 +48,7 @@ class OutboxSender:
         self.instance = f"out-{uuid.uuid4().hex[:8]}"
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()  # the loop's sends under way
         self.sent = 0
         self.failed = 0
 
@@ -225,19 +227,38 @@ class OutboxSender:
         await asyncio.gather(*(self.deliver(r) for r in rows))
         return len(rows)
 
+    async def _deliver_one(self, row: OutboxMessage) -> None:
+        """Deliver ``row`` and wake the loop (the chat's next row may go now)."""
+        try:
+            await self.deliver(row)
+        except Exception:  # the claim runs out and the row is tried again
+            log.exception("outbox %s: delivery failed", row.id)
+        finally:
+            self.wake.set()
+
     async def run(self, idle_seconds: float = 1.0) -> None:
-        """Send forever: wakes on new rows, otherwise polls for retries that came due."""
+        """Send forever: wakes on new rows and finished sends, otherwise polls for due retries.
+
+        Every claimed row is sent in a task of its own, so a slow send (a timeout) holds up only
+        its own chat; the chat's next row is claimable once it is done (the claim's order rule).
+        """
         while True:
-            try:
-                tried = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep the sender alive whatever happens
-                log.exception("outbox loop error")
-                tried = 0
-            if tried:
-                continue
             self.wake.clear()
+            rows: list[OutboxMessage] = []
+            room = MAX_IN_FLIGHT - len(self._in_flight)
+            if room > 0:
+                try:
+                    rows = await self.claim(room)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # keep the sender alive whatever happens
+                    log.exception("outbox loop error")
+            for row in rows:
+                task = asyncio.create_task(self._deliver_one(row), name=f"outbox-{row.id}")
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            if rows:
+                continue
             with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
                 async with asyncio.timeout(idle_seconds):
                     await self.wake.wait()
@@ -247,13 +268,18 @@ class OutboxSender:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="outbox-sender")
 
-    async def stop(self) -> None:
-        """Stop the background loop."""
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop the background loop; sends under way get ``grace_seconds`` to finish."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def pending(self) -> int:
         """Rows still waiting to be sent."""
