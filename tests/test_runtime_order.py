@@ -6,7 +6,11 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from tests.harness import Chat, Harness
+
+PACING = pytest.mark.parametrize("pacing", [False, True], ids=["unpaced", "paced"])
 
 
 async def read_n(chat: Chat, n: int, deadline: float = 30.0) -> list[dict[str, Any]]:
@@ -19,7 +23,10 @@ async def read_n(chat: Chat, n: int, deadline: float = 30.0) -> list[dict[str, A
     return got
 
 
-async def test_a_failed_send_is_not_overtaken_by_later_replies(bot: Harness) -> None:
+@PACING
+async def test_a_failed_send_is_not_overtaken_by_later_replies(harness: Harness, pacing: bool) -> None:
+    bot = harness
+    await bot.start(bot_api_chat_pacing=pacing)
     await bot.post("/sandbox/faults", {"method": "sendMessage", "count": 1, "kind": "500"})
     chat = bot.chat(5101, "en")
     for command in ("/start", "/help", "/whoami"):
@@ -34,7 +41,10 @@ async def test_a_failed_send_is_not_overtaken_by_later_replies(bot: Harness) -> 
     assert (await bot.get("/sandbox/stats"))["errors"].get("500") == 1  # the fault did happen
 
 
-async def test_a_429_for_one_chat_does_not_delay_other_chats(bot: Harness) -> None:
+@PACING
+async def test_a_429_for_one_chat_does_not_delay_other_chats(harness: Harness, pacing: bool) -> None:
+    bot = harness
+    await bot.start(bot_api_chat_pacing=pacing)
     await bot.post("/sandbox/faults", {"method": "sendMessage", "count": 1, "kind": "429",
                                        "retry_after": 8})
     slow, other = bot.chat(5102, "en"), bot.chat(5103, "en")
