@@ -13,9 +13,11 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -30,12 +32,18 @@ log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 60
 MAX_IN_FLIGHT = 64  # the loop's sends under way at once (one per chat)
+QUEUE_BEHIND_SECONDS = 20.0  # a direct send waits this long behind an earlier one (claims last 30 s)
 MAX_BACKOFF = 120.0
 
 
 def backoff(attempts: int) -> float:
     """Seconds to wait after ``attempts`` failures: 1, 2, 4 … capped."""
     return min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
+
+
+async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]) -> None:
+    """Write the outcome of one attempt."""
+    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
 
 
 class OutboxSender:
@@ -49,6 +57,10 @@ class OutboxSender:
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()  # the loop's sends under way
+        # chats whose rows a direct send handed back to the loop while an earlier row was on its
+        # way: the loop is woken when that one is sent (else it would wait for its idle poll)
+        self._handed_back: set[int] = set()
+        self._tails: dict[int, asyncio.Task[None]] = {}  # per chat: the latest send under way here
         self.sent = 0
         self.failed = 0
 
@@ -75,6 +87,9 @@ class OutboxSender:
     async def claim(self, limit: int = 50) -> list[OutboxMessage]:
         """Claim due rows (at most one per chat, the earliest) for this sender."""
         now = self.now()
+        async with self.db.read() as s:  # a look first: most wake-ups find nothing to claim, and
+            if await s.scalar(self._eligible(now).with_only_columns(OutboxMessage.id).limit(1)) is None:
+                return []  # then need not queue for SQLite's one writer (timers and updates do)
         async with self.db.write() as s:
             rows = await claim_rows(
                 s, self._eligible(now).limit(limit), OutboxMessage.id, self.instance,
@@ -106,6 +121,13 @@ class OutboxSender:
 
     async def deliver(self, row: OutboxMessage) -> bool:
         """Try one row once and record the outcome; True when the row is finished."""
+        values = await self._attempt(row)
+        async with self.db.write() as s:
+            await _record(s, row, values)
+        return "status" in values
+
+    async def _attempt(self, row: OutboxMessage) -> dict[str, object]:
+        """Try one row once; the column values that record the outcome (``status`` if finished)."""
         values: dict[str, object]
         try:
             if not await self._resolve_edit(row):
@@ -136,11 +158,7 @@ class OutboxSender:
                 values["payload"] = slim
         values.setdefault("claimed_by", None)
         values.setdefault("claimed_until", None)
-        async with self.db.write() as s:
-            await s.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
-            )
-        return "status" in values
+        return values
 
     def _retry(
         self, row: OutboxMessage, seconds: float, error: str, *, count: bool = True
@@ -185,6 +203,7 @@ class OutboxSender:
     async def _release(self, rows: Sequence[OutboxMessage]) -> None:
         """Hand rows claimed for a direct send back to the loop (it sends them in order)."""
         if rows:
+            self._handed_back.update(r.chat_id for r in rows)  # before: the earlier row may finish now
             async with self.db.write() as s:
                 await s.execute(
                     update(OutboxMessage)
@@ -200,13 +219,41 @@ class OutboxSender:
                 await self._release(rows[i + 1 :])
                 self.wake.set()
                 return
+        if rows and rows[0].chat_id in self._handed_back:  # rows queued behind these may go now
+            self._handed_back.discard(rows[0].chat_id)
+            self.wake.set()
+
+    def _track(self, chat_id: int, job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``job`` (sends to ``chat_id``) as the chat's latest send under way here."""
+        task = asyncio.create_task(job, name=f"outbox-{chat_id}")
+        self._tails[chat_id] = task
+        self._in_flight.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._in_flight.discard(done)
+            if self._tails.get(chat_id) is done:
+                del self._tails[chat_id]
+
+        task.add_done_callback(finished)
+        return task
+
+    async def _send_after(self, before: asyncio.Task[None], rows: Sequence[OutboxMessage]) -> None:
+        """Send one chat's rows once this instance's earlier send to the chat is done (if that one
+        left a row pending, or takes too long for our claim, they go to the loop instead)."""
+        await asyncio.wait({before}, timeout=QUEUE_BEHIND_SECONDS)
+        if before.done() and not await self._blocked_chats(rows):
+            await self._send_chat(rows)
+        else:
+            await self._release(rows)
 
     async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
         """Deliver a committed handler's rows at once: chats side by side, each chat in order.
 
-        A chat with an earlier row still pending (a failed send waiting for its retry) is not
-        sent to here: its rows go back to the loop, which sends them after the earlier one, so
-        a direct send never overtakes.
+        A direct send never overtakes an earlier row of its chat still pending in the outbox
+        (one indexed query, so it holds across instances): behind this instance's own send to
+        the chat the rows go right after it, in the background; behind anything else (a failed
+        send waiting for its retry, another instance) they go to the loop, which sends them in
+        order.
         """
         if not rows:
             return
@@ -214,10 +261,16 @@ class OutboxSender:
         by_chat: dict[int, list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)
-        await self._release([r for r in rows if r.chat_id in blocked])
-        await asyncio.gather(*(
-            self._send_chat(chat_rows) for chat, chat_rows in by_chat.items() if chat not in blocked
-        ))
+        now: list[Awaitable[None]] = []
+        for chat, chat_rows in by_chat.items():
+            before = self._tails.get(chat)
+            if chat not in blocked:
+                now.append(self._track(chat, self._send_chat(chat_rows)))
+            elif before is not None:
+                self._track(chat, self._send_after(before, chat_rows))
+            else:
+                now.append(self._release(chat_rows))
+        await asyncio.gather(*now)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -227,12 +280,28 @@ class OutboxSender:
         await asyncio.gather(*(self.deliver(r) for r in rows))
         return len(rows)
 
-    async def _deliver_one(self, row: OutboxMessage) -> None:
-        """Deliver ``row`` and wake the loop (the chat's next row may go now)."""
+    async def _send_in_turn(self, row: OutboxMessage) -> None:
+        """Send ``row``, then its chat's next due rows back to back, until one fails or none is due.
+
+        The next row is claimed in the transaction that records the one before, so a chat's
+        backlog costs one write per row rather than one round of the loop per row.
+        """
+        current: OutboxMessage | None = row
         try:
-            await self.deliver(row)
+            while current is not None:
+                values = await self._attempt(current)
+                async with self.db.write() as s:
+                    await _record(s, current, values)
+                    current = None
+                    if "status" in values:  # finished: the chat's next row may go
+                        now = self.now()
+                        claimed = await claim_rows(
+                            s, self._eligible(now).where(OutboxMessage.chat_id == row.chat_id).limit(1),
+                            OutboxMessage.id, self.instance, now + dt.timedelta(seconds=CLAIM_SECONDS),
+                        )
+                        current = claimed[0] if claimed else None
         except Exception:  # the claim runs out and the row is tried again
-            log.exception("outbox %s: delivery failed", row.id)
+            log.exception("outbox: sending to chat %s failed", row.chat_id)
         finally:
             self.wake.set()
 
@@ -254,9 +323,7 @@ class OutboxSender:
                 except Exception:  # keep the sender alive whatever happens
                     log.exception("outbox loop error")
             for row in rows:
-                task = asyncio.create_task(self._deliver_one(row), name=f"outbox-{row.id}")
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
+                self._track(row.chat_id, self._send_in_turn(row))
             if rows:
                 continue
             with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
