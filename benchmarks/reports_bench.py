@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import render
+from bot.core.i18n import render
 from bot.reports import chart, dutylog, export, paging, periods, stats, ticketviews
 from bot.reports.sqlx import staff_names
 from bot.roster import DEFAULT_ROSTER, load_roster

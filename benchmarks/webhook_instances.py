@@ -27,8 +27,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.runtime.webhook import SECRET_HEADER
 from bot.sandbox import SandboxServer
-from bot.webhook import SECRET_HEADER
 from tests.harness import TOKEN
 from tests.pgdb import PgTemplate
 

@@ -1,25 +1,33 @@
-"""Assembly of one bot instance: database, python-telegram-bot Application, sender, poller."""
+"""Assembly of one bot instance: database, python-telegram-bot Application, sender, poller, timers.
+
+The only module of ``bot/`` that imports ``handlers``; the timer handlers are the explicit table
+``TIMER_HANDLERS`` (nothing registers itself on import).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update as sql_update
-from telegram import Update
 from telegram.ext import Application, ContextTypes
 
-from bot import uow as uow_mod
-from bot.clock import Clock
 from bot.config import Settings
-from bot.inbox import Poller
-from bot.metrics import CountingRateLimiter
-from bot.outbox import OutboxSender
-from bot.pacing import PacedRateLimiter, ScopedRetryLimiter
-from bot.processing import ChatOrderedProcessor, UpdateRunner
-from bot.timers import TimerWorker
+from bot.core import uow as uow_mod
+from bot.core.clock import Clock
+from bot.core.timers import StartupHook, TimerHandler
+from bot.desk import Desk, load_desk_policy, load_desk_roster
+from bot.dispatch import routing, sla_watch
+from bot.runtime.inbox import Poller
+from bot.runtime.metrics import CountingRateLimiter
+from bot.runtime.outbox import OutboxSender
+from bot.runtime.pacing import PacedRateLimiter, ScopedRetryLimiter
+from bot.runtime.processing import ChatOrderedProcessor, UpdateRunner
+from bot.runtime.timer_worker import TimerWorker
+from bot.tickets import work
+from handlers import register_all
+from handlers.base import apologise
+from handlers.guard import install as install_guard
 from storage.db import Database
 from storage.migrate import upgrade_async
 from storage.models import InboxUpdate, OutboxMessage, Timer
@@ -27,34 +35,20 @@ from storage.models import InboxUpdate, OutboxMessage, Timer
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Desk:
-    """Everything a handler may need besides the update: reachable as ``bot_data['desk']``."""
-
-    settings: Settings
-    db: Database
-    clock: Clock
-    policy: Any = None
-    roster: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def now(self) -> dt.datetime:
-        """The desk's current time (injectable clock)."""
-        return self.clock.now()
-
-
-def load_desk_policy(settings: Settings) -> Any:
-    """The policy file (the built-in default unless POLICY_FILE is set)."""
-    from bot.rules.policy import load_policy
-
-    return load_policy(settings.policy_file)
-
-
-def load_desk_roster(settings: Settings) -> Any:
-    """The roster file (the built-in demo roster unless ROSTER_FILE is set)."""
-    from bot.roster import DEFAULT_ROSTER, load_roster
-
-    return load_roster(settings.roster_file or DEFAULT_ROSTER)
+# What happens when a timer of each kind comes due (``bot/core/timers.py`` schedules them).
+TIMER_HANDLERS: dict[str, TimerHandler] = {
+    "dispatch": routing.queued_dispatch_due,
+    "ack": routing.ack_timer_due,
+    "sla": sla_watch.sla_check_due,
+    "autoclose": work.autoclose_due,
+    "handoff": work.handoff_due,
+}
+# Run once, each in its own transaction, when the timer worker starts.
+TIMER_STARTUP: tuple[StartupHook, ...] = (
+    work.schedule_handoffs,
+    work.warn_roster_staff,
+    work.warn_calendar_coverage,
+)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -63,12 +57,6 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         uow_mod.current().failed = context.error
     except RuntimeError:
         log.error("error outside an update: %r", context.error, exc_info=context.error)
-
-
-async def _apologise(uow: uow_mod.UnitOfWork, update: Update) -> None:
-    from handlers.base import apologise
-
-    await apologise(uow, update)
 
 
 async def release_claims(db: Database) -> None:
@@ -130,28 +118,22 @@ class ServiceDeskApp:
         self.poll_timeout = poll_timeout
 
     def _limiter(self, rate_limit: float) -> CountingRateLimiter:
-        """Outbound pacing: per chat and by priority (bot/pacing.py) unless switched off."""
+        """Outbound pacing: per chat and by priority (bot/runtime/pacing.py) unless switched off."""
         if self.settings.bot_api_chat_pacing:
             return PacedRateLimiter(rate_limit, max_retries=2)
         return ScopedRetryLimiter(rate_limit, max_retries=2)
 
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""
-        import bot.dispatch
-        import bot.worklog  # noqa: F401  (registers timer handlers)
-        from handlers import register_all
-
         self.sender = OutboxSender(self.db, None, self.clock.now)
-        self.runner = UpdateRunner(self.db, self.sender, self.clock.now, on_failure=_apologise)
+        self.runner = UpdateRunner(self.db, self.sender, self.clock.now, on_failure=apologise)
         processor = ChatOrderedProcessor(self.runner, self.settings.max_concurrent_updates)
         bot_app = self._builder.concurrent_updates(processor).build()
         self.sender.bot = bot_app.bot
         bot_app.bot_data["desk"] = self.desk
         bot_app.add_error_handler(_on_error)
         register_all(bot_app)
-        from handlers.guard import install as install_guard  # flood limit, admin audit
-
-        install_guard(bot_app)
+        install_guard(bot_app)  # flood limit, admin audit
         self.application = bot_app
         return bot_app
 
@@ -166,7 +148,9 @@ class ServiceDeskApp:
         await app.start()
         assert self.sender is not None
         self.sender.start()
-        self.timers = TimerWorker(self.db, self.sender, self.clock.now, self.desk)
+        self.timers = TimerWorker(
+            self.db, self.sender, self.clock.now, self.desk, TIMER_HANDLERS, TIMER_STARTUP
+        )
         self.timers.start()
         if poll:
             self.poller = Poller(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -9,7 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.i18n import LOCALES
+from bot.core.clock import Clock
+from bot.core.i18n import LOCALES
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(Exception):
@@ -44,7 +48,7 @@ class Settings(BaseSettings):
     metrics_public: bool = False  # serve /metrics to non-loopback clients too
     inbox_claim_seconds: float = Field(default=60.0, gt=0)
     bot_api_max_rate: float = Field(default=30.0, gt=0)  # messages/s this instance sends at most
-    bot_api_chat_pacing: bool = True  # stay under Telegram's ~1 message/s per chat (bot/pacing.py)
+    bot_api_chat_pacing: bool = True  # stay under Telegram's ~1 message/s per chat (bot/runtime/pacing.py)
     clock_offset_seconds: float = 0.0  # benchmarks/demos: run the desk clock this far ahead
     flood_max_messages: int = Field(default=20, ge=1)  # per user per flood window
     flood_window_seconds: float = Field(default=60.0, gt=0)
@@ -68,9 +72,20 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _db(cls, value: str) -> str:
+        for plain in ("postgresql://", "postgres://"):  # the usual spelling: the driver is asyncpg
+            if value.startswith(plain):
+                value = "postgresql+asyncpg://" + value[len(plain):]
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql://USER@HOST/DB")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("webhook_secret")
     @classmethod
@@ -93,6 +108,14 @@ class Settings(BaseSettings):
             raise ValueError(f"file not found: {value}")
         return value
 
+    def clock(self) -> Clock:
+        """The desk clock: the configured zone, run ``CLOCK_OFFSET_SECONDS`` ahead of real time.
+
+        Every process of one desk (bot, sandbox, ``sdbot`` commands) builds its clock here, so a
+        test or demo that moves time moves it for all of them.
+        """
+        return Clock(self.timezone, dt.timedelta(seconds=self.clock_offset_seconds))
+
     @property
     def token(self) -> str | None:
         """The bot token, or None for sandbox mode."""
@@ -107,3 +130,13 @@ def load_settings(**overrides: object) -> Settings:
         err = exc.errors()[0]
         name = str(err["loc"][0]).upper() if err["loc"] else "settings"
         raise ConfigError(f"invalid setting {name}: {err['msg']}") from None
+
+
+def desk_today() -> dt.date:
+    """Today on the desk clock, in the desk's time zone (the default ``--on`` of ``sdbot`` commands)."""
+    return load_settings().clock().now().date()
+
+
+def desk_now() -> dt.datetime:
+    """Now on the desk clock of this process's settings, in UTC (for ``sdbot`` commands)."""
+    return load_settings().clock().now().astimezone(dt.UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import staff as staff_mod
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
+from bot.staff import accounts as staff_mod
 from handlers.base import Actor, guarded, role_of
 
 

@@ -11,9 +11,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
-from bot.app import Desk
-from bot.i18n import pick_locale, render
+from bot.core import uow as uow_mod
+from bot.core.i18n import pick_locale, render
+from bot.desk import Desk
 from storage.models import TelegramUser
 from storage.repo import upsert_user
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
-from bot.i18n import LOCALES
+from bot.core import uow as uow_mod
+from bot.core.i18n import LOCALES
 from handlers.base import Actor, guarded
 from handlers.flows import flow
 from storage.models import Conversation

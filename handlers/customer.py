@@ -5,8 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import intake, tickets, worklog
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
+from bot.tickets import intake
+from bot.tickets import lifecycle as tickets
+from bot.tickets import work as worklog
 from handlers.base import Actor, desk_of, guarded
 from storage.models import Customer, Ticket
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import intake
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
+from bot.tickets import intake
 from handlers.base import MANAGERS, Actor, desk_of, guarded
 from storage.models import Customer
 

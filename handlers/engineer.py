@@ -9,13 +9,29 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import dispatch, tickets, worklog
-from bot import uow as uow_mod
-from bot.i18n import render
+from bot.core import uow as uow_mod
+from bot.core.i18n import render
+from bot.core.notify import tell
+from bot.dispatch import cards
+from bot.dispatch import routing as dispatch
+from bot.roster.duty import calendar_table, next_handoffs, next_window_start, on_duty, shifts_for
+from bot.roster.model import RosterError
+from bot.roster.store import (
+    add_cover,
+    add_swap_proposal,
+    answer_swap,
+    cancel_override,
+    current_overrides,
+    parse_range,
+    span_text,
+)
+from bot.staff.lookup import staff_by_key
+from bot.tickets import lifecycle as tickets
+from bot.tickets import work as worklog
 from handlers.base import STAFF_ROLES, Actor, desk_of, guarded
 from handlers.flows import flow
 from storage.models import Conversation, Staff, Ticket
-from storage.repo import clear_conversation, set_conversation
+from storage.repo import clear_conversation, get_conversation, set_conversation
 
 CONTACT_KINDS = ("phone", "remote", "onsite")
 TEXT_MAX = 1000
@@ -43,7 +59,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     uow = uow_mod.current()
     desk = desk_of(context)
     pressed = query.message.message_id if query is not None and query.message is not None else None
-    if not await dispatch.is_card(uow, actor.chat_id, pressed, ticket_id):  # forged or foreign data
+    if not await cards.is_card(uow, actor.chat_id, pressed, ticket_id):  # forged or foreign data
         known = await uow.session.get(Ticket, ticket_id)
         if known is None:
             actor.reply("common/stale_button")
@@ -102,7 +118,6 @@ async def _may_hand_over(uow: uow_mod.UnitOfWork, actor: Actor, ticket: Ticket) 
 async def on_kind(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``wk:kind:<phone|remote|onsite>`` in the record-contact flow."""
     uow = uow_mod.current()
-    from storage.repo import get_conversation
 
     conv = await get_conversation(uow.session, actor.chat_id)
     kind = (update.callback_query.data or "").rpartition(":")[2] if update.callback_query else ""
@@ -194,7 +209,6 @@ def _minutes(text: str) -> int | None:
 @guarded(roles=STAFF_ROLES)
 async def oncall(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """Who is on duty now and the next handoffs."""
-    from bot.roster.duty import next_handoffs, next_window_start, on_duty
 
     uow = uow_mod.current()
     roster = await dispatch.effective_roster(uow, desk_of(context))
@@ -215,7 +229,6 @@ async def oncall(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Acto
 @guarded(roles=STAFF_ROLES)
 async def myshifts(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """The engineer's coming duty (two weeks)."""
-    from bot.roster.duty import shifts_for
 
     uow = uow_mod.current()
     roster = await dispatch.effective_roster(uow, desk_of(context))
@@ -239,7 +252,6 @@ ROSTER_DAYS_MAX = 31
 
 
 def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: object) -> str:
-    from bot.roster.store import span_text
 
     return span_text(start, end, tz)
 
@@ -247,8 +259,6 @@ def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: object) -> str
 @guarded(roles=STAFF_ROLES)
 async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/roster [days]``: the duty calendar from today (covers and swaps included)."""
-    from bot.roster.duty import calendar_table
-    from bot.roster.store import current_overrides
 
     uow = uow_mod.current()
     desk = desk_of(context)
@@ -272,9 +282,6 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
 @guarded(roles=("supervisor", "admin"))
 async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/cover MEMBER COVERS DATE[..DATE]`` | ``/cover cancel ID`` (supervisors)."""
-    from bot.notify import staff_by_key, tell
-    from bot.roster.model import RosterError
-    from bot.roster.store import add_cover, cancel_override, parse_range
 
     uow = uow_mod.current()
     desk = desk_of(context)
@@ -306,9 +313,6 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
 @guarded(roles=("engineer",))
 async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/swap PARTNER MY_DATES THEIR_DATES``: propose a swap; the partner accepts with a button."""
-    from bot.notify import staff_by_key, tell
-    from bot.roster.model import RosterError
-    from bot.roster.store import add_swap_proposal, parse_range
 
     uow = uow_mod.current()
     desk = desk_of(context)
@@ -345,8 +349,6 @@ async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
 @guarded(roles=("engineer",))
 async def swap_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``sw:ok:<id>`` / ``sw:no:<id>``: only the proposed partner may answer, once."""
-    from bot.notify import staff_by_key, tell
-    from bot.roster.store import answer_swap
 
     uow = uow_mod.current()
     desk = desk_of(context)

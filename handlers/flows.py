@@ -8,7 +8,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
 from handlers.base import Actor, guarded
 from storage.models import Conversation
 from storage.repo import get_conversation

@@ -13,8 +13,9 @@ import re
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import tickets, worklog
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
+from bot.tickets import lifecycle as tickets
+from bot.tickets import work as worklog
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import route_message
 from storage.models import Ticket

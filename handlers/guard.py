@@ -9,10 +9,10 @@ from sqlalchemy import select
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot import uow as uow_mod
-from bot.i18n import pick_locale, render
-from bot.logs import mask_phones
-from bot.ratelimit import DROP, SERVE, FloodLimiter
+from bot.core import uow as uow_mod
+from bot.core.i18n import pick_locale, render
+from bot.core.logs import mask_phones
+from bot.core.ratelimit import DROP, SERVE
 from handlers.base import desk_of
 from storage.models import AuditEntry, Staff, TelegramUser
 
@@ -20,15 +20,6 @@ log = logging.getLogger(__name__)
 
 ADMIN_COMMANDS = frozenset({"staff"})  # admin-only commands: every use (or attempt) is audited
 GUARD_GROUP = -100
-
-
-def _limiter(context: ContextTypes.DEFAULT_TYPE) -> FloodLimiter:
-    desk = desk_of(context)
-    limiter = desk.extras.get("flood")
-    if limiter is None:
-        s = desk.settings
-        limiter = desk.extras["flood"] = FloodLimiter(s.flood_max_messages, s.flood_window_seconds)
-    return limiter
 
 
 async def _role(session: Any, user_id: int) -> str:
@@ -57,11 +48,11 @@ async def guard(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # button presses and edits are as easy to script as messages: they count too
     tg_user = update.effective_user
     uow = uow_mod.current()
-    verdict = _limiter(context).check(tg_user.id, uow.now.timestamp())
+    verdict = desk_of(context).flood.check(tg_user.id, uow.now.timestamp())
     if verdict != SERVE and await _role(uow.session, tg_user.id) != "customer":
         verdict = SERVE  # staff are never throttled: they may work through many tickets fast
     if verdict != SERVE:
-        metrics = desk_of(context).extras.get("metrics")
+        metrics = desk_of(context).metrics
         if metrics is not None:
             metrics.rate_limited.inc()
         if verdict != DROP and update.effective_chat is not None:

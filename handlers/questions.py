@@ -2,8 +2,9 @@
 
 Flow ``qa`` (conversation state in the database): step ``<param>`` while a follow-up question for a
 missing parameter is pending, step ``answered`` after an answer (it keeps the last question so
-"talk to a person" can pass it on). Buttons ``qa:v:<value>`` (a follow-up choice), ``qa:human``
-and ``qa:report``; callback data is untrusted and checked against the stored step.
+"talk to a person" can pass it on, and the clauses applied for "Why?"). Buttons ``qa:v:<value>``
+(a follow-up choice), ``qa:why``, ``qa:human`` and ``qa:report``; callback data is untrusted and
+checked against the stored step.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
-from bot.i18n import render
-from bot.intake import local
+from bot.core import uow as uow_mod
+from bot.core.i18n import render
 from bot.rules import answer as qa
 from bot.rules.customer_facts import customer_facts
-from bot.rules.handover import hand_over
+from bot.rules.intents import classify
+from bot.tickets.handover import hand_over
+from bot.tickets.intake import local
 from handlers import report
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import flow, set_fallback
@@ -30,6 +32,7 @@ FLOW = "qa"
 QUESTION_MAX = 500
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _CHOICES = {"zone": ("city", "suburb"), "level": ("basic", "advanced"), "qty": qa.QTY_CHOICES}
+_OPEN_CHOICES = ("amount",)  # choices offered per question (the amounts it named): checked in fill()
 
 
 def text_locale(actor: Actor, text: str) -> str:
@@ -41,11 +44,13 @@ def text_locale(actor: Actor, text: str) -> str:
     return "en" if re.search(r"[A-Za-z]{3}", text) else actor.locale
 
 
-def _buttons(locale: str, choices: list[tuple[str, str]] | None = None) -> uow_mod.Buttons:
-    """Follow-up choices (if any), then "report a fault" and "talk to a person"."""
+def _buttons(locale: str, choices: list[tuple[str, str]] | None = None, *, why: bool = False) -> uow_mod.Buttons:
+    """Follow-up choices (if any), "Why?" under a computed answer, "report a fault", "a person"."""
     rows: uow_mod.Buttons = []
     if choices:
         rows.append([(label, f"qa:v:{value}") for label, value in choices])
+    if why:
+        rows.append([(_label(locale, "why_button"), "qa:why")])
     rows.append([(_label(locale, "report_button"), "qa:report"), (_label(locale, "human_button"), "qa:human")])
     return rows
 
@@ -98,9 +103,10 @@ async def deliver(
         await clear_conversation(uow.session, actor.chat_id)
         await _hand_over(context, actor, question, complaint=ans.action == "complaint", locale=locale)
         return
-    data = {"intent": ans.intent, "params": ans.params, "question": question, "locale": locale}
+    data = {"intent": ans.intent, "params": ans.params, "question": question, "locale": locale,
+            "clauses": ans.clauses if ans.explainable else []}
     await set_conversation(uow.session, actor.chat_id, FLOW, ans.ask or "answered", data, uow.now)
-    uow.send(actor.chat_id, ans.text, buttons=_buttons(locale, ans.choices))
+    uow.send(actor.chat_id, ans.text, buttons=_buttons(locale, ans.choices, why=ans.explainable))
 
 
 async def _hand_over(
@@ -119,7 +125,6 @@ async def _hand_over(
 
 def _new_question(text: str) -> bool:
     """A reply that is itself a question (another intent) starts over instead of filling the gap."""
-    from bot.rules.intents import classify
 
     return classify(text).intent != "unknown"
 
@@ -135,7 +140,7 @@ async def on_flow_message(
         actor.reply("common/help", role=actor.role)
         return
     data = dict(conv.data)
-    if (conv.step in _CHOICES or conv.step in ("date", "size")) and not _new_question(text):
+    if (conv.step in _CHOICES or conv.step in ("date", "size", *_OPEN_CHOICES)) and not _new_question(text):
         filled = qa.fill(conv.step, text, data.get("params") or {}, _today(context))
         if filled is not None:
             await _finish(context, actor, data, filled)
@@ -161,7 +166,7 @@ async def _finish(
 
 @guarded(roles=("customer",))
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """``qa:v:<value>``, ``qa:human``, ``qa:report`` — checked against the stored conversation."""
+    """``qa:v:<value>``, ``qa:why``, ``qa:human``, ``qa:report`` — checked against the stored conversation."""
     uow = uow_mod.current()
     raw = (update.callback_query.data or "") if update.callback_query else ""
     parts = raw.split(":", 2)
@@ -171,15 +176,24 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     if action == "report":
         await report.begin(actor)
         return
+    if action == "why" and mine is not None and mine.step == "answered" and mine.data.get("clauses"):
+        # the clauses come from the stored answer, never from the (untrusted) callback data
+        data = dict(mine.data)
+        locale = data.get("locale") or actor.locale
+        uow.send(actor.chat_id, qa.explain(desk_of(context).policy, list(data.get("clauses") or []), locale))
+        return
     if action == "human" and mine is not None:
         data = dict(mine.data)
         await clear_conversation(uow.session, actor.chat_id)
         await _hand_over(context, actor, data.get("question", ""), complaint=False,
                          locale=data.get("locale") or actor.locale)
         return
-    if action == "v" and len(parts) == 3 and mine is not None and parts[2] in _CHOICES.get(mine.step, ()):
+    choice = parts[2] if action == "v" and len(parts) == 3 else None
+    if choice is not None and mine is not None and (
+        choice in _CHOICES.get(mine.step, ()) or mine.step in _OPEN_CHOICES
+    ):
         data = dict(mine.data)
-        filled = qa.fill(mine.step, parts[2], data.get("params") or {}, _today(context))
+        filled = qa.fill(mine.step, choice, data.get("params") or {}, _today(context))
         if filled is not None:
             await _finish(context, actor, data, filled)
             return

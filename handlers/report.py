@@ -14,8 +14,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import intake
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
+from bot.tickets import intake
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import flow
 from storage.models import Conversation

@@ -18,13 +18,16 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import uow as uow_mod
-from bot.app import Desk
-from bot.i18n import render
+from bot.core import uow as uow_mod
+from bot.core.i18n import render
+from bot.desk import Desk
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
+from bot.reports.sqlx import staff_names
 from bot.reports.staffref import find_staff, mentioned_staff
+from bot.roster.calendar import is_workday
 from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
+from handlers.customer import show_ticket
 from handlers.flows import set_manager_fallback
 
 log = logging.getLogger(__name__)
@@ -114,13 +117,11 @@ def _calendar(desk: Desk) -> tuple[Any, tuple[int, int]]:
     roster = desk.roster
     if roster is None:
         return (lambda d: d.weekday() < 5), (9 * 60, 18 * 60)
-    from bot.roster.calendar import is_workday
 
     return (lambda d: is_workday(d, roster.calendar)), (roster.hours.office_start, roster.hours.office_end)
 
 
 async def _staff_map(session: Any) -> dict[int, Any]:
-    from bot.reports.sqlx import staff_names
 
     return await staff_names(session)
 
@@ -188,7 +189,6 @@ async def show_complaints(desk: Desk, actor: Actor, text: str) -> None:
 async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/ticket NO``: supervisors see any ticket with its history; customers keep their own view."""
     if actor.role not in MANAGERS:
-        from handlers.customer import show_ticket
 
         await show_ticket(update, context)
         return

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.clock import Clock
 from bot.sandbox import SandboxServer
 from tests.harness import (
     Harness,
@@ -66,16 +67,22 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    server = SandboxServer(port=0)
+def desk_clock() -> Clock:
+    """The test's clock, shared by the sandbox, the bot and every process the test starts."""
+    return test_clock()
+
+
+@pytest.fixture
+async def sandbox(desk_clock: Clock) -> AsyncIterator[SandboxServer]:
+    server = SandboxServer(port=0, clock=lambda: desk_clock.now().timestamp())
     await server.start()
     yield server
     await server.stop()
 
 
 @pytest.fixture
-async def harness(sandbox: SandboxServer, db_url: str) -> AsyncIterator[Harness]:
-    h = Harness(sandbox, db_url, test_clock())
+async def harness(sandbox: SandboxServer, db_url: str, desk_clock: Clock) -> AsyncIterator[Harness]:
+    h = Harness(sandbox, db_url, desk_clock)
     await seeded(h)
     yield h
     await h.close()

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import dispatch, tickets
-from bot import uow as uow_mod
+from bot.core import uow as uow_mod
+from bot.dispatch import routing as dispatch
+from bot.tickets import lifecycle as tickets
 from storage.models import Staff, Ticket, TicketEvent, Timer
 from tests.harness import Chat, Harness
 
@@ -149,11 +150,13 @@ async def pending_timers(h: Harness, prefix: str) -> list[Timer]:
 
 
 async def fire_due(h: Harness, settle: float = 0.0) -> int:
-    """Fire every due timer now (as the worker would) and deliver what they queued."""
+    """Fire every due timer now and deliver what they queued; the number of timers fired since
+    the previous call, by this call or by the bot's own timer loop (which may get there first)."""
     assert h.app is not None and h.app.timers is not None
-    fired = 0
-    while await h.app.timers.fire_one():
-        fired += 1
+    timers = h.app.timers
+    while await timers.fire_one():
+        pass
+    fired, h.timers_counted = timers.fired - h.timers_counted, timers.fired
     if settle:
         await asyncio.sleep(settle)
     return fired

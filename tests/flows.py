@@ -64,13 +64,13 @@ async def report_verified(chat: Chat, *, phone: str, ident: str = "C1001", sever
         await chat.read()
         await chat.send(contact={"phone_number": phone})
         eq = await read_until_button(chat, "rp:eq:")
-    await chat.press(eq["id"], button(eq, "rp:eq:"))
+    await chat.press(eq, button(eq, "rp:eq:"))
     await chat.read()
     await chat.send(symptom)
     sev = await read_until_button(chat, "rp:sev:")
-    await chat.press(sev["id"], f"rp:sev:{severity}")
+    await chat.press(sev, f"rp:sev:{severity}")
     summary = await read_until_button(chat, "rp:submit")
-    await chat.press(summary["id"], "rp:submit")
+    await chat.press(summary, "rp:submit")
     return await read_until(chat, "SD-")
 
 
@@ -104,10 +104,16 @@ async def say(chat: Chat, text: str | None = None, **extra: Any) -> list[dict[st
     return await collect(chat)
 
 
-async def tap(chat: Chat, msgs: list[dict[str, Any]], data: str) -> list[dict[str, Any]]:
-    """Press ``data`` on the newest of ``msgs`` that carries it (or the newest message); every reply."""
-    target = next((m for m in reversed(msgs) if data in datas([m])), msgs[-1])
-    await chat.press(target["id"], data)
+async def tap(
+    chat: Chat, msgs: list[dict[str, Any]], data: str, *, forge: bool = False
+) -> list[dict[str, Any]]:
+    """Press ``data`` on the newest of ``msgs`` that carries it; every reply. With ``forge``, data
+    no message offers is pressed on the newest message (a forged press)."""
+    target = next((m for m in reversed(msgs) if data in datas([m])), None)
+    if target is None:
+        assert forge, f"no {data!r} button in {[m.get('text') for m in msgs]}: {datas(msgs)}"
+        target = msgs[-1]
+    await chat.press(target, data, forge=forge)
     return await collect(chat)
 
 

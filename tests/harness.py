@@ -12,10 +12,11 @@ from typing import Any
 import aiohttp
 
 from bot.app import ServiceDeskApp
-from bot.clock import Clock
 from bot.config import Settings
+from bot.core.clock import Clock
 from bot.demo import load_demo
 from bot.sandbox import SandboxServer
+from storage.db import Database
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 
@@ -37,16 +38,41 @@ class Chat:
             body["text"] = text
         return await self.h.post("/sandbox/send", body)
 
-    async def press(self, message_id: int, data: str) -> dict[str, Any]:
-        """Press an inline button (data is not checked: forged presses are possible)."""
-        return await self.h.post(
-            "/sandbox/press", {"user_id": self.user_id, "message_id": message_id, "data": data}
-        )
+    async def press(
+        self, message: dict[str, Any] | int, data: str | None = None, *,
+        text: str | None = None, forge: bool = False,
+    ) -> dict[str, Any]:
+        """Press an inline button of ``message`` (a message this chat read, or its id), named by
+        its callback ``data`` or its label ``text``.
+
+        As on Telegram, the sandbox refuses a button that is not on the message's current
+        keyboard; ``forge=True`` sends ``data`` anyway (a modified client: security tests only).
+        """
+        if text is not None:
+            assert isinstance(message, dict), "pressing by label needs the message read"
+            data = button_by_text(message, text)
+        elif isinstance(message, dict) and not forge:
+            shown = [b["data"] for row in message.get("buttons") or [] for b in row]
+            assert data in shown, f"no {data!r} button on {message.get('text')!r}: {shown}"
+        assert data is not None, "give the button's data or its text"
+        message_id = message["id"] if isinstance(message, dict) else message
+        body = {"user_id": self.user_id, "message_id": message_id, "data": data}
+        if forge:
+            body["forge"] = True
+        return await self.h.post("/sandbox/press", body)
 
     async def read(self, wait: float = 5.0) -> list[dict[str, Any]]:
-        """Messages (new or edited) since the last read; waits for at least one."""
+        """Messages (new or edited) since the last read; waits for at least one.
+
+        First waits (within ``wait``) until the bot has settled for this chat, so a reply of
+        several messages comes back whole even on a busy machine.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        await self.h.settle(self.user_id, wait)
         data = await self.h.get(
-            "/sandbox/messages", user_id=self.user_id, since=self.seen, wait=wait
+            "/sandbox/messages", user_id=self.user_id, since=self.seen,
+            wait=max(0.0, deadline - loop.time()),
         )
         msgs = data["messages"]
         if msgs:
@@ -65,6 +91,17 @@ class Chat:
         return await self.read(wait)
 
 
+def button_by_text(message: dict[str, Any], text: str) -> str:
+    """The callback data of the button labelled ``text`` (exactly, or else the only one
+    containing it) on a message read from the sandbox."""
+    buttons = [b for row in message.get("buttons") or [] for b in row if b.get("data")]
+    exact = [b for b in buttons if b["text"] == text]
+    found = exact or [b for b in buttons if text in b["text"]]
+    labels = [b["text"] for b in buttons]
+    assert len(found) == 1, f"{len(found)} buttons labelled {text!r} on {message.get('text')!r}: {labels}"
+    return found[0]["data"]
+
+
 class Harness:
     """Starts and restarts the bot against one sandbox and one database."""
 
@@ -74,6 +111,8 @@ class Harness:
         self.clock = clock
         self.app: ServiceDeskApp | None = None
         self.http = aiohttp.ClientSession()
+        self._probe_db: Database | None = None
+        self.timers_counted = 0
 
     def settings(self, **overrides: Any) -> Settings:
         overrides.setdefault("bot_api_chat_pacing", False)  # tests pace only where they test it
@@ -96,6 +135,7 @@ class Harness:
         )
         await app.start(migrate=False)
         self.app = app
+        self.timers_counted = 0  # timers of this instance already counted by dispatchkit.fire_due
         return app
 
     async def stop(self) -> None:
@@ -119,6 +159,52 @@ class Harness:
         await app.db.dispose()
         self.app = None
 
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a process this test starts: its database and its clock (no token)."""
+        env = {**os.environ, "DATABASE_URL": self.db_url,
+               "CLOCK_OFFSET_SECONDS": repr(self.clock.offset.total_seconds()), **extra}
+        if "TELEGRAM_BOT_TOKEN" not in extra:
+            env.pop("TELEGRAM_BOT_TOKEN", None)
+        return env
+
+    async def settle(self, chat_id: int, budget: float) -> bool:
+        """Wait up to ``budget`` seconds until the bot has taken every update from the sandbox,
+        processed every one it took and sent every message it queued for ``chat_id``.
+
+        Waiting for this state (not for a quiet moment) is what lets a test read a whole reply
+        on a loaded machine. Returns False if the budget ran out first.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        while True:
+            if await self._settled(chat_id):
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+
+    async def _settled(self, chat_id: int) -> bool:
+        if self.sandbox.world.updates:
+            return False
+        from sqlalchemy import func, select
+
+        from storage.models import InboxUpdate, OutboxMessage
+
+        db = self.app.db if self.app is not None else self._probe()
+        async with db.read() as s:
+            busy = await s.scalar(select(func.count()).select_from(InboxUpdate).where(
+                InboxUpdate.status == "pending"))
+            if not busy:
+                busy = await s.scalar(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending"))
+        return not busy
+
+    def _probe(self) -> Database:
+        """A database handle of the test's own, for when the bot runs in another process."""
+        if self._probe_db is None:
+            self._probe_db = Database(self.db_url)
+        return self._probe_db
+
     def chat(self, user_id: int, language_code: str = "zh", **profile: Any) -> Chat:
         return Chat(self, user_id, language_code, **profile)
 
@@ -137,6 +223,8 @@ class Harness:
     async def close(self) -> None:
         await self.stop()
         await self.http.close()
+        if self._probe_db is not None:
+            await self._probe_db.dispose()
 
 
 def migrated_template(base: Path) -> Path:

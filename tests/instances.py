@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app import ServiceDeskApp
-from bot.webhook import WebhookServer
+from bot.runtime.webhook import WebhookServer
 from tests.harness import TOKEN, Harness
 
 SECRET = "test-webhook-secret_0123"
@@ -30,5 +30,6 @@ async def register(h: Harness, servers: list[WebhookServer]) -> None:
     """Point the sandbox's webhook at the instances (round-robin when there are several)."""
     first = servers[0]
     assert first.desk_app.application is not None
+    h.sandbox.allow_insecure_webhook = True  # the instances listen on plain http, any port
     await first.desk_app.application.bot.set_webhook(first.webhook_url, secret_token=SECRET)
     h.sandbox.webhook_targets = [s.webhook_url for s in servers] if len(servers) > 1 else []

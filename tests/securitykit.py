@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.core.i18n import render
 from bot.demo import DEMO_CUSTOMERS
-from bot.i18n import render
 from storage.models import (
     Contact,
     Conversation,
@@ -93,10 +93,13 @@ async def answers(h: Harness, user_id: int) -> list[dict[str, Any]]:
     return (await h.get("/sandbox/callback_answers", user_id=user_id))["answers"]
 
 
-async def press_answered(h: Harness, chat: Chat, message_id: int, data: str) -> list[dict[str, Any]]:
-    """Press (forged) ``data``; wait until the press is answered; return the bot's messages."""
+async def press_answered(
+    h: Harness, chat: Chat, message_id: int, data: str, *, forge: bool = False
+) -> list[dict[str, Any]]:
+    """Press ``data`` (a shown button, or forged data with ``forge=True``); wait until the press
+    is answered; return the bot's messages."""
     before = len(await answers(h, chat.user_id))
-    await chat.press(message_id, data)
+    await chat.press(message_id, data, forge=forge)
     msgs = await replies(chat, quiet=0.1)
     for _ in range(50):
         if len(await answers(h, chat.user_id)) > before:
@@ -145,8 +148,9 @@ async def make_ticket(
     customer_number: str = "C1001", equipment_label: str | None = None, dispatch_it: bool = True,
 ) -> tuple[int, str]:
     """A ticket made through the domain (as intake does on submit), dispatched; (id, number)."""
-    from bot import dispatch, tickets
-    from bot import uow as uow_mod
+    from bot.core import uow as uow_mod
+    from bot.dispatch import routing as dispatch
+    from bot.tickets import lifecycle as tickets
 
     app = h.app
     assert app is not None and app.sender is not None

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.i18n import render
+from bot.core.i18n import render
 from storage.models import TelegramUser, Ticket, TicketEvent
 from tests.flows import datas, joined, say, tap, to_summary
 from tests.harness import Harness

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import dispatch
+from bot.dispatch import routing as dispatch
 from tests.dispatchkit import (
     card_of,
     collect,
@@ -34,7 +34,7 @@ async def test_cancel_edits_every_card_and_removes_the_buttons(harness: Harness)
     customer = c["customer"]
     await customer.send(f"/ticket {number}")
     detail = await wait_for(customer, number)
-    await customer.press(detail["id"], f"tk:cancel:{number}")
+    await customer.press(detail, f"tk:cancel:{number}")
     await wait_for(customer, "已取消")
     assert (await ticket(harness, tid)).status == "cancelled"
     for key, card in cards.items():
@@ -51,7 +51,7 @@ async def test_cancel_card_in_english(harness: Harness) -> None:
     card = await card_of(c["li"], number)
     await c["customer"].send(f"/ticket {number}")
     detail = await wait_for(c["customer"], number)
-    await c["customer"].press(detail["id"], f"tk:cancel:{number}")
+    await c["customer"].press(detail, f"tk:cancel:{number}")
     got = await collect(c["li"], "Cancelled by the customer")
     edited = [m for m in got if m["id"] == card["id"]][-1]
     assert "Cancelled by the customer" in edited["text"] and not edited.get("buttons")

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.dispatchkit import TG, collect, events, greet, local, wait_for
 from tests.flows import report_verified
-from tests.harness import Harness
+from tests.harness import Harness, button_by_text
 
 
 async def _watch_card(h: Harness, user_id: int, since: int) -> tuple[dict[str, Any], float]:
@@ -29,10 +29,10 @@ async def test_report_to_rating_through_the_chat(harness: Harness) -> None:
     pressed: dict[str, float] = {}
     press = customer.press
 
-    async def timed_press(message_id: int, data: str) -> dict[str, Any]:
+    async def timed_press(message: dict[str, Any], data: str | None = None, **kw: Any) -> dict[str, Any]:
         if data == "rp:submit":
             pressed["at"] = time.perf_counter()
-        return await press(message_id, data)
+        return await press(message, data, **kw)
 
     customer.press = timed_press  # type: ignore[method-assign]
     watch = asyncio.create_task(_watch_card(harness, TG["li"], c["li"].seen))
@@ -42,14 +42,16 @@ async def test_report_to_rating_through_the_chat(harness: Harness) -> None:
     number = next(w for w in card["text"].replace("\n", " ").split() if w.startswith("SD-"))
     assert "深圳市华南物流有限公司" in card["text"] and "首次响应 11-23 12:00" in card["text"]
     tid = int(card["buttons"][0][0]["data"].rsplit(":", 1)[1])
-    await c["li"].press(card["id"], f"dp:ack:{tid}")
+    assert button_by_text(card, "接单") == f"dp:ack:{tid}"
+    await c["li"].press(card, text="接单")  # by the label the engineer sees
     await wait_for(c["li"], "已接单")
     assert number in (await wait_for(customer, "李娜"))["text"]
-    await c["li"].press(card["id"], f"dp:resolve:{tid}")
+    await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].send("远程重启录像机后画面恢复")
     rating = await wait_for(customer, "评分")
-    await customer.press(rating["id"], f"rt:{tid}:very_satisfied")
+    assert button_by_text(rating, "非常满意") == f"rt:{tid}:very_satisfied"
+    await customer.press(rating, text="非常满意")
     await wait_for(customer, "感谢您的评价")
     kinds = [e.kind for e in await events(harness, tid)]
     assert kinds[0] == "created" and kinds[-4:] == ["dispatched", "acknowledged", "resolved", "closed"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
-from bot import dispatch
+from bot.dispatch import cards
+from bot.dispatch import routing as dispatch
+from bot.dispatch import sla as due
 from bot.rules.policy import load_policy
 from storage.models import Customer, Ticket
 
@@ -23,9 +25,9 @@ def _customer(zone: str) -> Customer:
 def test_due_times_from_the_policy_by_zone() -> None:
     sla = _desk().policy.sla
     city, suburb, unknown = (Ticket(created_at=T0) for _ in range(3))
-    dispatch.fill_due_times(_desk(), city, _customer("city"))
-    dispatch.fill_due_times(_desk(), suburb, _customer("suburb"))
-    dispatch.fill_due_times(_desk(), unknown, None)
+    due.fill_due_times(_desk(), city, _customer("city"))
+    due.fill_due_times(_desk(), suburb, _customer("suburb"))
+    due.fill_due_times(_desk(), unknown, None)
     h = dt.timedelta(hours=1)
     assert (city.first_response_due, city.onsite_due, city.fix_due) == (
         T0 + sla.first_response_hours * h, T0 + sla.onsite_city_hours * h, T0 + sla.fix_general_hours * h)
@@ -36,17 +38,17 @@ def test_due_times_from_the_policy_by_zone() -> None:
 def test_due_times_set_by_intake_are_kept() -> None:
     given = T0 + dt.timedelta(hours=1)
     ticket = Ticket(created_at=T0, first_response_due=given)
-    dispatch.fill_due_times(_desk(), ticket, _customer("city"))
+    due.fill_due_times(_desk(), ticket, _customer("city"))
     assert ticket.first_response_due == given and ticket.onsite_due is None
 
 
 def test_a_policy_without_the_numbers_gives_no_due_times_and_no_stage() -> None:
     broken = SimpleNamespace(policy=SimpleNamespace())
     ticket = Ticket(created_at=T0)
-    dispatch.fill_due_times(broken, ticket, _customer("city"))
+    due.fill_due_times(broken, ticket, _customer("city"))
     assert ticket.first_response_due is None and ticket.fix_due is None
     equipment = SimpleNamespace(kind="product", start_event="sale", start_event_date=dt.date(2026, 11, 1))
-    assert dispatch.warranty_stage(broken, equipment, dt.date(2026, 11, 23)) is None
+    assert cards.warranty_stage(broken, equipment, dt.date(2026, 11, 23)) is None
 
 
 def test_warranty_stage_of_equipment() -> None:
@@ -55,8 +57,8 @@ def test_warranty_stage_of_equipment() -> None:
     desk = _desk()
     equipment = SimpleNamespace(kind="product", start_event="sale", start_event_date=dt.date(2026, 11, 1))
     expected = calc.warranty_stage(desk.policy, "product", "sale", dt.date(2026, 11, 1), dt.date(2026, 11, 23))
-    assert dispatch.warranty_stage(desk, equipment, dt.date(2026, 11, 23)) == expected.stage
-    assert dispatch.warranty_stage(desk, None, dt.date(2026, 11, 23)) is None
+    assert cards.warranty_stage(desk, equipment, dt.date(2026, 11, 23)) == expected.stage
+    assert cards.warranty_stage(desk, None, dt.date(2026, 11, 23)) is None
 
 
 def test_escalation_chain_follows_the_policy() -> None:

@@ -30,16 +30,16 @@ async def _start(h: Harness) -> dict[str, Chat]:
 
 async def _ack(c: dict[str, Chat], key: str, tid: int, number: str) -> dict:
     card = await card_of(c[key], number)
-    await c[key].press(card["id"], f"dp:ack:{tid}")
+    await c[key].press(card, f"dp:ack:{tid}")
     await wait_for(c[key], "已接单")
     return card
 
 
 async def _contact(chat: Chat, card: dict, tid: int, kind: str, done: str, result: str, minutes: str) -> str:
-    await chat.press(card["id"], f"dp:contact:{tid}")
+    await chat.press(card, f"dp:contact:{tid}")
     kinds = await wait_for(chat, "哪种方式")
     assert [b["data"] for b in kinds["buttons"][0]] == ["wk:kind:phone", "wk:kind:remote", "wk:kind:onsite"]
-    await chat.press(kinds["id"], f"wk:kind:{kind}")
+    await chat.press(kinds, f"wk:kind:{kind}")
     await wait_for(chat, "做了什么")
     await chat.ask(done)
     await chat.ask(result)
@@ -57,7 +57,7 @@ async def test_contacts_resolution_service_report_and_rating(harness: Harness) -
     assert (await ticket(harness, tid)).status == "in_progress"
     assert "用时 90 分钟" in await _contact(c["li"], card, tid, "onsite", "上门更换电源", "画面恢复", "1.5小时")
 
-    await c["li"].press(card["id"], f"dp:resolve:{tid}")
+    await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].send("更换录像机电源，画面恢复")
     got = await collect(c["li"], "已标记为解决", "已由 李娜 解决")
@@ -65,19 +65,19 @@ async def test_contacts_resolution_service_report_and_rating(harness: Harness) -
     report = await wait_for(c["customer"], "服务报告")
     assert "更换录像机电源" in report["text"] and "李娜" in report["text"]
     assert await texts(c["customer"], 0.3) == []  # the rating request waits for the confirmation
-    await c["customer"].press(report["id"], button(report, "sr:"))
+    await c["customer"].press(report, button(report, "sr:"))
     got = await collect(c["customer"], "已确认", "请为本次服务评分")
     rating = next(m for m in got if "评分" in m["text"])
     assert "更换录像机电源" in rating["text"]
     assert [b["data"] for row in rating["buttons"] for b in row] == [
         f"rt:{tid}:{k}" for k in ("very_satisfied", "satisfied", "average", "no_opinion", "dissatisfied")]
-    await c["customer"].press(report["id"], button(report, "sr:"))  # twice: no second rating request
+    await c["customer"].press(report, button(report, "sr:"))  # twice: no second rating request
     await wait_for(c["customer"], "已经确认过")
-    await c["customer"].press(rating["id"], f"rt:{tid}:satisfied")
+    await c["customer"].press(rating, f"rt:{tid}:satisfied")
     await wait_for(c["customer"], "感谢您的评价")
     t = await ticket(harness, tid)
     assert t.status == "closed" and t.rating == 3  # policy satisfaction.scores.satisfied
-    await c["customer"].press(rating["id"], f"rt:{tid}:very_satisfied")  # only once
+    await c["customer"].press(rating, f"rt:{tid}:very_satisfied")  # only once
     await wait_for(c["customer"], "已经评价过")
     assert (await ticket(harness, tid)).rating == 3
     evs = await events(harness, tid)
@@ -92,7 +92,7 @@ async def test_no_rating_closes_as_no_opinion_after_the_policy_days(harness: Har
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
     card = await _ack(c, "li", tid, number)
-    await c["li"].press(card["id"], f"dp:resolve:{tid}")
+    await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("远程重启服务后恢复")
     await wait_for(c["customer"], "评分")
@@ -110,18 +110,18 @@ async def test_customer_reply_after_resolution_reopens_the_ticket(harness: Harne
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
     card = await _ack(c, "li", tid, number)
-    await c["li"].press(card["id"], f"dp:resolve:{tid}")
+    await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("重启后恢复")
     rating = await wait_for(c["customer"], "评分")
-    await c["customer"].press(rating["id"], f"rt:{tid}:average")
+    await c["customer"].press(rating, f"rt:{tid}:average")
     await wait_for(c["customer"], "感谢")
 
     harness.clock.set(local(harness, 2026, 11, 24, 10, 0))
     await c["customer"].send("又黑屏了，和昨天一样", reply_to_message_id=rating["id"])
     ask = await wait_for(c["customer"], "同样的故障")
     assert (await ticket(harness, tid)).status == "closed"  # not before the customer confirms
-    await c["customer"].press(ask["id"], f"fu:reopen:{tid}")
+    await c["customer"].press(ask, f"fu:reopen:{tid}")
     await wait_for(c["customer"], "已重新打开")
     again = await card_of(c["li"], number)
     assert "投诉" in again["text"]
@@ -129,12 +129,12 @@ async def test_customer_reply_after_resolution_reopens_the_ticket(harness: Harne
     assert t.status == "dispatched" and t.complaint and t.rating is None
     kinds = [e.kind for e in await events(harness, tid)]
     assert kinds[-4:] == ["customer_info", "reopened", "complaint", "dispatched"]
-    await c["customer"].press(ask["id"], f"fu:reopen:{tid}")  # a second press: the question has expired
+    await c["customer"].press(ask, f"fu:reopen:{tid}")  # a second press: the question has expired
     assert "按钮已失效" in (await wait_for(c["customer"], "按钮"))["text"]
     assert [e.kind for e in await events(harness, tid)].count("reopened") == 1
     # someone else's button press on it is refused
     own = await c["wang"].ask("/oncall")
-    await c["wang"].press(own["id"], f"fu:reopen:{tid}")
+    await c["wang"].press(own, f"fu:reopen:{tid}", forge=True)
     assert "没有使用此功能的权限" in (await c["wang"].read())[0]["text"]
 
 
@@ -152,7 +152,7 @@ async def test_hand_over_with_a_reason_to_the_next_engineer(harness: Harness) ->
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
     card = await _ack(c, "li", tid, number)
-    await c["li"].press(card["id"], f"dp:handover:{tid}")
+    await c["li"].press(card, f"dp:handover:{tid}")
     await wait_for(c["li"], "请说明原因")
     await c["li"].send("我在外地，需要本地工程师上门")
     got = await collect(c["li"], f"工单 {number} 已转交给 王强", "↪️ 已转交给 王强")
@@ -160,9 +160,9 @@ async def test_hand_over_with_a_reason_to_the_next_engineer(harness: Harness) ->
     assert "转交给您" in handed["text"] and "我在外地" in handed["text"]
     old_card = [m for m in got if m["id"] == card["id"]][-1]
     assert "已转交给 王强" in old_card["text"] and not old_card.get("buttons")
-    await c["li"].press(card["id"], f"dp:contact:{tid}")  # no longer li's
+    await c["li"].press(card, f"dp:contact:{tid}", forge=True)  # no longer li's (nor shown)
     assert "不在您名下" in (await c["li"].read())[0]["text"]
-    await c["wang"].press(handed["id"], f"dp:ack:{tid}")
+    await c["wang"].press(handed, f"dp:ack:{tid}")
     await wait_for(c["wang"], "已接单")
     t = await ticket(harness, tid)
     assert t.status == "acknowledged" and t.assignee_id is not None

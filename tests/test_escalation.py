@@ -97,7 +97,7 @@ async def test_acknowledging_stops_the_chain(harness: Harness) -> None:
     harness.clock.set(t0 + dt.timedelta(minutes=15, seconds=1))
     await fire_due(harness)
     await wait_for(c["li"], "提醒")
-    await c["li"].press(card["id"], f"dp:ack:{tid}")
+    await c["li"].press(card, f"dp:ack:{tid}")
     await wait_for(c["li"], f"已接单：{number}")
     assert await pending_timers(harness, f"ack:{tid}:") == []
     harness.clock.set(t0 + dt.timedelta(hours=2))
@@ -117,8 +117,8 @@ async def test_two_engineers_pressing_at_once_exactly_one_wins(harness: Harness)
     wang_card = await card_of(c["wang"], number)
     await c["li"].read(0.3)
     await asyncio.gather(
-        c["li"].press(li_card["id"], f"dp:ack:{tid}"),
-        c["wang"].press(wang_card["id"], f"dp:ack:{tid}"),
+        c["li"].press(li_card, f"dp:ack:{tid}"),
+        c["wang"].press(wang_card, f"dp:ack:{tid}"),
     )
     li_got = await collect(c["li"], number)
     wang_got = await collect(c["wang"], number)
@@ -218,7 +218,7 @@ async def test_customer_pressing_an_engineers_button_is_refused(harness: Harness
     await card_of(c["li"], number)
     own = await c["customer"].ask("/help")
     for data in (f"dp:ack:{tid}", f"dp:resolve:{tid}", f"dp:handover:{tid}", f"dp:contact:{tid}", "wk:kind:onsite"):
-        await c["customer"].press(own["id"], data)
+        await c["customer"].press(own, data, forge=True)
         reply = await c["customer"].read()
         assert reply and "没有使用此功能的权限" in reply[0]["text"], (data, reply)
     t = await ticket(harness, tid)
@@ -242,16 +242,16 @@ async def test_forged_callbacks_and_tickets_not_yours(harness: Harness) -> None:
         (f"dp:ack:{tid}:extra", "按钮已失效"),
     ]
     for data, expected in cases:
-        await wang.press(own["id"], data)
+        await wang.press(own, data, forge=True)
         reply = await wang.read()
         assert reply and expected in reply[0]["text"], (data, [m["text"] for m in reply])
     # the dispatched engineer cannot resolve before acknowledging
-    await c["li"].press(li_card["id"], f"dp:resolve:{tid}")
+    await c["li"].press(li_card, f"dp:resolve:{tid}")
     assert "不在您名下" in (await c["li"].read())[0]["text"]
     # nor use her card's message with another ticket's id
     other, other_number, _, _ = await open_ticket(harness, sla=False)
     await card_of(c["li"], other_number)
-    await c["li"].press(li_card["id"], f"dp:ack:{other}")
+    await c["li"].press(li_card, f"dp:ack:{other}", forge=True)
     assert "不在您名下" in (await c["li"].read())[0]["text"]
     assert (await ticket(harness, other)).status == "dispatched"
     assert (await ticket(harness, tid)).status == "dispatched"
@@ -281,13 +281,13 @@ async def test_escalation_timer_lateness(harness: Harness) -> None:
 
 
 async def test_a_failing_timer_is_retried_not_lost(harness: Harness, monkeypatch) -> None:
-    from bot import timers
-
     c = await _start(harness)
     t0 = harness.clock.now()
     tid, number, _, _ = await open_ticket(harness, sla=False)
     await card_of(c["li"], number)
-    real = timers.HANDLERS["ack"]
+    assert harness.app is not None and harness.app.timers is not None
+    handlers = harness.app.timers.handlers
+    real = handlers["ack"]
     calls = {"n": 0}
 
     async def flaky(uow, desk, payload):  # noqa: ANN001, ANN202
@@ -296,7 +296,7 @@ async def test_a_failing_timer_is_retried_not_lost(harness: Harness, monkeypatch
             raise OSError("database went away")
         await real(uow, desk, payload)
 
-    monkeypatch.setitem(timers.HANDLERS, "ack", flaky)
+    monkeypatch.setitem(handlers, "ack", flaky)
     harness.clock.set(t0 + dt.timedelta(minutes=15, seconds=1))
     assert await fire_due(harness) == 1  # failed, rolled back, rescheduled
     assert _kinds(await events(harness, tid)) == ["created", "dispatched"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -38,7 +37,7 @@ async def test_lang_buttons_switch_language(bot: Harness) -> None:
     prompt = await chat.ask("/lang")
     datas = [b["data"] for row in prompt["buttons"] for b in row]
     assert datas == ["lang:zh", "lang:en"]
-    await chat.press(prompt["id"], "lang:en")
+    await chat.press(prompt, text="English")
     (reply,) = await chat.read()
     assert reply["text"] == "Language set to English."
     assert "Commands" in (await chat.ask("/help"))["text"]
@@ -47,9 +46,9 @@ async def test_lang_buttons_switch_language(bot: Harness) -> None:
 async def test_forged_and_stale_buttons_are_refused_politely(bot: Harness) -> None:
     chat = bot.chat(5005, "en")
     prompt = await chat.ask("/lang")
-    await chat.press(prompt["id"], "lang:xx")
+    await chat.press(prompt, "lang:xx", forge=True)
     assert (await chat.read())[0]["text"] == "That button has expired. Please start again."
-    await chat.press(prompt["id"], "ticket:ack:999")
+    await chat.press(prompt, "ticket:ack:999", forge=True)
     assert (await chat.read())[0]["text"] == "That button has expired. Please start again."
     for _ in range(50):  # the answer may land just after the reply
         answers = await bot.get("/sandbox/callback_answers", user_id=5005)
@@ -175,14 +174,12 @@ async def _outbox_drained(db_url: str, timeout: float = 10) -> None:
 
 
 def _spawn(harness: Harness, tmp_path: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "BOT_API_BASE_URL": harness.sandbox.bot_base_url,
-        "BOT_API_FILE_URL": harness.sandbox.file_base_url,
-        "DATABASE_URL": harness.db_url,
-        "LOG_LEVEL": "INFO",
-    }
+    env = harness.env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        BOT_API_BASE_URL=harness.sandbox.bot_base_url,
+        BOT_API_FILE_URL=harness.sandbox.file_base_url,
+        LOG_LEVEL="INFO",
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         env=env,

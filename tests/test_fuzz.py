@@ -86,7 +86,8 @@ async def _perform(h: Harness, uid: int, kind: str, arg: str, mine: list[int]) -
         if kind == "replay":  # a real button of an earlier message, pressed (again)
             real = [b["data"] for m in bot_msgs for row in m.get("buttons") or [] for b in row if b.get("data")]
             data = real[0] if real else "rp:submit"
-        await h.post("/sandbox/press", {"user_id": uid, "message_id": target["id"], "data": data})
+        await h.post("/sandbox/press",  # fuzzed data is forged: no such button was shown
+                     {"user_id": uid, "message_id": target["id"], "data": data, "forge": True})
 
 
 async def _quiet(h: Harness, limit: float = 20.0) -> None:

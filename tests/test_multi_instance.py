@@ -17,9 +17,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-import bot.outbox
-import bot.uow
-from bot.webhook import WebhookServer
+import bot.core.uow
+import bot.runtime.outbox
+from bot.runtime.webhook import WebhookServer
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage, Ticket, TicketEvent
 from tests.dispatchkit import greet, local, open_ticket
@@ -34,8 +34,8 @@ EN, ZH = "Language set to English.", "语言已切换为中文。"
 
 @pytest.fixture
 def short_claims(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.uow, "DIRECT_CLAIM", dt.timedelta(seconds=CLAIM))
-    monkeypatch.setattr(bot.outbox, "CLAIM_SECONDS", CLAIM)
+    monkeypatch.setattr(bot.core.uow, "DIRECT_CLAIM", dt.timedelta(seconds=CLAIM))
+    monkeypatch.setattr(bot.runtime.outbox, "CLAIM_SECONDS", CLAIM)
 
 
 async def _lang_ping_pong(chat: Chat, rounds: int) -> list[str]:

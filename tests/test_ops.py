@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from bot import uow as uow_mod
-from bot.dbtools import OpsError, backup, copy_database, prune, restore
-from bot.doctor import FAIL, OK, WARN, check_calendar, run_checks
-from bot.logs import JsonFormatter, RedactFilter
+from bot.cli.dbtools import OpsError, backup, copy_database, prune, restore
+from bot.cli.doctor import FAIL, OK, WARN, check_calendar, run_checks
+from bot.core import uow as uow_mod
+from bot.core.logs import JsonFormatter, RedactFilter
 from bot.roster import DEFAULT_ROSTER, load_roster
 from storage.db import Database
 from storage.models import AuditEntry, Contact, OutboxMessage

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.ratelimit import DROP, SERVE, WARN, FloodLimiter
+from bot.core.ratelimit import DROP, SERVE, WARN, FloodLimiter
 from storage.models import AuditEntry
 from tests.harness import Harness
 

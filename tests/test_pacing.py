@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.pacing import PriorityBucket
+from bot.runtime.pacing import PriorityBucket
 from tests.harness import Harness
 
 
@@ -65,7 +65,7 @@ async def test_flood_limits_provoke_no_429(harness: Harness) -> None:
 async def test_a_busy_chat_is_handed_back_not_waited_for() -> None:
     from telegram.error import RetryAfter
 
-    from bot.pacing import MAX_CHAT_WAIT, PacedRateLimiter
+    from bot.runtime.pacing import MAX_CHAT_WAIT, PacedRateLimiter
 
     limiter = PacedRateLimiter(1000, max_retries=0)
     await limiter.initialize()

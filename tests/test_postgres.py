@@ -12,9 +12,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot import timers as timers_mod
-from bot.outbox import OutboxSender
-from bot.timers import TimerWorker
+from bot.core import timers as timers_mod
+from bot.runtime.outbox import OutboxSender
+from bot.runtime.timer_worker import TimerWorker
 from storage.db import Database
 from storage.migrate import current_revision, head_revision
 from storage.models import OutboxMessage, Timer
@@ -81,14 +81,13 @@ async def test_timer_fires_once_across_two_workers(db_url: str) -> None:
         await asyncio.sleep(0.001)
         fired.append(payload["n"])
 
-    timers_mod.HANDLERS["pg-test"] = handler
     db1, db2 = Database(db_url), Database(db_url)
     try:
         async with db1.write() as s:
             for n in range(60):
                 timers_mod.schedule(s, "pg-test", f"pg-test:{n}", NOW, {"n": str(n)})
-        w1 = TimerWorker(db1, OutboxSender(db1, None, lambda: NOW), lambda: NOW, None)
-        w2 = TimerWorker(db2, OutboxSender(db2, None, lambda: NOW), lambda: NOW, None)
+        w1 = TimerWorker(db1, OutboxSender(db1, None, lambda: NOW), lambda: NOW, None, {"pg-test": handler})
+        w2 = TimerWorker(db2, OutboxSender(db2, None, lambda: NOW), lambda: NOW, None, {"pg-test": handler})
 
         async def drain(w: TimerWorker) -> None:
             while await w.fire_one():
@@ -101,14 +100,13 @@ async def test_timer_fires_once_across_two_workers(db_url: str) -> None:
             left = await s.scalar(select(func.count()).where(Timer.status == "pending"))
         assert left == 0
     finally:
-        timers_mod.HANDLERS.pop("pg-test", None)
         await db1.dispose()
         await db2.dispose()
 
 
 async def test_concurrent_ticket_numbers_are_distinct(db_url: str) -> None:
     """Transactions numbering tickets at once (first of a year included) never collide."""
-    from bot.tickets import next_number
+    from bot.tickets.lifecycle import next_number
 
     dbs = [Database(db_url) for _ in range(4)]
     try:

@@ -194,7 +194,7 @@ def test_software_service_year_from_the_signing_date() -> None:
     assert "warranty.software_year" in ask("软件服务年度从什么时候开始算").clauses
 
 
-def test_onsite_answer_cites_the_contact_letter_rule() -> None:
+def test_onsite_quote_leaves_out_the_internal_contact_letter_rule() -> None:
     ans = ask("南山上门一次多少钱")
-    assert "fee.onsite.contact_letters" in ans.clauses
-    assert SHIPPED.clause_text("fee.onsite.contact_letters", "zh") in ans.text
+    assert "fee.onsite.contact_letters" not in ans.clauses
+    assert "联络函" not in ans.text

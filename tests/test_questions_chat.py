@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Customer, TelegramUser, Ticket
-from tests.flows import button, read_until
+from tests.flows import read_until
 from tests.harness import Harness
 
 
@@ -35,12 +35,12 @@ async def test_unclear_text_says_so_and_offers_a_person(bot: Harness) -> None:
 async def test_talk_to_a_person_button_creates_a_ticket(bot: Harness) -> None:
     chat = bot.chat(5103, "zh")
     reply = await chat.ask("今天天气怎么样")
-    await chat.press(reply["id"], button(reply, "qa:human"))
+    await chat.press(reply, text="转人工")
     (done,) = await chat.read()
     (ticket,) = await tickets_of(bot, 5103)
     assert ticket.number in done["text"] and ticket.severity == "question"
     assert "今天天气怎么样" in ticket.symptom and not ticket.complaint
-    await chat.press(reply["id"], "qa:human")  # a second press does not open a second ticket
+    await chat.press(reply, "qa:human")  # a second press does not open a second ticket
     assert "失效" in (await chat.read())[0]["text"]
     assert len(await tickets_of(bot, 5103)) == 1
 
@@ -78,7 +78,7 @@ async def test_staff_text_outside_flows_is_not_answered(bot: Harness) -> None:
 async def test_forged_follow_up_button_is_refused(bot: Harness) -> None:
     chat = bot.chat(5107, "en")
     reply = await chat.ask("tell me a joke")
-    await chat.press(reply["id"], "qa:v:suburb")  # no follow-up pending
+    await chat.press(reply, "qa:v:suburb", forge=True)  # no follow-up pending
     assert "expired" in (await chat.read())[0]["text"]
 
 
@@ -129,12 +129,12 @@ async def test_english_follow_up_with_buttons_then_answer(bot: Harness) -> None:
     chat = bot.chat(5112, "en")
     ask = await chat.ask("How much is an on-site visit?")
     assert {"qa:v:city", "qa:v:suburb", "qa:human"} <= set(datas(ask))
-    await chat.press(ask["id"], "qa:v:suburb")
+    await chat.press(ask, "qa:v:suburb")
     (answer,) = await chat.read()
     first = shipped_policy()["fees"]["onsite"]["suburb"]["first_visit"]
     assert f"CNY {first}" in answer["text"] and "fee.onsite.suburb" in answer["text"]
     assert "qa:human" in datas(answer)
-    await chat.press(ask["id"], "qa:v:city")  # the follow-up was answered: the old button is stale
+    await chat.press(ask, "qa:v:city")  # the follow-up was answered: the old button is stale
     assert "expired" in (await chat.read())[0]["text"]
 
 
@@ -176,3 +176,35 @@ async def test_a_new_question_instead_of_the_follow_up_answer_is_answered(bot: H
     assert "qa:v:city" in datas(ask)
     reply = await chat.ask("保修期多久？")
     assert "保修" in reply["text"] and "warranty.repair" in reply["text"]
+
+
+async def test_why_button_shows_the_clauses_with_wording_and_source(bot: Harness) -> None:
+    chat = bot.chat(5120, "zh")
+    reply = await chat.ask("福田，三位工程师上门一天多少钱")
+    first = shipped_policy()["fees"]["onsite"]["city"]["first_visit"]
+    assert reply["text"].startswith("📋") and "3 位工程师" in reply["text"]  # what it read, first
+    assert f"3 × {first} 元 = {3 * first} 元" in reply["text"]
+    await chat.press(reply, "qa:why")
+    (why,) = await chat.read()
+    assert "fee.onsite.city" in why["text"] and "S4" in why["text"]
+    assert f"{first}元" in why["text"]  # the policy wording, with its number filled in
+
+
+async def test_why_button_is_refused_without_an_answer_to_explain(bot: Harness) -> None:
+    chat = bot.chat(5121, "en")
+    reply = await chat.ask("tell me a joke")
+    assert "qa:why" not in datas(reply)  # nothing computed, nothing to explain
+    await chat.press(reply["id"], "qa:why", forge=True)  # not on the keyboard: forged
+    assert "expired" in (await chat.read())[0]["text"]
+
+
+async def test_two_amounts_ask_which_one_with_buttons(bot: Harness) -> None:
+    chat = bot.chat(5122, "zh")
+    ask = await chat.ask("代购5万和8万两批设备，服务费多少")
+    assert {"qa:v:50000", "qa:v:80000"} <= set(datas(ask)) and "元" in ask["text"]
+    await chat.press(ask["id"], "qa:v:99999", forge=True)  # not one of the amounts offered
+    assert "失效" in (await chat.read())[0]["text"]
+    await chat.press(ask, "qa:v:80000")
+    (answer,) = await chat.read()
+    pct = shipped_policy()["fees"]["proxy_pct"]
+    assert f"{80000 * pct // 100} 元" in answer["text"] and "80,000 元" in answer["text"]

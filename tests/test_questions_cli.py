@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 
 def ask(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:
@@ -106,3 +106,13 @@ def test_customer_option_answers_about_their_registered_equipment(
     assert "warranty.start.acceptance" in got["clauses"]
     code, lines, _ = ask(capsys, "我的设备还在保修期内吗", "--on", "2026-11-23", "--json")
     assert "NVR-2025-0001" not in json.loads(lines[0])["answer"]  # nobody identified
+
+
+def test_explain_prints_the_clauses_with_wording_and_source(capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines, _ = ask(capsys, "福田，三位工程师上门一天多少钱", "--explain")
+    assert code == 0 and lines[0].startswith("📋") and "3 位工程师" in lines[0]
+    why = lines[lines.index("依据的条款"):]
+    assert any(line.startswith("• fee.onsite.city（S4") for line in why)
+    code, lines, _ = ask(capsys, "Software was 60000 and hardware 20000, yearly maintenance?", "--explain", "--json")
+    got = json.loads(lines[0])
+    assert got["figures"] == ["14000"] and "fee.maintenance_contract (S0)" in got["explain"]

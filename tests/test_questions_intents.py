@@ -41,10 +41,40 @@ def test_labelled_set_is_big_and_mixed_enough() -> None:
     assert any(any("\uff10" <= ch <= "\uff19" for ch in r["text"]) for r in rows)  # full-width
 
 
-@pytest.mark.parametrize("name", ["questions.jsonl", "questions_holdout.jsonl", "questions_holdout2.jsonl", "questions_holdout3.jsonl", "questions_holdout4.jsonl"])
-def test_intent_accuracy_at_least_95_percent(name: str) -> None:
-    score, wrong = accuracy(load(name))
-    assert score >= 0.95, f"{score:.1%} on {name}; wrong: {wrong}"
+SETS = ["questions_fresh.jsonl", "questions_fresh2.jsonl", "questions_fresh3.jsonl", "questions_fresh4.jsonl",
+        "questions.jsonl", "questions_holdout.jsonl",
+        "questions_holdout2.jsonl", "questions_holdout3.jsonl", "questions_holdout4.jsonl"]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_intent_accuracy_at_least_97_percent_in_every_language(name: str) -> None:
+    rows = load(name)
+    for lang in ("zh", "zh-hant", "en"):
+        part = [r for r in rows if r["lang"] == lang]
+        score, wrong = accuracy(part)
+        assert score >= 0.97, f"{score:.1%} on {name} ({lang}); wrong: {wrong}"
+
+
+def test_no_wrong_number_and_95_percent_exact_on_the_numeric_questions() -> None:
+    from benchmarks.answer_bench import score
+    from bot.rules.policy import load_policy
+
+    policy = load_policy()
+    correct = none = 0
+    for name in SETS:
+        counts, misses = score(policy, load(name))
+        assert counts["wrong"] == 0, [m for m in misses if m.startswith("WRONG")]
+        correct, none = correct + counts["correct"], none + counts["none"]
+    assert correct + none >= 250 and correct >= 0.95 * (correct + none)
+
+
+def test_labelled_sets_are_big_enough() -> None:
+    rows = [r for name in SETS for r in load(name)]
+    assert len(rows) >= 800 and sum("expect" in r for r in rows) >= 250
+    fresh = load("questions_fresh.jsonl")
+    langs = Counter(r["lang"] for r in fresh)
+    assert len(fresh) >= 200 and sum("expect" in r for r in fresh) >= 80
+    assert langs["zh"] >= 0.45 * len(fresh) and min(langs["zh-hant"], langs["en"]) >= 0.22 * len(fresh)
 
 
 def test_labelled_parameters_are_extracted() -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import registry, registry_io
-from bot.cli import main
+from bot.cli.main import main
+from bot.customers import registry, registry_io
 from bot.demo import load_demo
 from storage.db import Database
 from storage.models import Contact, Customer, Equipment
@@ -236,7 +236,7 @@ def test_cli_desk_confirms_an_unverified_reporter(db_url: str, monkeypatch: pyte
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     import datetime as dt
 
-    from bot import tickets
+    from bot.tickets import lifecycle as tickets
     from storage.models import TelegramUser, Ticket
 
     now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.core.i18n import render
 from bot.demo import DEMO_CUSTOMERS
-from bot.i18n import render
 from bot.rules import calculators as calc
 from storage.models import (
     Conversation,
@@ -146,7 +146,7 @@ async def test_identification_by_number_full_width_and_name_typed(bot: Harness) 
 
 
 async def test_identification_by_name_several_matches_offers_buttons(bot: Harness) -> None:
-    from bot import registry_io
+    from bot.customers import registry_io
 
     assert bot.app is not None
     async with bot.app.db.write() as s:
@@ -305,7 +305,7 @@ async def test_mytickets_ticket_and_cancel_own_ticket(bot: Harness) -> None:
     stranger = joined(await say(other, f"/ticket {ticket.number}"))
     assert ticket.number in stranger and "黑屏" not in stranger  # "not found", never its content
     assert ticket.number not in joined(await say(other, "/mytickets"))
-    got = joined(await tap(other, await say(other, "/help"), f"tk:cancel:{ticket.number}"))
+    got = joined(await tap(other, await say(other, "/help"), f"tk:cancel:{ticket.number}", forge=True))
     assert (await _tickets(bot, 5113))[0].status == "dispatched", got
     got = joined(await tap(chat, detail, f"tk:cancel:{ticket.number}"))
     assert "已取消" in got
@@ -338,12 +338,13 @@ async def test_cannot_cancel_after_acknowledgement(bot: Harness) -> None:
     chat = bot.chat(5115, "en")
     await report_verified(chat, phone=PHONE_A)
     [ticket] = await _tickets(bot, 5115)
+    detail = await say(chat, f"/ticket {ticket.number}")  # offers Cancel while not yet taken
     assert bot.app is not None
     async with bot.app.db.write() as s:
         row = await s.get(Ticket, ticket.id)
         assert row is not None
         row.status = "acknowledged"
-    got = joined(await tap(chat, await say(chat, "/help"), f"tk:cancel:{ticket.number}"))
+    got = joined(await tap(chat, detail, f"tk:cancel:{ticket.number}"))
     assert "can no longer be cancelled" in got
     assert (await _tickets(bot, 5115))[0].status == "acknowledged"
 
@@ -366,14 +367,14 @@ async def test_equipment_of_another_customer_cannot_be_forged(bot: Harness) -> N
     assert bot.app is not None
     async with bot.app.db.read() as s:
         foreign = await s.scalar(select(Equipment.id).join(Customer).where(Customer.number == "C1002"))
-    got = joined(await tap(chat, got, f"rp:eq:{foreign}"))
+    got = joined(await tap(chat, got, f"rp:eq:{foreign}", forge=True))
     assert "已失效" in got
     conv = await _conversation(bot, 5117)
     assert conv is not None and conv.step == "equipment" and "equipment_id" not in conv.data
 
 
 async def test_desk_confirmation_verifies_the_reporter(bot: Harness) -> None:
-    from bot import intake
+    from bot.tickets import intake
 
     chat = bot.chat(5118)
     summary = await to_summary(chat, ident="C1003", phone=None, name="陈小姐")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.i18n import render
+from bot.core.i18n import render
 from storage.models import Conversation
 from tests.flows import datas, joined, say, tap
 from tests.harness import Harness

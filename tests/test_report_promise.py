@@ -1,4 +1,4 @@
-"""The submit promise and the complaint rule (bot.promise): every number follows the policy file."""
+"""The submit promise and the complaint rule (bot.tickets.promise): every number follows the policy file."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from bot import promise
 from bot.rules import calculators as calc
 from bot.rules.policy import DEFAULT_POLICY, load_policy
+from bot.tickets import promise
 
 POLICY = load_policy()
 TODAY = dt.date(2026, 11, 23)

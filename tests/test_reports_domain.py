@@ -134,7 +134,7 @@ async def test_export_rows_are_one_per_event_in_order(db: Database) -> None:
 
 
 async def test_long_log_periods_fall_back_to_daily_totals(db: Database) -> None:
-    from bot.i18n import render
+    from bot.core.i18n import render
 
     async with db.read() as s:
         full = await dutylog.duty_log(s, periods.month(2026, 11), TZ)

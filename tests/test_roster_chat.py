@@ -75,15 +75,15 @@ async def test_swap_proposed_and_accepted_changes_who_gets_tickets(harness: Harn
     ok = button(request, "sw:ok:")
     # nobody else may answer it, not even with the right data
     own = await c["zhang"].ask("/oncall")
-    await c["zhang"].press(own["id"], ok)
+    await c["zhang"].press(own, ok, forge=True)
     assert "不是发给您的" in (await c["zhang"].read())[0]["text"]
     own = await c["customer"].ask("/help")
-    await c["customer"].press(own["id"], ok)
+    await c["customer"].press(own, ok, forge=True)
     assert "没有使用此功能的权限" in (await c["customer"].read())[0]["text"]
-    await c["wang"].press(request["id"], ok)
+    await c["wang"].press(request, ok)
     assert "已同意换班" in (await wait_for(c["wang"], "换班"))["text"]
     await wait_for(c["li"], "同意了换班")
-    await c["wang"].press(request["id"], ok)  # a second press changes nothing
+    await c["wang"].press(request, ok)  # a second press changes nothing
     assert "已处理过" in (await c["wang"].read())[0]["text"]
 
     harness.clock.set(local(harness, 2026, 11, 24, 10, 0))
@@ -106,7 +106,7 @@ async def test_swap_declined_and_invalid_swaps(harness: Harness) -> None:
     assert "无法操作" in (await c["li"].ask("/swap wang 2026-13-45 2026-12-01"))["text"]
     await c["li"].ask("/swap wang 2026-11-24 2026-12-01")
     request = await wait_for(c["wang"], "换班申请")
-    await c["wang"].press(request["id"], button(request, "sw:no:"))
+    await c["wang"].press(request, button(request, "sw:no:"))
     await wait_for(c["li"], "没有同意换班")
     _, _, outcome, _ = await open_ticket(harness, sla=False)
     harness.clock.set(local(harness, 2026, 11, 24, 10, 0))
@@ -121,11 +121,11 @@ async def test_month_end_handoff_sends_the_duty_log(harness: Harness) -> None:
     tid, number, outcome, _ = await open_ticket(harness, sla=False)
     assert outcome.engineer is not None and outcome.engineer.key == "wang"
     card = await card_of(c["wang"], number)
-    await c["wang"].press(card["id"], f"dp:ack:{tid}")
+    await c["wang"].press(card, f"dp:ack:{tid}")
     await wait_for(c["wang"], "已接单")
-    await c["wang"].press(card["id"], f"dp:contact:{tid}")
+    await c["wang"].press(card, f"dp:contact:{tid}")
     kinds = await wait_for(c["wang"], "哪种方式")
-    await c["wang"].press(kinds["id"], "wk:kind:phone")
+    await c["wang"].press(kinds, "wk:kind:phone")
     await wait_for(c["wang"], "做了什么")
     await c["wang"].ask("指导客户重启录像机")
     await c["wang"].ask("画面恢复一半，明早上门")

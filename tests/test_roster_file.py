@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.cli.roster import main
 from bot.roster import (
     DEFAULT_ROSTER,
     dump_roster,
@@ -19,7 +20,6 @@ from bot.roster import (
     parse_roster,
     with_overrides,
 )
-from bot.roster.cli import main
 from bot.roster.model import RosterError
 from bot.roster.overrides import accept_swap, propose_swap, swap_from_dict, swap_to_dict
 

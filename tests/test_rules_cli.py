@@ -1,4 +1,4 @@
-"""``sdbot rules …`` and ``sdbot policy check`` through ``bot.cli.main``: JSON shapes, numbers,
+"""``sdbot rules …`` and ``sdbot policy check`` through ``bot.cli.main.main``: JSON shapes, numbers,
 ISO dates, --policy, and exit 2 with a clear message on bad arguments."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.rules.policy import DEFAULT_POLICY
 
 

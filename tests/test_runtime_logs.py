@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import RedactFilter, mask_phones, setup_logging
+from bot.core.logs import RedactFilter, mask_phones, setup_logging
 from tests.flows import report_verified
 from tests.harness import TOKEN, Harness
 from tests.securitykit import ENGINEER, ENGINEER2, ENGINEER3, SUPERVISOR, dispatch_card

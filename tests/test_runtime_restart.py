@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.clock import Clock
 from bot.config import Settings
-from bot.runner import start_sandbox
+from bot.core.clock import Clock
+from bot.runtime.runner import start_sandbox
 from bot.sandbox import SandboxServer
 from storage.db import Database
 from storage.models import InboxUpdate
@@ -91,7 +91,7 @@ async def test_a_reused_id_waits_while_the_earlier_update_is_pending(db_url: str
     from sqlalchemy import update
     from telegram import Bot, Update
 
-    from bot.inbox import store_updates
+    from bot.runtime.inbox import store_updates
 
     bot = Bot("123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz")
 

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-from bot.webhook import SECRET_HEADER
+from bot.runtime.webhook import SECRET_HEADER
 from storage.models import InboxUpdate
 from tests.harness import Harness
 from tests.instances import SECRET, register, start_instance

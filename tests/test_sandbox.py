@@ -20,7 +20,7 @@ from telegram import (
     MessageEntity,
     ReplyKeyboardMarkup,
 )
-from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.sandbox import SandboxServer
 from bot.sandbox.html import HtmlError, parse_html
@@ -151,8 +151,13 @@ async def test_press_and_answer_callback(tg: Bot, ctl: Control) -> None:
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data="go")]])
     msg = await tg.send_message(USER, "Pick", reply_markup=keyboard)
     await ctl.post("/sandbox/press", {"user_id": USER, "message_id": 99, "data": "go"}, 404)
+    refused = await ctl.post(
+        "/sandbox/press", {"user_id": USER, "message_id": msg.message_id, "data": "forged"}, 400
+    )
+    assert "no button with data 'forged'" in refused["description"]
     pressed = await ctl.post(
-        "/sandbox/press", {"user_id": USER, "message_id": msg.message_id, "data": "forged"}
+        "/sandbox/press",
+        {"user_id": USER, "message_id": msg.message_id, "data": "forged", "forge": True},
     )
     update = (await tg.get_updates(offset=pressed["update_id"]))[0]
     query = update.callback_query
@@ -392,6 +397,9 @@ async def test_webhook_delivery_with_secret_and_retry(tg: Bot, ctl: Control) -> 
     await site.start()
     port = runner.addresses[0][1]
     try:
+        with pytest.raises(BadRequest, match="(?i)https url must be provided"):
+            await tg.set_webhook(f"http://127.0.0.1:{port}/hook")
+        ctl.server.allow_insecure_webhook = True  # the test's listener is plain http
         assert await tg.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cr-et_")
         with pytest.raises(Conflict):
             await tg.get_updates()
@@ -434,9 +442,225 @@ async def test_control_misc_commands_json_body_and_reset(
     assert stats["calls"]["sendMessage"] == 1 and stats["updates_delivered"] == 1
     await ctl.post("/sandbox/reset", {})
     stats = await ctl.get("/sandbox/stats")
-    assert stats == {"calls": {}, "errors": {}, "updates_delivered": 0, "pending_updates": 0}
+    assert stats == {"calls": {}, "errors": {}, "updates_delivered": 0, "pending_updates": 0,
+                     "dropped_updates": 0}
     assert (await ctl.get("/sandbox/messages", user_id=USER))["messages"] == []
     with pytest.raises(BadRequest, match="Chat not found"):
         await tg.send_message(USER, "gone")
     again = await ctl.send("back")  # update ids keep increasing across resets
     assert again["update_id"] > raw["update_id"] and again["message_id"] == 1
+
+
+async def test_get_chat_is_a_complete_chat_full_info(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi", first_name="Ann")
+    chat = await tg.get_chat(USER)
+    assert chat.id == USER and chat.type == "private" and chat.first_name == "Ann"
+    gifts = chat.accepted_gift_types  # required by the Bot API (aiogram refuses a chat without)
+    assert gifts is not None and gifts.unlimited_gifts and gifts.premium_subscription
+
+
+async def test_press_must_name_a_button_of_the_current_keyboard(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a"),
+                                      InlineKeyboardButton("Site", url="https://x.io")]])
+    msg = await tg.send_message(USER, "Pick", reply_markup=keyboard)
+    press = {"user_id": USER, "message_id": msg.message_id}
+    assert (await ctl.post("/sandbox/press", {**press, "data": "a"}))["update_id"]
+    await ctl.post("/sandbox/press", {**press, "data": "b"}, 400)
+    await ctl.post("/sandbox/press", {**press, "data": "https://x.io"}, 400)  # a url button
+    await ctl.post("/sandbox/press", {"user_id": USER, "message_id": 1, "data": "a"}, 400)
+    await ctl.post("/sandbox/press", {**press, "data": "b", "forge": "yes"}, 400)
+    # the bot renames the button: the old data is gone, the new one works
+    await tg.edit_message_reply_markup(USER, msg.message_id, reply_markup=InlineKeyboardMarkup(
+        [[InlineKeyboardButton("B", callback_data="b")]]))
+    await ctl.post("/sandbox/press", {**press, "data": "a"}, 400)
+    assert await ctl.post("/sandbox/press", {**press, "data": "b"})
+    # the bot drops the keyboard: nothing can be pressed, except by a forging client
+    await tg.edit_message_reply_markup(USER, msg.message_id)
+    await ctl.post("/sandbox/press", {**press, "data": "b"}, 400)
+    forged = await ctl.post("/sandbox/press", {**press, "data": "b", "forge": True})
+    updates = (await tg.get_updates())[1:]  # after the user's "hi"
+    assert [u.callback_query.data for u in updates] == ["a", "b", "b"]
+    assert updates[-1].update_id == forged["update_id"]
+
+
+async def test_empty_inline_keyboard_is_no_keyboard(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    async with ctl.http.post(f"{ctl.server.bot_base_url}{TOKEN}/sendMessage", json={
+            "chat_id": USER, "text": "raw", "reply_markup": {"inline_keyboard": [[]]}}) as resp:
+        assert "reply_markup" not in (await resp.json())["result"]
+    msg = await tg.send_message(USER, "plain", reply_markup=InlineKeyboardMarkup([]))
+    assert msg.reply_markup is None
+    views = (await ctl.get("/sandbox/messages", user_id=USER))["messages"]
+    assert [v["buttons"] for v in views] == [[], []]
+    # removing a keyboard the message does not have changes nothing
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        await tg.edit_message_reply_markup(USER, msg.message_id, reply_markup=InlineKeyboardMarkup([]))
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    assert (await tg.edit_message_reply_markup(USER, msg.message_id, reply_markup=keyboard)).reply_markup
+    removed = await tg.edit_message_reply_markup(USER, msg.message_id, reply_markup=InlineKeyboardMarkup([]))
+    assert removed.reply_markup is None
+
+
+async def test_markdown_is_refused_html_is_parsed(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    for mode in ("Markdown", "MarkdownV2"):
+        with pytest.raises(BadRequest, match="sandbox: parse_mode .* is not supported"):
+            await tg.send_message(USER, "*bold*", parse_mode=mode)
+        with pytest.raises(BadRequest, match="sandbox: parse_mode"):
+            await tg.send_document(USER, b"x", filename="a.txt", caption="*c*", parse_mode=mode)
+    assert (await tg.send_message(USER, "<b>bold</b>", parse_mode="HTML")).entities[0].type == "bold"
+    assert [m["text"] for m in (await ctl.get("/sandbox/messages", user_id=USER))["messages"]] == ["bold"]
+
+
+async def test_file_size_limits(tg: Bot, ctl: Control, server: SandboxServer) -> None:
+    await ctl.send("hi")
+    big_photo = TINY_PNG + b"\0" * (10 * 1024 * 1024)
+    with pytest.raises(BadRequest, match="Request Entity Too Large"):
+        await tg.send_photo(USER, big_photo, read_timeout=30, write_timeout=30)
+    assert await tg.send_photo(USER, TINY_PNG + b"\0" * (10 * 1024 * 1024 - len(TINY_PNG)))
+    doc = b"x" * (50 * 1024 * 1024)
+    assert await tg.send_document(USER, doc, filename="a.bin", read_timeout=60, write_timeout=60)
+    with pytest.raises(BadRequest, match="Request Entity Too Large"):
+        await tg.send_document(USER, doc + b"x", filename="a.bin", read_timeout=60, write_timeout=60)
+    # a user's 21 MB file can be forwarded by file_id but not downloaded by the bot
+    path = server.world.store_file(b"y" * (20 * 1024 * 1024 + 1), "documents", "big.zip")
+    with pytest.raises(BadRequest, match="File is too big"):
+        await tg.get_file(path.file_id)
+    fits = server.world.store_file(b"y" * (20 * 1024 * 1024), "documents", "fits.zip")
+    assert (await tg.get_file(fits.file_id)).file_size == 20 * 1024 * 1024
+    assert [m["text"] for m in (await ctl.get("/sandbox/messages", user_id=USER))["messages"]] == ["", ""]
+
+
+async def test_block_and_unblock(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    msg = await tg.send_message(USER, "before", reply_markup=keyboard)
+    await ctl.post("/sandbox/block", {"user_id": 4242}, 404)
+    blocked = await ctl.post("/sandbox/block", {"user_id": USER})
+    assert blocked["blocked"] and blocked["update_id"]
+    assert (await ctl.post("/sandbox/block", {"user_id": USER}))["update_id"] is None  # no change
+    for attempt in (
+        tg.send_message(USER, "after"),
+        tg.send_photo(USER, TINY_PNG),
+        tg.send_document(USER, b"x", filename="a.txt"),
+        tg.send_chat_action(USER, "typing"),
+        tg.edit_message_text("edited", USER, msg.message_id),
+        tg.edit_message_reply_markup(USER, msg.message_id),
+    ):
+        with pytest.raises(Forbidden, match="bot was blocked by the user"):
+            await attempt
+    # a user who blocked the bot cannot write or press (Telegram's client offers "unblock")
+    await ctl.post("/sandbox/send", {"user_id": USER, "text": "hello?"}, 409)
+    await ctl.post("/sandbox/press", {"user_id": USER, "message_id": msg.message_id, "data": "a"}, 409)
+    unblocked = await ctl.post("/sandbox/unblock", {"user_id": USER})
+    assert not unblocked["blocked"] and unblocked["update_id"] == blocked["update_id"] + 1
+    assert (await tg.send_message(USER, "welcome back")).text == "welcome back"
+    updates = await tg.get_updates(offset=blocked["update_id"])
+    kinds = [(u.my_chat_member.old_chat_member.status, u.my_chat_member.new_chat_member.status)
+             for u in updates]
+    assert kinds == [("member", "kicked"), ("kicked", "member")]
+    change = updates[0].my_chat_member
+    assert change.chat.id == USER and change.from_user.id == USER and change.new_chat_member.user.is_bot
+    # a bot that asked only for messages never sees them
+    await tg.get_updates(offset=updates[-1].update_id + 1, allowed_updates=["message"])
+    assert (await ctl.post("/sandbox/block", {"user_id": USER}))["update_id"] is None
+    assert await tg.get_updates(offset=updates[-1].update_id + 1) == ()
+    assert (await ctl.get("/sandbox/stats"))["dropped_updates"] == 1
+
+
+async def test_allowed_updates_filter_what_is_queued(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    msg = await tg.send_message(USER, "pick", reply_markup=keyboard)
+    (first,) = await tg.get_updates(allowed_updates=["callback_query"])
+    await ctl.send("ignored")
+    pressed = await ctl.post("/sandbox/press", {"user_id": USER, "message_id": msg.message_id, "data": "a"})
+    (update,) = await tg.get_updates(offset=first.update_id + 1)  # the setting stays
+    assert update.update_id == pressed["update_id"] and update.callback_query.data == "a"
+    await tg.get_updates(offset=update.update_id + 1, allowed_updates=[])  # [] = the default set
+    sent = await ctl.send("seen again")
+    (again,) = await tg.get_updates(offset=update.update_id + 1)
+    assert again.update_id == sent["update_id"]
+
+
+async def test_a_second_get_updates_terminates_the_first(
+    tg: Bot, ctl: Control, server: SandboxServer
+) -> None:
+    first = asyncio.create_task(tg.get_updates(timeout=5, read_timeout=10))
+    await asyncio.sleep(0.2)
+    async with Bot(TOKEN, base_url=server.bot_base_url) as other:  # a second bot instance
+        second = asyncio.create_task(other.get_updates(timeout=5, read_timeout=10))
+        with pytest.raises(Conflict, match="(?i)terminated by other getUpdates request"):
+            await asyncio.wait_for(first, 3)
+        sent = await ctl.send("to the survivor")
+        (update,) = await asyncio.wait_for(second, 3)
+    assert update.update_id == sent["update_id"]
+
+
+async def test_set_webhook_requires_https_on_telegram_ports(tg: Bot, ctl: Control) -> None:
+    for url in ("http://bot.example.com/hook", "https://bot.example.com:8080/hook",
+                "ftp://bot.example.com/hook", "bot.example.com"):
+        with pytest.raises(BadRequest, match="(?i)bad webhook"):
+            await tg.set_webhook(url)
+    for url in ("https://bot.example.com/hook", "https://bot.example.com:8443/hook",
+                "https://bot.example.com:88/x"):
+        assert await tg.set_webhook(url, max_connections=7, allowed_updates=["message"])
+    info = await tg.get_webhook_info()
+    assert info.url.endswith(":88/x") and info.max_connections == 7
+    assert info.allowed_updates == ("message",)
+    assert await tg.delete_webhook()
+    config = await ctl.post("/sandbox/config", {"allow_insecure_webhook": True})
+    assert config["allow_insecure_webhook"] and await tg.set_webhook("http://127.0.0.1:9/hook")
+    assert await tg.delete_webhook()
+    insecure = SandboxServer(port=0, allow_insecure_webhook=True)
+    await insecure.start()
+    try:
+        async with Bot(TOKEN, base_url=insecure.bot_base_url) as bot:
+            assert await bot.set_webhook("http://127.0.0.1:9/hook")
+    finally:
+        await insecure.stop()
+
+
+async def test_webhook_honours_max_connections_and_chat_order(tg: Bot, ctl: Control) -> None:
+    active, peak, order = [0], [0], []
+    release = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        update = await request.json()
+        active[0] += 1
+        peak[0] = max(peak[0], active[0])
+        order.append((update["message"]["chat"]["id"], update["message"]["text"]))
+        await release.wait()
+        active[0] -= 1
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    ctl.server.allow_insecure_webhook = True
+    try:
+        for uid in range(USER, USER + 5):
+            for n in range(2):
+                await ctl.send(f"m{n}", user_id=uid)
+        assert await tg.set_webhook(f"http://127.0.0.1:{port}/hook", max_connections=3)
+        for _ in range(100):
+            if active[0] == 3:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # no fourth delivery starts while three are in flight
+        assert active[0] == 3 and [t for _, t in order] == ["m0"] * 3
+        release.set()
+        for _ in range(200):
+            if len(order) == 10 and not ctl.server.world.updates:
+                break
+            await asyncio.sleep(0.02)
+        assert peak[0] == 3 and len(order) == 10
+        for uid in range(USER, USER + 5):  # one chat's updates arrive in order
+            assert [t for c, t in order if c == uid] == ["m0", "m1"]
+    finally:
+        await tg.delete_webhook()
+        await runner.cleanup()

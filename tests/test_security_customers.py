@@ -59,7 +59,7 @@ async def test_customer_b_cannot_touch_customer_a_ticket(bot: Harness) -> None:
         await set_status(bot, ticket_id, status)
         before = await snapshot(bot)
         for data in forged:
-            got = texts(await press_answered(bot, b, help_id, data))
+            got = texts(await press_answered(bot, b, help_id, data, forge=True))
             assert number not in got or got == plain("tickets/text#not_found", number=number), (data, got)
             assert "门口摄像头" not in got
         assert diff(before, await snapshot(bot)) == [], status
@@ -97,7 +97,8 @@ async def test_customer_b_cannot_touch_customer_a_ticket(bot: Harness) -> None:
     await replies(a, wait=0.3)
     await a.send("故障又出现了", reply_to_message_id=mine["id"])
     assert plain("work/text#ask_reopen", number=number) in texts(await replies(a))
-    got = texts(await press_answered(bot, a, mine["id"], f"rt:{ticket_id}:satisfied"))
+    # (the rating button's data, pressed on the ticket's message: ownership decides, not the message)
+    got = texts(await press_answered(bot, a, mine["id"], f"rt:{ticket_id}:satisfied", forge=True))
     assert plain("work/text#thanks_rating", number=number) in got
     assert "rating" in " ".join(await _events(bot, ticket_id)) or (await _status(bot, ticket_id)) == "closed"
 
@@ -122,14 +123,14 @@ async def _walk_unverified(chat: Chat, ident: str) -> str:
     seen += texts(got) + "\n"
     pick = [b["data"] for m in got for row in m.get("buttons") or [] for b in row if b["data"].startswith("rp:cust:")]
     if pick:
-        await chat.press(got[-1]["id"], pick[0])
+        await chat.press(got[-1], pick[0])
         seen += texts(await replies(chat)) + "\n"
     got = await _say(chat, "张三")
     seen += texts(got) + "\n"
     cat = next((m for m in got if "rp:cat:" in str(m.get("buttons"))), None)
     assert cat is not None, seen  # unverified: categories, never the registered equipment
     assert "rp:eq:" not in str([m.get("buttons") for m in got])
-    await chat.press(cat["id"], "rp:cat:cctv")
+    await chat.press(cat, "rp:cat:cctv")
     return seen
 
 
@@ -139,10 +140,10 @@ async def _finish_report(chat: Chat) -> str:
     seen += texts(await _say(chat, "大门口的录像机")) + "\n"
     got = await _say(chat, "录像机没有画面，所有摄像头黑屏")
     seen += texts(got) + "\n"
-    await chat.press(got[-1]["id"], "rp:sev:down")
+    await chat.press(got[-1], "rp:sev:down")
     got = await replies(chat)
     seen += texts(got) + "\n"
-    await chat.press(got[-1]["id"], "rp:submit")
+    await chat.press(got[-1], "rp:submit")
     seen += texts(await replies(chat, wait=8)) + "\n"
     assert "SD-" in seen, seen
     return seen
@@ -218,7 +219,7 @@ async def test_a_customer_button_that_was_not_offered_is_stale(bot: Harness) -> 
     for cid in ids:
         if f"rp:cust:{cid}" in offered:
             continue
-        reply = texts(await press_answered(bot, chat, msg_id, f"rp:cust:{cid}"))
+        reply = texts(await press_answered(bot, chat, msg_id, f"rp:cust:{cid}", forge=True))
         assert reply == plain("report/text#stale")
     assert diff(before, await snapshot(bot)) == []
 

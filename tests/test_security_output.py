@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.logs import setup_logging
+from bot.core.logs import setup_logging
 from storage.models import Staff
 from tests.harness import TOKEN, Harness
 from tests.securitykit import (
@@ -87,6 +87,8 @@ async def test_logs_never_carry_the_token_or_full_phone_numbers(
     # a handler that fails with the token and a phone number in its error
     import handlers.base
 
+    prompt = await customer.ask("/lang")  # a real button to press once the handler fails
+
     real = handlers.base.role_of
 
     def broken(user: Any) -> str:
@@ -95,8 +97,8 @@ async def test_logs_never_carry_the_token_or_full_phone_numbers(
         return real(user)
 
     monkeypatch.setattr(handlers.base, "role_of", broken)
-    msg = await customer.ask("/help")
-    await press_answered(bot, customer, msg["id"], "lang:en")
+    await customer.ask("/help")
+    await press_answered(bot, customer, prompt["id"], "lang:en")
     await customer.send("/help")
     await replies(customer)
     monkeypatch.setattr(handlers.base, "role_of", real)

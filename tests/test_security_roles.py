@@ -209,13 +209,13 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
                 if holder == ENGINEER and who == "engineer" and mine:
                     continue  # the ticket was dispatched to this engineer: a legitimate press
                 if who in MANAGERS and data == f"dp:ack:{ticket_id}":
-                    continue  # supervisors and admins may take any ticket (bot/dispatch.py acknowledge)
+                    continue  # supervisors and admins may take any ticket (bot/dispatch/routing.py acknowledge)
                 if who == "customer" and data.startswith("tk:cancel:" + number):
                     continue  # the reporter may cancel their own ticket
                 own = who == "customer" and data in (f"fu:no:{ticket_id}", f"fu:reopen:{ticket_id}",
                                                      f"rt:{ticket_id}:satisfied", f"sr:{ticket_id}",
                                                      "rp:submit")  # "already submitted: <own ticket>"
-                msgs = await press_answered(bot, chat, msg_id, data)
+                msgs = await press_answered(bot, chat, msg_id, data, forge=True)
                 got = [m.get("text") or "" for m in msgs]
                 assert error not in got, f"{data!r} by {who} crashed the handler"
                 assert got, f"{data!r} by {who}: no reply at all"
@@ -260,15 +260,15 @@ async def test_wrong_role_presses_with_valid_data(bot: Harness) -> None:
     await replies(customer, wait=1.0)
     msg, cmsg, emsg = (await other.ask("/help")), (await customer.ask("/help")), (await engineer.ask("/help"))
     before = await snapshot(bot)
-    got = texts(await press_answered(bot, other, msg["id"], f"dp:resolve:{ticket_id}"))
+    got = texts(await press_answered(bot, other, msg["id"], f"dp:resolve:{ticket_id}", forge=True))
     assert plain("work/text#not_yours", number=number) in got
-    got = texts(await press_answered(bot, customer, cmsg["id"], f"dp:ack:{ticket_id}"))
+    got = texts(await press_answered(bot, customer, cmsg["id"], f"dp:ack:{ticket_id}", forge=True))
     assert got == plain("common/not_allowed")
-    got = texts(await press_answered(bot, engineer, emsg["id"], f"tk:cancel:{number}"))
+    got = texts(await press_answered(bot, engineer, emsg["id"], f"tk:cancel:{number}", forge=True))
     assert got == plain("common/not_allowed")
     assert diff(before, await snapshot(bot)) == []
     # the same data pressed on a message that is not that ticket's card: refused too
-    got = texts(await press_answered(bot, engineer, emsg["id"], f"dp:ack:{ticket_id}"))
+    got = texts(await press_answered(bot, engineer, emsg["id"], f"dp:ack:{ticket_id}", forge=True))
     assert plain("dispatch/text#ack_won", number=number) not in got
     assert diff(before, await snapshot(bot)) == []
     # the positive control: the engineer the ticket was dispatched to acknowledges it on its card
@@ -277,7 +277,7 @@ async def test_wrong_role_presses_with_valid_data(bot: Harness) -> None:
     # once it is the holder's, another engineer still cannot work it, whatever they press
     before = await snapshot(bot)
     for action in ("contact", "resolve", "handover", "ack"):
-        got = texts(await press_answered(bot, other, msg["id"], f"dp:{action}:{ticket_id}"))
+        got = texts(await press_answered(bot, other, msg["id"], f"dp:{action}:{ticket_id}", forge=True))
         assert got.startswith(_first_line_of_not_yours()), (action, got)
     assert diff(before, await snapshot(bot)) == []
 
@@ -321,7 +321,7 @@ async def test_oversized_equipment_id_in_a_running_report(bot: Harness) -> None:
     others = await _equipment_not_of(bot, "C1001")
     assert others
     for data in ("rp:eq:" + "9" * 58, "rp:eq:\u00b2", "rp:eq:-1", "rp:eq:0", "rp:eq:1e3", *(f"rp:eq:{i}" for i in others)):
-        got = [m.get("text") for m in await press_answered(bot, chat, eq["id"], data)]
+        got = [m.get("text") for m in await press_answered(bot, chat, eq["id"], data, forge=True)]
         assert got == [plain("report/text#stale")], (data, got)
     assert diff(before, await snapshot(bot)) == []
 
@@ -331,7 +331,7 @@ async def test_a_press_whose_handler_fails_is_still_answered(bot: Harness, monke
     import handlers.base
 
     chat = bot.chat(7777)
-    msg = await chat.ask("/help")
+    msg = await chat.ask("/lang")
     real = handlers.base.role_of
 
     def broken(user: Any) -> str:
@@ -362,7 +362,7 @@ async def test_button_presses_and_edits_count_against_the_flood_limit(harness: H
     chat = harness.chat(5602)
     msg = await chat.ask("/start")
     for n in range(20):  # a burst of forged presses
-        await chat.press(msg["id"], f"zz:{n}")
+        await chat.press(msg, f"zz:{n}", forge=True)
     mine = await chat.send("你好")
     for n in range(10):  # and edits of one's own message
         await harness.post("/sandbox/edit", {"user_id": chat.user_id, "message_id": mine["message_id"], "text": f"e{n}"})
@@ -391,9 +391,10 @@ async def test_only_the_owner_turns_the_pages_of_a_report(bot: Harness) -> None:
         await chat.ask("/start")
     for chat in others:
         msg = await chat.ask("/help")
-        got = await press_answered(bot, chat, msg["id"], f"sv:pg:{set_id}:1")
+        got = await press_answered(bot, chat, msg["id"], f"sv:pg:{set_id}:1", forge=True)
         assert secret_page not in texts(got) and "SECRET-PAGE" not in str(got)
     msg = await owner.ask("/help")
-    await owner.press(msg["id"], f"sv:pg:{set_id}:1")  # positive control: the owner's page is shown
+    # positive control: the owner's page is shown (the same forged press, by the owner)
+    await owner.press(msg, f"sv:pg:{set_id}:1", forge=True)
     got = await replies(owner)
     assert any("SECRET-PAGE" in (m.get("text") or "") for m in got), got

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from bot import uow as uow_mod
-from bot import worklog
+from bot.core import uow as uow_mod
+from bot.tickets import work as worklog
 from storage.models import Staff, Ticket, TicketEvent
 from tests.dispatchkit import (
     card_of,
@@ -31,9 +31,9 @@ async def _start(h: Harness) -> dict[str, Chat]:
 
 async def _ack_and_resolve(c: dict[str, Chat], tid: int, number: str) -> dict:
     card = await card_of(c["li"], number)
-    await c["li"].press(card["id"], f"dp:ack:{tid}")
+    await c["li"].press(card, f"dp:ack:{tid}")
     await wait_for(c["li"], "已接单")
-    await c["li"].press(card["id"], f"dp:resolve:{tid}")
+    await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("重启后恢复")
     return await wait_for(c["customer"], "评分")
@@ -52,10 +52,10 @@ async def test_reopened_ticket_gets_fresh_sla_timers(harness: Harness) -> None:
     harness.clock.set(local(harness, 2026, 11, 24, 11, 0))  # every first-cycle due time has passed
     await c["customer"].send("又黑屏了，和昨天一样", reply_to_message_id=rating["id"])
     ask = await wait_for(c["customer"], "同样的故障")
-    await c["customer"].press(ask["id"], f"fu:reopen:{tid}")
+    await c["customer"].press(ask, f"fu:reopen:{tid}")
     await wait_for(c["customer"], "已重新打开")
     card = await card_of(c["li"], number)
-    await c["li"].press(card["id"], f"dp:ack:{tid}")  # acknowledged, but no contact with the customer
+    await c["li"].press(card, f"dp:ack:{tid}")  # acknowledged, but no contact with the customer
     await wait_for(c["li"], "已接单")
     reopened_at = [e.at for e in await events(harness, tid) if e.kind == "reopened"][0]
     fresh = {t.key: t for t in await pending_timers(harness, f"sla:{tid}:") if t.key.endswith(":r1")}
@@ -75,9 +75,9 @@ async def test_reopened_ticket_gets_fresh_sla_timers(harness: Harness) -> None:
     assert await fire_due(harness) == 1
     alert = await wait_for(c["zhao"], "超时")
     assert number in alert["text"] and "首次响应" in alert["text"]
-    await c["li"].press(card["id"], f"dp:contact:{tid}")
+    await c["li"].press(card, f"dp:contact:{tid}")
     kinds = await wait_for(c["li"], "哪种方式")
-    await c["li"].press(kinds["id"], "wk:kind:onsite")
+    await c["li"].press(kinds, "wk:kind:onsite")
     await wait_for(c["li"], "做了什么")
     for answer in ("上门检查", "更换硬盘", "60"):
         await c["li"].ask(answer)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def sdbot(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the real ``sdbot`` command line against the test database."""
-    env = {**os.environ, "DATABASE_URL": h.db_url}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+        subprocess.run, [sys.executable, "-m", "bot", *args], cwd=ROOT, env=h.env(),
         capture_output=True, text=True, timeout=60,
     )
 
@@ -73,7 +70,7 @@ async def test_codes_expire_and_guessing_locks_the_account(harness: Harness) -> 
 
     late = await sdbot(harness, "staff", "add", "--name", "Late", "--role", "engineer", "--key", "late", "--json")
     late_code = json.loads(late.stdout)["code"]
-    harness.clock.set(dt.datetime.now(dt.UTC) + dt.timedelta(hours=73))
+    harness.clock.advance(dt.timedelta(hours=73))  # past the invite's 72 hours
     assert "expired" in (await harness.chat(7004, "en").ask(f"/register {late_code}"))["text"]
 
 
@@ -90,9 +87,9 @@ async def test_admin_manages_staff_in_chat_and_roles_apply_at_once(harness: Harn
 
     tid0, number0, _, _ = await open_ticket(harness, sla=False)  # li takes one and starts a contact
     card0 = await card_of(c["li"], number0)
-    await c["li"].press(card0["id"], f"dp:ack:{tid0}")
+    await c["li"].press(card0, f"dp:ack:{tid0}")
     await wait_for(c["li"], "已接单")
-    await c["li"].press(card0["id"], f"dp:resolve:{tid0}")
+    await c["li"].press(card0, f"dp:resolve:{tid0}")
     await wait_for(c["li"], "解决说明")
     tid, number, _, _ = await open_ticket(harness, sla=False)
     card = await card_of(c["li"], number)
@@ -101,7 +98,7 @@ async def test_admin_manages_staff_in_chat_and_roles_apply_at_once(harness: Harn
     assert "没有使用此功能的权限" in (await c["li"].ask("已修好"))["text"]
     assert (await ticket(harness, tid0)).status == "acknowledged"
     # a deactivated engineer's buttons and commands stop working at once
-    await c["li"].press(card["id"], f"dp:ack:{tid}")
+    await c["li"].press(card, f"dp:ack:{tid}")
     assert "没有使用此功能的权限" in (await c["li"].read())[0]["text"]
     assert "没有使用此功能的权限" in (await c["li"].ask("/myshifts"))["text"]
     # and nobody active on duty → the next ticket goes straight to the supervisors

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,7 @@ from bot.cli import main
         ("DATABASE_URL", "mysql://db", "DATABASE_URL"),
         ("MAX_CONCURRENT_UPDATES", "0", "MAX_CONCURRENT_UPDATES"),
         ("POLICY_FILE", "/nonexistent/policy.toml", "POLICY_FILE"),
+        ("LOG_LEVEL", "verbose", "LOG_LEVEL"),
     ],
 )
 def test_invalid_setting_names_the_setting(
@@ -48,3 +49,24 @@ def test_invalid_policy_file_names_file_and_key(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert str(bad) in err and "dispatch.ack_timeout_minutes" in err
+
+
+def test_log_level_and_postgres_url_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import load_settings
+
+    monkeypatch.setenv("LOG_LEVEL", " debug ")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://desk:pw@127.0.0.1:5432/desk")
+    settings = load_settings()
+    assert settings.log_level == "DEBUG"
+    assert settings.database_url == "postgresql+asyncpg://desk:pw@127.0.0.1:5432/desk"
+    monkeypatch.setenv("DATABASE_URL", "postgres://desk@db/desk")
+    assert load_settings().database_url == "postgresql+asyncpg://desk@db/desk"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sdbot {version('servicedesk-bot')}"

@@ -296,13 +296,15 @@ async def test_long_answers_are_paged_and_only_the_asker_may_turn(desk: Harness)
     pages = int(labels[1].split("/")[1])
     assert pages >= 3 and len(first["text"]) <= 4096
     seen = [first["text"]]
+    current = first
     for n in range(1, pages):
-        await chat.press(first["id"], datas[2])
+        await chat.press(current, datas[2])
         (edited,) = await chat.read()
         assert edited["id"] == first["id"] and edited["edited"]
         seen.append(edited["text"])
         datas = [b["data"] for row in edited["buttons"] for b in row]
         assert edited["buttons"][0][1]["text"] == f"{n + 1}/{pages}"
+        current = edited
     every = "\n".join(seen)
     assert "Open tickets: 152" in every
     assert all(f"SD-2026-{i:06d}" in every for i in range(100, 250))  # nothing lost between pages
@@ -311,10 +313,10 @@ async def test_long_answers_are_paged_and_only_the_asker_may_turn(desk: Harness)
     own = await other.ask("/open")
     own_set = own["buttons"][0][2]["data"].split(":")[2]
     assert own_set != datas[2].split(":")[2]
-    await other.press(own["id"], datas[2])
+    await other.press(own, datas[2], forge=True)
     assert (await other.read())[0]["text"] == "That button has expired. Please start again."
     for forged in ("sv:pg:1:999", "sv:pg:x:1", "sv:pg:99999:0"):
-        await chat.press(first["id"], forged)
+        await chat.press(first, forged, forge=True)
         assert (await chat.read())[0]["text"] == "That button has expired. Please start again."
 
 

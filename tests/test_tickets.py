@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import tickets
+from bot.tickets import lifecycle as tickets
 from storage.db import Database
 from storage.models import TicketEvent
 from tests.harness import fresh_sqlite

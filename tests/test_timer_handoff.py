@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from sqlalchemy import func, select
 
-from bot import timers as timers_mod
-from bot.outbox import OutboxSender
-from bot.timers import TimerWorker
+from bot.core import timers
+from bot.runtime import timer_worker as timers_mod
+from bot.runtime.outbox import OutboxSender
+from bot.runtime.timer_worker import TimerWorker
 from storage.db import Database
 from storage.models import OutboxMessage, Timer
 
@@ -33,22 +34,24 @@ class GatedSender(OutboxSender):
             self.sent_texts.append((row.chat_id, row.payload["text"]))
 
 
+async def _handler(uow, context, payload):  # type: ignore[no-untyped-def]
+    n = int(payload["n"])
+    uow.queue(1000 + n % 3, "sendMessage", {"chat_id": 1000 + n % 3, "text": f"t{n}"})
+
+
+HANDLERS = {KIND: _handler}
+
+
 @pytest.fixture
 async def db(db_url: str) -> AsyncIterator[Database]:
-    async def handler(uow, context, payload):  # type: ignore[no-untyped-def]
-        n = int(payload["n"])
-        uow.queue(1000 + n % 3, "sendMessage", {"chat_id": 1000 + n % 3, "text": f"t{n}"})
-
-    timers_mod.HANDLERS[KIND] = handler
     database = Database(db_url)
     async with database.write() as s:
         for n in range(20):
             due = NOW - dt.timedelta(seconds=20 - n)  # fired in n order
-            timers_mod.schedule(s, KIND, f"{KIND}:{n}", due, {"n": str(n)})
+            timers.schedule(s, KIND, f"{KIND}:{n}", due, {"n": str(n)})
     try:
         yield database
     finally:
-        timers_mod.HANDLERS.pop(KIND, None)
         await database.dispose()
 
 
@@ -67,7 +70,7 @@ async def _pending_timers(db: Database) -> int:
 
 async def test_timers_fire_while_deliveries_wait_and_stop_finishes_them(db: Database) -> None:
     sender = GatedSender(db)
-    worker = TimerWorker(db, sender, lambda: NOW, None)
+    worker = TimerWorker(db, sender, lambda: NOW, None, HANDLERS)
     worker.start()
     try:
         await _wait_fired(worker, 20)  # every timer fired although no delivery has finished
@@ -88,7 +91,7 @@ async def test_stop_gives_undelivered_rows_back_to_the_outbox_loop(
 ) -> None:
     monkeypatch.setattr(timers_mod, "STOP_GRACE", 0.2)
     sender = GatedSender(db)  # the gate never opens: deliveries hang
-    worker = TimerWorker(db, sender, lambda: NOW, None)
+    worker = TimerWorker(db, sender, lambda: NOW, None, HANDLERS)
     worker.start()
     try:
         await _wait_fired(worker, 20)

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.clock import Clock
 from bot.config import Settings
-from bot.runner import run
+from bot.core.clock import Clock
+from bot.runtime.runner import run
 from bot.sandbox import SandboxServer
 from bot.sandbox.state import TINY_PNG
 from bot.webchat import WebChat
@@ -264,6 +264,14 @@ async def test_events_stream_snapshot_new_messages_edits_and_answers(page: Page)
         [(kind, edited)] = await read_events(resp, 1)
         assert kind == "message" and edited["id"] == hello["message_id"]
         assert edited["edited"] and edited["text"] == "Edited" and edited["buttons"] == []
+        status, refused = await page.post("/api/press", {**me, "message_id": hello["message_id"], "data": "ok"})
+        assert status == 400 and "no button" in refused["description"], refused  # it is gone
+        await page.bot(  # the button back: only a button on the message can be pressed
+            "editMessageReplyMarkup", chat_id=5001, message_id=hello["message_id"],
+            reply_markup={"inline_keyboard": [[{"text": "OK", "callback_data": "ok"}]]},
+        )
+        [(_, restored)] = await read_events(resp, 1)
+        assert restored["buttons"] == [[{"text": "OK", "data": "ok"}]]
 
         _, pressed = await page.post(
             "/api/press", {**me, "message_id": hello["message_id"], "data": "ok"}

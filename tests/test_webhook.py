@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.webhook import SECRET_HEADER, WebhookServer, derive_secret
+from bot.runtime.webhook import SECRET_HEADER, WebhookServer, derive_secret
 from storage.models import InboxUpdate, OutboxMessage
 from tests.harness import Harness
 from tests.instances import SECRET, register, start_instance

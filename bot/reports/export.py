@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from bot.reports import sla, sqlx
 from bot.reports.dutylog import ToStaff, engineer_expr
 from bot.reports.periods import Period
+from bot.reports.xlsx import workbook
 from storage.models import Staff, Ticket, TicketEvent
 
 EVENT_COLUMNS = (
@@ -140,7 +141,6 @@ def _aware(value: Any) -> dt.datetime | None:
 
 def to_xlsx(data: ExportData) -> bytes:
     """The workbook: sheet ``events`` (one row per event) and sheet ``tickets``."""
-    from bot.reports.xlsx import workbook
 
     return workbook([("events", EVENT_COLUMNS, data.events), ("tickets", TICKET_COLUMNS, data.tickets)])
 

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.roster.duty import calendar_table
+from bot.roster.model import Override
 from storage.models import RosterOverride
 
 
@@ -28,8 +30,6 @@ async def on_duty_day(session: AsyncSession, roster: Any, day: dt.date, tz: dt.t
     """Every duty stretch of ``day`` (local), in time order; [] without a roster."""
     if roster is None:
         return []
-    from bot.roster.duty import calendar_table
-    from bot.roster.model import Override
 
     start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
     end = start + dt.timedelta(days=1)

@@ -1,4 +1,4 @@
-"""SLA facts per ticket, in SQL, with the same meaning as the SLA watch (``bot.sla_watch.sla_met``).
+"""SLA facts per ticket, in SQL, with the same meaning as the SLA watch (``bot.dispatch.sla_watch.sla_met``).
 
 * first response: the first contact with the customer (any kind), or the resolution if that came
   first; kept when it happened by ``first_response_due``;

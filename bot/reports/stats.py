@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import sla, sqlx
 from bot.reports.periods import Period
+from bot.rules import qa_facts
 from storage.models import Staff, Ticket, TicketEvent
 
 
@@ -158,10 +159,6 @@ def policy_promises(policy: Any) -> dict[str, dict[str, float]]:
 
 def _rules_promises(policy: Any) -> dict[str, dict[str, float]] | None:
     """The promises via ``qa_facts`` (hours → minutes); None when the adapter is unavailable."""
-    try:
-        from bot.rules import qa_facts
-    except ImportError:
-        return None
     if policy is None or not hasattr(qa_facts, "value") or not hasattr(qa_facts, "K"):
         return None
 

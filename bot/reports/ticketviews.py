@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from bot.reports import sqlx
 from bot.reports.periods import Period
-from bot.tickets import OPEN_STATES
+from bot.tickets.lifecycle import OPEN_STATES
 from storage.models import Staff, Ticket, TicketEvent
 
 LIST_LIMIT = 2000  # rows shown in a list (paginated); the count is always exact

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.roster.duty import shifts_for
 from bot.roster.model import Override, Roster, RosterError
 
 Moment = dt.date | dt.datetime | str
@@ -86,7 +87,6 @@ def propose_swap(
     layer: str | None = None,
 ) -> SwapProposal:
     """Validate a swap: both ranges non-empty, disjoint, and each actually holds the owner's duty."""
-    from bot.roster.duty import shifts_for
 
     mine = make_override(roster, partner, proposer, *give, layer=layer)
     theirs = make_override(roster, proposer, partner, *take, layer=layer)

@@ -1,7 +1,7 @@
 """Covers and swaps made in chat, stored in the database (``roster_overrides``).
 
 The rest of ``bot.roster`` is pure; this module is the thin storage side used by the chat
-commands ``/cover`` and ``/swap``. ``bot.dispatch.effective_roster`` adds the active rows to the
+commands ``/cover`` and ``/swap``. ``bot.dispatch.routing.effective_roster`` adds the active rows to the
 roster file's own overrides.
 """
 

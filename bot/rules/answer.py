@@ -16,15 +16,19 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bot.i18n import render
+from bot.core.i18n import render
 from bot.rules import qa_calc
 from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify
 from bot.rules.normalize import normalize
 from bot.rules.qa_calc import SIZED
-from bot.rules.qa_facts import PolicyGap, city_districts
+from bot.rules.qa_facts import PolicyGap, city_districts, complaint_rules
+from bot.rules.qa_figures import figures
+from bot.rules.qa_read import explain, grouped, read_line
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Answer", "CustomerFacts", "answer_in_flow", "explain", "fill", "respond", "respond_intent"]
 
 ACTIONS = {"human": "human", "complaint": "complaint", "report_fault": "report_fault"}
 # intents that are not policy questions: mid-flow they are left to the running conversation
@@ -33,6 +37,7 @@ QTY_CHOICES = ("1", "5", "10", "20", "50")
 
 
 AMOUNT_KEYS = frozenset({"amount", "software_amount", "hardware_amount"})
+AMOUNT_LISTS = frozenset({"amount_choices"})
 
 
 def _number(text: Any) -> Any:
@@ -65,11 +70,23 @@ class Answer:
     ask: str | None = None  # the parameter the follow-up question asks for
     choices: list[tuple[str, str]] = field(default_factory=list)  # follow-up buttons (label, value)
     action: str | None = None  # human|complaint|report_fault: the caller hands over
+    figures: list[str] = field(default_factory=list)  # the amounts/dates computed (qa_figures)
+    parts: list[str] = field(default_factory=list)  # intents answered, when the question had several
+    footer: str = ""  # the "clauses applied" line at the end of ``text``
+
+    @property
+    def explainable(self) -> bool:
+        """A computed answer: it can show the clauses it applied ("Why?")."""
+        return bool(self.clauses) and self.action is None and self.ask is None
 
     def as_json(self) -> dict[str, Any]:
         """``sdbot ask --json`` shape."""
-        params = {k: _number(v) if k in AMOUNT_KEYS else v for k, v in self.params.items()}
-        out = {"intent": self.intent, "params": params, "clauses": self.clauses, "answer": self.text}
+        params = {k: _number(v) if k in AMOUNT_KEYS else ([_number(a) for a in v] if k in AMOUNT_LISTS else v)
+                  for k, v in self.params.items()}
+        out = {"intent": self.intent, "params": params, "clauses": self.clauses, "answer": self.text,
+               "figures": self.figures}
+        if self.parts:
+            out["parts"] = self.parts
         if self.ask:
             out["ask"] = self.ask
         return out
@@ -84,11 +101,62 @@ def respond(
     customer: CustomerFacts | None = None,
     hours: Any = None,
 ) -> Answer:
-    """Answer a free-text question (classification, parameters, calculation, rendering)."""
+    """Answer a free-text question (classification, parameters, calculation, rendering).
+
+    A question with several topics ("保修多久？上门费多少？") is answered in parts, in order.
+    """
     found = classify(text, today=today)
+    parts = _topics(text, found.intent, today)
+    if len(parts) > 1:
+        return _in_parts(policy, parts, locale=locale, today=today, customer=customer, hours=hours)
     return respond_intent(
         policy, found.intent, found.params, locale=locale, today=today, customer=customer, hours=hours
     )
+
+
+_SPLIT = re.compile(
+    r"[?？。;；!！\n]+|[,，]\s*(?:还有|另外|以及|顺便问一?下|再问一?下|also)"
+    r"|,?\s+and (?=(?:what|how|when|who|is|are|do|does|can|will|where)\b)",
+    re.IGNORECASE,
+)
+
+
+def _topics(text: str, whole: str, today: dt.date) -> list[Any]:
+    """The classified parts of a question with two or more topics (else [])."""
+    if whole in ACTIONS:
+        return []  # a hand-over or a fault report takes the whole message
+    pieces = [p.strip() for p in _SPLIT.split(text) if p and len(p.strip()) >= 2]
+    if len(pieces) < 2:
+        return []
+    found = [classify(p, today=today) for p in pieces]
+    asked = [f for f in found if f.intent not in NOT_QUESTIONS and qa_calc.answerable(f.intent)]
+    if len({f.intent for f in asked}) < 2 or any(f.intent in ACTIONS for f in found):
+        return []
+    first_of_each = {f.intent: f for f in reversed(asked)}  # the first part asking each intent
+    return [f for f in asked if first_of_each[f.intent] is f]
+
+
+def _in_parts(policy: Any, parts: list[Any], **kw: Any) -> Answer:
+    """One answer per topic, each complete (a part that would need a follow-up answers in general)."""
+    answers = []
+    for part in parts:
+        ans = respond_intent(policy, part.intent, part.params, **kw)
+        if ans.ask is not None:
+            general = qa_calc.general_params(part.intent, ans.ask, part.params)
+            if general is None:
+                continue
+            ans = respond_intent(policy, part.intent, general, **kw)
+        answers.append(ans)
+    if len(answers) < 2:
+        first = parts[0]
+        return respond_intent(policy, first.intent, first.params, **kw)
+    clauses = list(dict.fromkeys(c for a in answers for c in a.clauses))
+    sep = "\n\n" + render(kw["locale"], "answers/text#part_sep") + "\n\n"
+    bodies = [a.text.removesuffix(a.footer).rstrip() for a in answers]
+    footer = render(kw["locale"], "answers/text#clauses", clauses=clauses)
+    text = sep.join(bodies) + (f"\n\n{footer}" if footer else "")
+    return Answer(answers[0].intent, answers[0].params, clauses, text, footer=footer,
+                  figures=[f for a in answers for f in a.figures], parts=[a.intent for a in answers])
 
 
 def respond_intent(
@@ -112,6 +180,12 @@ def respond_intent(
     if intent in ACTIONS or intent == "unknown":
         body = render(locale, f"answers/text#{_block(intent)}")
         return Answer(intent, params, [], body, action=ACTIONS.get(intent))
+    if intent in qa_calc.GUARDED and params.get("stray") and not params.get("general"):
+        # a number in the question that no parameter took: list the prices, compute no total
+        listing = respond_intent(policy, intent, {"general": True}, locale=locale, today=today,
+                                 customer=customer, hours=hours)
+        note = render(locale, "answers/text#unsure", numbers=params["stray"])
+        return Answer(intent, params, listing.clauses, f"{note}\n\n{listing.text}", footer=listing.footer)
     missing = qa_calc.missing(intent, params, customer)
     if missing is not None:
         return _follow_up(policy, intent, params, missing, locale)
@@ -124,14 +198,15 @@ def respond_intent(
         return Answer(intent, params, [], render(locale, "answers/text#not_in_policy"))
     body = render(locale, f"answers/text#{_block(intent)}", r=result, p=params, today=today,
                   customer=customer)
+    stated = figures(intent, result, params)
+    read = read_line(intent, params, locale) if stated else ""
     footer = render(locale, "answers/text#clauses", clauses=result.get("clauses", []))
-    text = body if not footer else f"{body}\n\n{footer}"
-    return Answer(intent, params, list(result.get("clauses", [])), text)
+    text = "\n\n".join(t for t in (read, body, footer) if t)
+    return Answer(intent, params, list(result.get("clauses", [])), text, figures=stated, footer=footer)
 
 
 def _complaint_rules(policy: Any, locale: str) -> dict[str, Any]:
     """The automatic complaint rule (empty when the policy cannot state it)."""
-    from bot.rules.qa_facts import complaint_rules
 
     try:
         return complaint_rules(policy, locale)
@@ -157,6 +232,11 @@ def _follow_up(policy: Any, intent: str, params: dict[str, Any], missing: str, l
         choices = [(render(locale, f"answers/labels#level_{lv}"), lv) for lv in ("basic", "advanced")]
     elif missing == "qty":
         choices = [(q, q) for q in QTY_CHOICES]
+    elif missing == "amount":
+        amounts = [str(a) for a in params.get("amount_choices") or []]
+        choices = [(grouped(a), a) for a in amounts]
+        text = render(locale, "answers/text#ask_amount", choices=[grouped(a) for a in amounts])
+        return Answer(intent, params, [], text, ask=missing, choices=choices)
     pending = [i for i in params.get("items") or [] if missing not in i]
     pending = [i for i in pending if missing != "size" or i["item"] in SIZED]
     item = pending[0]["item"] if pending else None
@@ -192,6 +272,16 @@ def fill(missing: str, value: str, params: dict[str, Any], today: dt.date) -> di
             return None
         todo[0][missing] = int(m.group(0))
         out["items"] = items
+    elif missing == "amount":
+        from bot.rules.extract import amounts
+
+        offered = [str(a) for a in out.get("amount_choices") or []]
+        found = [str(a) for a in amounts(text)] or [text.strip()]
+        picked = next((a for a in found if a in offered), None)
+        if picked is None:
+            return None
+        out["amount"] = picked
+        out.pop("amount_choices", None)
     elif missing == "date":
         when = date_in(text, today)
         if when is None:

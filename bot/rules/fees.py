@@ -97,9 +97,10 @@ def zone_of(policy: Policy, district: str) -> str:
 
 def onsite_fee(
     policy: Policy, zone: str, *, extra_visits: int = 0, transport_trips: int = 0,
-    extra_hours: Number = 0, covered: bool = False,
+    extra_hours: Number = 0, covered: bool = False, engineers: int = 1,
 ) -> Fee:
-    """Per-visit on-site fee: first visit + extra visits + transport trips + extra labour hours.
+    """Per-visit on-site fee: first visit (per engineer) + extra visits + transport trips + extra
+    labour hours.
 
     ``covered`` (in warranty, or the maintenance fee paid up — see ``contracts.coverage``) → free.
     """
@@ -107,13 +108,16 @@ def onsite_fee(
         raise RulesError(f"unknown zone {zone!r} (expected one of {', '.join(ZONES)})")
     extra_visits = _count("extra_visits", extra_visits)
     transport_trips = _count("transport_trips", transport_trips)
+    engineers = _count("engineers", engineers)
+    if engineers < 1:
+        raise RulesError("engineers: at least 1")
     hours = non_negative("extra_hours", extra_hours).normalize()
     z = getattr(policy.fees.onsite, zone)
     clause = f"fee.onsite.{zone}"
     if covered:
         return Fee(total=money(0), lines=[], clauses=["fee.free_when_covered", clause],
                    reason="in warranty or maintenance paid up: on-site service is free")
-    lines = [_line("first_visit", 1, z.first_visit, clause)]
+    lines = [_line("first_visit", engineers, z.first_visit, clause)]
     if extra_visits:
         lines.append(_line("extra_visit", extra_visits, z.extra_visit, clause))
     if transport_trips:

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from bot.rules.wording import tidy
+
 DEFAULT_POLICY = Path(str(resources.files("bot.rules").joinpath("default_policy.toml")))
 
 CONTRACT_TYPES = ("annual", "per_visit", "none")
@@ -224,7 +226,7 @@ class Complaint(_Section):
     within_months: Annotated[int, Field(ge=1, le=120)]
 
 
-# --- dispatch / satisfaction (used by bot/dispatch.py, bot/worklog.py) -----------------------------
+# --- dispatch / satisfaction (used by bot/dispatch/routing.py, bot/tickets/work.py) -----------------------------
 
 
 class Dispatch(_Section):
@@ -300,7 +302,8 @@ class Policy(_Section):
         if found is None:
             raise KeyError(clause_id)
         text = found.en if locale == "en" else found.zh
-        return PLACEHOLDER.sub(lambda m: _show(self.value(m.group(1)), locale), text)
+        filled = PLACEHOLDER.sub(lambda m: _show(self.value(m.group(1)), locale), text)
+        return tidy(filled, locale)
 
     def value(self, key: str) -> Any:
         """The value at dotted ``key`` (``fees.onsite.city.first_visit``); KeyError if absent."""

@@ -7,35 +7,43 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.rules import qa_compose
+
 # parameters each intent uses (the rest of what the extractor saw is noise for that intent)
 RELEVANT: dict[str, tuple[str, ...]] = {
     "warranty.period": ("kind",),
     "warranty.start": ("event", "date", "software"),
-    "warranty.status": ("date", "event", "kind", "items"),
+    "warranty.status": ("date", "event", "kind", "items", "delivered"),
     "return.policy": ("day",),
     "exchange.policy": ("day",),
     "sla.response": ("zone", "district"),
-    "fee.onsite": ("zone", "district", "extra_visits", "transport_trips", "extra_hours"),
+    "fee.onsite": ("zone", "district", "extra_visits", "transport_trips", "extra_hours", "hours_worked",
+                   "engineers", "days"),
     "fee.remote": ("remote_kind",),
     "fee.phone": ("phone_kind",),
     "fee.training": ("level", "people", "days"),
-    "fee.annual": ("items",),
-    "fee.maintenance_contract": ("software_amount", "hardware_amount"),
-    "fee.proxy_purchase": ("amount",),
-    "payment.software": ("amount", "software_amount"),
+    "fee.annual": ("items", "unpriced"),
+    "fee.maintenance_contract": ("software_amount", "hardware_amount", "split_needed"),
+    "fee.proxy_purchase": ("amount", "amount_choices"),
+    "payment.software": ("amount", "software_amount", "amount_choices"),
     "report_fault": ("items",),
 }
 
 
 SIZED = ("pbx", "amplifier")  # priced by ports / watts
+# computed answers that a number nobody read could falsify: with one, they list the prices only
+GUARDED = frozenset({"fee.onsite", "fee.training", "fee.annual", "fee.maintenance_contract",
+                     "fee.proxy_purchase", "payment.software", "fee.remote", "fee.phone"})
 
 
 def relevant(intent: str, params: dict[str, Any]) -> dict[str, Any]:
     """Only the parameters ``intent`` uses (``general`` marks a follow-up that was skipped)."""
-    keys = RELEVANT.get(intent, ()) + ("general",)
+    keys = RELEVANT.get(intent, ()) + ("general",) + (("stray",) if intent in GUARDED else ())
     out = {k: v for k, v in params.items() if k in keys}
     if intent == "payment.software" and "software_amount" in out:
         out["amount"] = out.pop("software_amount")
+    if intent == "fee.onsite" and "people" in params and "engineers" not in params:
+        out["stray"] = [*out.get("stray", []), str(params["people"])]  # our engineers, or theirs?
     if intent == "warranty.status" and "items" in out:
         out["items"] = [{"item": i["item"]} for i in out["items"]]
     return out
@@ -45,6 +53,10 @@ def missing(intent: str, params: dict[str, Any], customer: Any) -> str | None:
     """The one parameter to ask for before answering, or None."""
     if params.get("general"):
         return None
+    if intent in ("fee.proxy_purchase", "payment.software") and "amount" not in params and params.get(
+        "amount_choices"
+    ):
+        return "amount"
     if intent == "fee.onsite" and "zone" not in params and not (customer and customer.zone):
         return "zone"
     if intent == "fee.annual" and any("qty" not in i for i in params.get("items") or []):
@@ -65,6 +77,8 @@ def general_params(intent: str, ask: str, params: dict[str, Any]) -> dict[str, A
     if ask == "date":
         return None
     out = dict(params)
+    if ask == "amount":
+        out.pop("amount_choices", None)
     if ask in ("qty", "size"):
         out.pop("items", None)
     out["general"] = True
@@ -76,7 +90,6 @@ def compute(
     customer: Any = None, hours: Any = None,
 ) -> dict[str, Any]:
     """The template context of ``intent``'s answer, with ``clauses`` (ids applied)."""
-    from bot.rules import qa_compose
 
     return qa_compose.BUILDERS[intent](
         policy, params, locale=locale, today=today, customer=customer, hours=hours
@@ -85,6 +98,5 @@ def compute(
 
 def answerable(intent: str) -> bool:
     """True when a calculator-backed answer exists for ``intent``."""
-    from bot.rules import qa_compose
 
     return intent in qa_compose.BUILDERS

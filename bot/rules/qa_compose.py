@@ -12,8 +12,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from bot.i18n import render
+from bot.core.i18n import render
 from bot.rules import qa_facts as facts
+from bot.rules.extract import items as items_in
+from bot.rules.normalize import normalize
 
 Builder = Callable[..., dict[str, Any]]
 BUILDERS: dict[str, Builder] = {}
@@ -79,7 +81,9 @@ def _warranty_status(
         sources = _matching(customer.equipment, p.get("items") or [])
     else:
         event = p.get("event") or "sale"
-        if not p.get("event"):
+        if p.get("delivered"):
+            assumed = _label(locale, "event_delivered")
+        elif not p.get("event"):
             assumed = _label(locale, "event_sale")
         kind = p.get("kind") or ("project" if event == "acceptance" else "product")
         item = (p.get("items") or [{}])[0].get("item")
@@ -95,8 +99,6 @@ def _warranty_status(
 
 def _matching(equipment: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The registered equipment of the kinds named in the question (all of it when none match)."""
-    from bot.rules.extract import items as items_in
-    from bot.rules.normalize import normalize
 
     wanted = {i["item"] for i in items}
     if not wanted:
@@ -172,17 +174,29 @@ def _onsite(
             row["label"] = _label(locale, f"zone_name_{row['zone']}")
         return {"covered": False, "lines": [], "table": table, "total": None, "labour": labour,
                 "zone_label": "", "clauses": [c for row in table for c in row["clauses"]] + labour["clauses"]}
+    included = labour["included_hours"]
+    extra_hours = p.get("extra_hours", 0)
+    if "hours_worked" in p:  # "worked 10 hours": the hours beyond what a visit includes
+        extra_hours = max(0, p["hours_worked"] - included)
+    engineers = p.get("engineers", 1)
+    if p.get("days", 1) > 1 or (engineers > 1 and extra_hours):
+        # per-day or per-engineer overtime is not priced by the policy: state the prices, no total
+        table = [row for row in facts.onsite_table(policy) if row["zone"] == zone]
+        for row in table:
+            row["label"] = _label(locale, f"zone_name_{row['zone']}")
+        return {"covered": False, "lines": [], "table": table, "total": None, "labour": labour,
+                "zone_label": "", "unsure": True,
+                "clauses": [c for row in table for c in row["clauses"]] + labour["clauses"]}
     res = facts.onsite(
         policy, zone, extra_visits=p.get("extra_visits", 0), transport_trips=p.get("transport_trips", 0),
-        extra_hours=p.get("extra_hours", 0), covered=covered,
+        extra_hours=extra_hours, covered=covered, engineers=engineers,
     )
     for line in res["lines"]:
         line["label"] = _label(locale, f"line_{line['key']}", hours=res.get("included_hours"))
-    letters = facts.contact_letters(policy, locale)
-    extra = [] if covered else letters["clauses"] + [c for c in labour["clauses"] if c not in res["clauses"]]
+    # the contact-letter rounds (联络函) are the desk's internal procedure, not part of a quote
+    extra = [] if covered else [c for c in labour["clauses"] if c not in res["clauses"]]
     return {**res, "covered": covered, "table": [], "zone_label": _label(locale, f"zone_name_{zone}"),
-            "letters": letters["text"] if not covered else None, "labour": None if covered else labour,
-            "clauses": [*res["clauses"], *extra]}
+            "labour": None if covered else labour, "clauses": [*res["clauses"], *extra]}
 
 
 @builder("fee.remote")
@@ -223,7 +237,9 @@ def _annual(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) -> dict[st
     res = facts.annual(policy, items)
     for line in res["lines"]:
         line["label"] = _label(locale, f"item_{line['item']}")
-    return {**res, "table": [], "note": res.get("note")}
+    if p.get("unpriced"):  # something counted that no price row took: no total that leaves it out
+        return {**res, "total": None, "unpriced": True, "table": [], "note": res.get("note")}
+    return {**res, "table": [], "note": res.get("note"), "unpriced": False}
 
 
 @builder("fee.maintenance_contract")

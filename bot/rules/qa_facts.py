@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from bot.roster import DEFAULT_ROSTER, load_roster
 from bot.rules import calculators as calc
 from bot.rules.result import RulesError
 
@@ -168,7 +169,6 @@ def _hhmm(minutes: int) -> str:
 def service_hours(policy: Any, hours: Any) -> dict[str, Any]:
     """Office and duty hours (from the roster's ``[hours]``), with the duty clause id."""
     if hours is None:
-        from bot.roster import DEFAULT_ROSTER, load_roster
 
         hours = load_roster(DEFAULT_ROSTER).hours
     return {
@@ -219,11 +219,12 @@ def onsite_table(policy: Any) -> list[dict[str, Any]]:
 
 def onsite(
     policy: Any, zone: str, *, extra_visits: int = 0, transport_trips: int = 0, extra_hours: int = 0,
-    covered: bool = False,
+    covered: bool = False, engineers: int = 1,
 ) -> dict[str, Any]:
     """Per-visit fee: first visit, extra visits, transport trips, extra labour hours; 0 if covered."""
     fee = _guard(calc.onsite_fee, policy, zone, extra_visits=extra_visits,
-                 transport_trips=transport_trips, extra_hours=extra_hours, covered=covered)
+                 transport_trips=transport_trips, extra_hours=extra_hours, covered=covered,
+                 engineers=engineers)
     return {"total": fee.total, "lines": _lines(fee), "clauses": list(fee.clauses),
             "included_hours": _guard(lambda: policy.fees.included_hours)}
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from bot.roster.calendar import is_workday as official_workday
+
 CENT = Decimal("0.01")
 
 
@@ -97,11 +99,7 @@ WorkdayFn = Callable[[dt.date], bool]
 def default_workday(day: dt.date) -> bool:
     """The official Chinese calendar (with make-up working weekends); Mon–Fri if unavailable."""
     try:
-        from bot.roster.calendar import is_workday
-    except ImportError:  # pragma: no cover - the roster module ships with the bot
-        return day.weekday() < 5
-    try:
-        return bool(is_workday(day))
+        return bool(official_workday(day))
     except Exception:  # outside the official calendar's years
         return day.weekday() < 5
 

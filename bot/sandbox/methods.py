@@ -2,7 +2,8 @@
 
 Text limits count Python characters (Unicode code points) of the text after HTML parsing
 and whitespace trimming, as TDLib does; entity offsets are UTF-16 code units.
-Markdown parse modes are accepted but not parsed (the text is kept verbatim).
+Markdown parse modes are refused with a sandbox error: the sandbox does not parse them, and the
+bot does not use them, so any future use must be noticed (and the parser written) first.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import asyncio
 import json
 import mimetypes
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.sandbox.html import HtmlError, parse_html, strip_entities
 from bot.sandbox.state import (
+    ALL_UPDATE_TYPES,
+    BLOCKED,
     CALLBACK_TTL,
     ApiError,
     Chat,
@@ -24,6 +28,7 @@ from bot.sandbox.state import (
     StoredFile,
     World,
     bad_request,
+    keyboard_rows,
     strip_reply,
 )
 
@@ -31,6 +36,20 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_TEXT_LIMIT = 200
 MAX_POLL_TIMEOUT = 50.0
+# Telegram's file limits for bots: uploads (photos, other files) and getFile downloads
+PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024
+FILE_UPLOAD_LIMIT = 50 * 1024 * 1024
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+TOO_LARGE = "Request Entity Too Large"
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+POLL_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+MARKDOWN_REFUSED = (
+    "sandbox: parse_mode {mode} is not supported (the sandbox parses only HTML, and the bot "
+    "uses only HTML); write a Markdown parser in bot/sandbox/ before using it"
+)
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 _CHAT_ACTIONS = frozenset(
@@ -162,7 +181,7 @@ def format_text(
             except HtmlError as exc:
                 raise bad_request(f"can't parse entities: {exc}") from None
         elif mode in ("markdown", "markdownv2"):
-            plain, ents = text, []
+            raise ApiError(400, MARKDOWN_REFUSED.format(mode=parse_mode))
         else:
             raise bad_request("unsupported parse_mode")
     else:
@@ -185,6 +204,8 @@ def check_markup(markup: Any) -> dict[str, Any] | None:
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise bad_request("can't parse inline keyboard markup JSON object")
+        if not keyboard_rows(markup):
+            return None  # Telegram drops an empty inline keyboard: the message has none
         for row in rows:
             for b in row:
                 if not isinstance(b, dict) or not isinstance(b.get("text"), str):
@@ -219,6 +240,8 @@ def check_markup(markup: Any) -> dict[str, Any] | None:
         return markup
     if markup.get("remove_keyboard") or markup.get("force_reply"):
         return markup
+    if not markup:
+        return None  # {} (an empty InlineKeyboardMarkup as PTB sends it): no markup
     raise bad_request("can't parse reply keyboard markup JSON object")
 
 
@@ -238,12 +261,19 @@ def _reply_to(world: World, chat: Chat, p: Params) -> dict[str, Any] | None:
     return strip_reply(target.data)
 
 
+def _writable(world: World, chat: Chat) -> None:
+    """403 when the user has blocked the bot (sending, editing, chat actions)."""
+    if chat.user.id in world.blocked:
+        raise ApiError(403, BLOCKED)
+
+
 def _flood(world: World, chat: Chat) -> None:
     if world.flood_enabled:
         world.flood.check(chat.user.id)
 
 
 def _send(world: World, chat: Chat, p: Params, content: dict[str, Any]) -> dict[str, Any]:
+    _writable(world, chat)
     markup = check_markup(p.json("reply_markup"))
     reply = _reply_to(world, chat, p)
     if reply is not None:
@@ -274,6 +304,7 @@ def _editable(world: World, p: Params) -> tuple[Chat, Message]:
         raise bad_request("message to edit not found")
     if not msg.from_bot:
         raise bad_request("message can't be edited")
+    _writable(world, chat)
     return chat, msg
 
 
@@ -304,6 +335,9 @@ def _apply_edit(world: World, msg: Message, fields: dict[str, Any], markup: Any)
 def _new_upload(world: World, up: Upload, kind: str, default_name: str) -> StoredFile:
     if not up.data:
         raise bad_request("file must be non-empty")
+    limit = PHOTO_UPLOAD_LIMIT if kind == "photos" else FILE_UPLOAD_LIMIT
+    if len(up.data) > limit:
+        raise ApiError(400, TOO_LARGE)
     name = up.filename or default_name
     mime = up.content_type
     if not mime or mime == "application/octet-stream":
@@ -333,6 +367,10 @@ async def get_updates(world: World, p: Params) -> Any:
     offset = p.int("offset")
     limit = min(100, max(1, p.int("limit", 100) or 100))
     timeout = min(MAX_POLL_TIMEOUT, max(0.0, p.float("timeout", 0.0)))
+    _set_allowed_updates(world, p)
+    world.poll_generation += 1
+    generation = world.poll_generation
+    world.updates_signal.fire()  # an earlier long poll wakes up and finds itself terminated
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -341,16 +379,48 @@ async def get_updates(world: World, p: Params) -> Any:
         if result or remaining <= 0 or world.closing or world.webhook_url:
             return result
         await world.updates_signal.wait(remaining)
+        if world.poll_generation != generation:
+            raise ApiError(409, POLL_CONFLICT)
+
+
+def _set_allowed_updates(world: World, p: Params) -> None:
+    """Remember ``allowed_updates`` when given (absent: the previous setting stays)."""
+    if not p.has("allowed_updates"):
+        return
+    kinds = p.json("allowed_updates")
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        raise bad_request("can't parse allowed_updates JSON array")
+    world.allowed_updates = [k for k in kinds if k in ALL_UPDATE_TYPES]
+
+
+def _check_webhook_url(world: World, url: str) -> None:
+    """Telegram: an HTTPS URL on port 443, 80, 88 or 8443 (unless the sandbox allows http)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    if world.allow_insecure_webhook:
+        return
+    if parts.scheme != "https":
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        raise bad_request("bad webhook: Wrong port number specified in the URL") from None
+    if port not in WEBHOOK_PORTS:
+        raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
 
 
 @method("setWebhook")
 async def set_webhook(world: World, p: Params) -> Any:
     url = p.str("url") or ""
     secret = p.str("secret_token")
-    if url and not re.match(r"https?://", url):
-        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    if url:
+        _check_webhook_url(world, url)
     if secret and not _SECRET_RE.fullmatch(secret):
         raise bad_request("secret token contains unallowed characters")
+    _set_allowed_updates(world, p)
+    if p.has("max_connections"):  # Telegram clamps it to 1..100
+        world.webhook_max_connections = min(100, max(1, p.int("max_connections", 40) or 1))
     if p.bool("drop_pending_updates"):
         world.updates.clear()
     world.webhook_url, world.webhook_secret = url, secret or None
@@ -376,7 +446,9 @@ async def get_webhook_info(world: World, p: Params) -> Any:
         "pending_update_count": len(world.updates),
     }
     if world.webhook_url:
-        info["max_connections"] = 40
+        info["max_connections"] = world.webhook_max_connections
+        if world.allowed_updates:
+            info["allowed_updates"] = list(world.allowed_updates)
     if world.webhook_last_error:
         info["last_error_date"], info["last_error_message"] = world.webhook_last_error
     return info
@@ -432,7 +504,7 @@ async def send_document(world: World, p: Params) -> Any:
 
 @method("sendChatAction")
 async def send_chat_action(world: World, p: Params) -> Any:
-    world.chat(p.required("chat_id"))
+    _writable(world, world.chat(p.required("chat_id")))
     if p.str("action") not in _CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
     return True
@@ -516,6 +588,8 @@ async def get_file(world: World, p: Params) -> Any:
     f = world.files.get(p.str("file_id") or "")
     if f is None:
         raise bad_request("invalid file_id")
+    if len(f.data) > DOWNLOAD_LIMIT:
+        raise bad_request("file is too big")
     return f.file_dict()
 
 
@@ -566,7 +640,18 @@ async def get_chat_menu_button(world: World, p: Params) -> Any:
 @method("getChat")
 async def get_chat(world: World, p: Params) -> Any:
     chat = world.chat(p.required("chat_id"))
-    return {**chat.user.chat_dict(), "accent_color_id": 0, "max_reaction_count": 11}
+    return {
+        **chat.user.chat_dict(),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {  # required in ChatFullInfo since Bot API 9.0
+            "unlimited_gifts": True,
+            "limited_gifts": True,
+            "unique_gifts": True,
+            "premium_subscription": True,
+            "gifts_from_channels": True,
+        },
+    }
 
 
 @method("close")

@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.sandbox.methods import Params, Upload, call, canonical
-from bot.sandbox.state import ApiError, World
+from bot.sandbox.state import ApiError, PendingUpdate, UserBlocked, World, update_chat_key
 
 log = logging.getLogger("bot.sandbox")
 
@@ -67,20 +67,33 @@ class SandboxServer:
         *,
         delay_ms: float = 0,
         flood_limits: bool = False,
+        allow_insecure_webhook: bool = False,
         clock: Callable[[], float] = time.time,
         start_ids: tuple[int, int] = (1, 1),
     ) -> None:
+        """``allow_insecure_webhook``: accept an http:// webhook on any port (a local bot
+        listener in tests and in the bot's own sandbox mode); Telegram requires HTTPS on port
+        443, 80, 88 or 8443."""
         self.host = host
         self.port = port
         self.world = World(clock, start_ids=start_ids)  # (first update id, first message id)
         self.world.delay_ms = float(delay_ms)
         self.world.flood_enabled = flood_limits
+        self.world.allow_insecure_webhook = allow_insecure_webhook
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         # a load balancer in front of several bot instances: deliveries go to these in turn
         # (a failed delivery is retried on the next one); empty = the registered webhook URL
         self.webhook_targets: list[str] = []
+
+    @property
+    def allow_insecure_webhook(self) -> bool:
+        return self.world.allow_insecure_webhook
+
+    @allow_insecure_webhook.setter
+    def allow_insecure_webhook(self, value: bool) -> None:
+        self.world.allow_insecure_webhook = value
 
     # ---------------------------------------------------------------- lifecycle
     @property
@@ -104,6 +117,8 @@ class SandboxServer:
         r.add_get("/sandbox/health", self._health)
         r.add_post("/sandbox/send", self._send)
         r.add_post("/sandbox/press", self._press)
+        r.add_post("/sandbox/block", self._block)
+        r.add_post("/sandbox/unblock", self._unblock)
         r.add_post("/sandbox/edit", self._edit)
         r.add_post("/sandbox/update", self._update)
         r.add_post("/sandbox/redeliver", self._redeliver)
@@ -197,6 +212,8 @@ class SandboxServer:
     async def _inject_fault(self, kind: str, retry_after: int) -> None:
         if kind == "429":
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        if kind == "413":  # what a proxy in front of the Bot API answers to a too large body
+            raise ApiError(413, "Request Entity Too Large")
         if kind == "timeout":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), TIMEOUT_FAULT_HOLD)
@@ -217,33 +234,71 @@ class SandboxServer:
             self._webhook_task = asyncio.create_task(self._webhook_loop())
 
     async def _webhook_loop(self) -> None:
-        """POST pending updates in order; retry with exponential backoff on failure."""
+        """POST pending updates as Telegram does: one in flight per chat, in order, and at most
+        ``max_connections`` at once; a chat whose delivery failed is retried with backoff."""
         world = self.world
-        backoff = 0.05
-        turn = 0
+        loop = asyncio.get_running_loop()
+        inflight: dict[str, asyncio.Task[bool]] = {}
+        retry_at: dict[str, float] = {}
+        backoff: dict[str, float] = {}
+        turn = [0]
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            while world.webhook_url and not world.closing:
-                if not world.updates:
-                    await world.updates_signal.wait(1.0)
-                    continue
-                pending = world.updates[0]
-                headers = {SECRET_HEADER: world.webhook_secret} if world.webhook_secret else {}
-                error = ""
-                targets = self.webhook_targets or [world.webhook_url]
-                url, turn = targets[turn % len(targets)], turn + 1
-                try:
-                    async with session.post(url, json=pending.payload, headers=headers) as resp:
-                        if not 200 <= resp.status < 300:
-                            error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    error = f"Connection error: {type(exc).__name__}"
-                if not error:
-                    world.confirm_webhook(pending)
-                    backoff = 0.05
-                    continue
-                world.webhook_last_error = (int(world.clock()), error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+            try:
+                while world.webhook_url and not world.closing:
+                    now = loop.time()
+                    heads: set[str] = set()
+                    for pending in list(world.updates):
+                        if len(inflight) >= world.webhook_max_connections:
+                            break
+                        key = update_chat_key(pending.payload)
+                        if key in heads:
+                            continue  # only a chat's earliest pending update may go
+                        heads.add(key)
+                        if key not in inflight and retry_at.get(key, 0.0) <= now:
+                            inflight[key] = asyncio.create_task(
+                                self._deliver(session, pending, turn)
+                            )
+                    due = [t - now for k, t in retry_at.items() if k not in inflight and t > now]
+                    woken = asyncio.create_task(world.updates_signal.wait(min([1.0, *due])))
+                    await asyncio.wait({woken, *inflight.values()}, return_when="FIRST_COMPLETED")
+                    woken.cancel()
+                    for key, task in list(inflight.items()):
+                        if not task.done():
+                            continue
+                        del inflight[key]
+                        if task.result():
+                            retry_at.pop(key, None)
+                            backoff.pop(key, None)
+                        else:
+                            wait = backoff.get(key, 0.05)
+                            retry_at[key] = loop.time() + wait
+                            backoff[key] = min(wait * 2, 5.0)
+            finally:
+                for task in inflight.values():
+                    task.cancel()
+                await asyncio.gather(*inflight.values(), return_exceptions=True)
+
+    async def _deliver(
+        self, session: aiohttp.ClientSession, pending: PendingUpdate, turn: list[int]
+    ) -> bool:
+        """POST one update to the webhook (or the next load-balanced target); True when taken."""
+        world = self.world
+        headers = {SECRET_HEADER: world.webhook_secret} if world.webhook_secret else {}
+        targets = self.webhook_targets or [world.webhook_url]
+        url = targets[turn[0] % len(targets)]
+        turn[0] += 1
+        error = ""
+        try:
+            async with session.post(url, json=pending.payload, headers=headers) as resp:
+                if not 200 <= resp.status < 300:
+                    error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"Connection error: {type(exc).__name__}"
+        if error:
+            world.webhook_last_error = (int(world.clock()), error)
+            return False
+        world.confirm_webhook(pending)
+        return True
 
     # ---------------------------------------------------------------- control API
     @staticmethod
@@ -277,6 +332,8 @@ class SandboxServer:
             return self._ok(await coro)
         except ControlError as exc:
             return web.json_response({"ok": False, "description": str(exc)}, status=exc.status)
+        except UserBlocked as exc:
+            return web.json_response({"ok": False, "description": str(exc)}, status=409)
         except LookupError as exc:
             msg = exc.args[0] if exc.args else str(exc)
             return web.json_response({"ok": False, "description": msg}, status=404)
@@ -308,12 +365,32 @@ class SandboxServer:
     async def _press(self, request: web.Request) -> web.Response:
         async def run() -> dict[str, Any]:
             body = await self._body(request)
+            forge = body.get("forge", False)
+            if not isinstance(forge, bool):
+                raise ControlError(400, "forge must be true or false")
             update_id, query_id = self.world.user_press(
-                _int(body, "user_id"), _int(body, "message_id"), str(body.get("data", ""))
+                _int(body, "user_id"), _int(body, "message_id"), str(body.get("data", "")),
+                forge=forge,
             )
             return {"update_id": update_id, "callback_query_id": query_id}
 
         return await self._guard(run())
+
+    async def _block(self, request: web.Request) -> web.Response:
+        return await self._guard(self._set_blocked(request, True))
+
+    async def _unblock(self, request: web.Request) -> web.Response:
+        return await self._guard(self._set_blocked(request, False))
+
+    async def _set_blocked(self, request: web.Request, blocked: bool) -> dict[str, Any]:
+        """The user blocks/unblocks the bot; ``update_id`` of the my_chat_member update, if any
+        (None when nothing changed, or when allowed_updates keeps it from the bot)."""
+        body = await self._body(request)
+        user_id = _int(body, "user_id")
+        update_id = self.world.set_blocked(user_id, blocked)
+        if update_id is not None and update_id not in self.world.history:
+            update_id = None
+        return {"ok": True, "blocked": blocked, "update_id": update_id}
 
     async def _edit(self, request: web.Request) -> web.Response:
         async def run() -> dict[str, Any]:
@@ -393,10 +470,13 @@ class SandboxServer:
             if "flood_limits" in body:
                 self.world.flood_enabled = bool(body["flood_limits"])
                 self.world.reset_flood()
+            if "allow_insecure_webhook" in body:
+                self.world.allow_insecure_webhook = bool(body["allow_insecure_webhook"])
             return {
                 "ok": True,
                 "delay_ms": self.world.delay_ms,
                 "flood_limits": self.world.flood_enabled,
+                "allow_insecure_webhook": self.world.allow_insecure_webhook,
             }
 
         return await self._guard(run())

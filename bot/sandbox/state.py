@@ -15,7 +15,7 @@ import re
 import secrets
 import struct
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,19 @@ from bot.sandbox.html import utf16_len
 BOT_FIRST_NAME = "ServiceDesk Sandbox"
 BOT_USERNAME = "servicedesk_sandbox_bot"
 CALLBACK_TTL = 60.0  # seconds a callback query may be answered
+BLOCKED = "Forbidden: bot was blocked by the user"
+# what Telegram delivers when allowed_updates was never given (or given as [])
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message", "edited_message", "channel_post", "edited_channel_post",
+        "business_connection", "business_message", "edited_business_message",
+        "deleted_business_messages", "inline_query", "chosen_inline_result", "callback_query",
+        "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer",
+        "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+    }
+)
+# delivered only when asked for by name
+ALL_UPDATE_TYPES = DEFAULT_UPDATE_TYPES | {"chat_member", "message_reaction", "message_reaction_count"}
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 # a 1x1 transparent PNG, used for `"photo": true`
 TINY_PNG = bytes.fromhex(
@@ -47,6 +60,38 @@ def bad_request(text: str) -> ApiError:
     return ApiError(400, f"Bad Request: {text}")
 
 
+class PressRefused(ValueError):
+    """A press names no button of the message's current inline keyboard (not forged)."""
+
+
+class UserBlocked(ValueError):
+    """A control-API action by a user who has blocked the bot."""
+
+
+def update_type(payload: dict[str, Any]) -> str | None:
+    """The update's kind (``message``, ``callback_query``…): its one key besides update_id."""
+    return next((k for k in payload if k != "update_id"), None)
+
+
+def update_chat_key(payload: dict[str, Any]) -> str:
+    """Telegram's webhook queue of an update: its chat (one delivery in flight per chat)."""
+    obj = payload.get(update_type(payload) or "")
+    if isinstance(obj, dict):
+        chat = obj.get("chat") or (obj.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and "id" in chat:
+            return f"chat:{chat['id']}"
+        sender = obj.get("from")
+        if isinstance(sender, dict) and "id" in sender:
+            return f"user:{sender['id']}"
+    return f"update:{payload.get('update_id')}"
+
+
+def keyboard_data(markup: dict[str, Any] | None) -> list[str]:
+    """The callback_data of every button of an inline keyboard."""
+    rows = (markup or {}).get("inline_keyboard") or []
+    return [str(b["callback_data"]) for row in rows for b in row if "callback_data" in b]
+
+
 class Signal:
     """Broadcast 'something changed' to any number of waiters."""
 
@@ -57,9 +102,13 @@ class Signal:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, timeout: float) -> None:
-        """Wait until the next :meth:`fire` or ``timeout`` seconds."""
-        event = self._event
+    def wait(self, timeout: float) -> Coroutine[None, None, None]:
+        """Wait until the next :meth:`fire` or ``timeout`` seconds (a fire after this call
+        counts even if the coroutine starts later, e.g. as a task)."""
+        return self._wait(self._event, timeout)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), max(0.0, timeout))
 
@@ -243,6 +292,9 @@ class World:
         self.delay_ms = 0.0
         self.flood_enabled = False
         self.closing = False  # set on server stop: long polls return at once
+        # an explicit test option: webhooks on plain http and any port (Telegram: https only)
+        self.allow_insecure_webhook = False
+        self.poll_generation = 0  # bumped by every getUpdates: an older long poll is terminated
         self._id_counter = 0
         self.reset()
 
@@ -264,6 +316,10 @@ class World:
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.webhook_last_error: tuple[int, str] | None = None
+        self.webhook_max_connections = 40
+        self.allowed_updates: list[str] = []  # [] = Telegram's default set
+        self.blocked: set[int] = set()  # users who have blocked the bot
+        self.dropped_updates = 0  # not queued: their type is not in allowed_updates
         self.calls: dict[str, int] = defaultdict(int)
         self.errors: dict[str, int] = defaultdict(int)
         self.updates_delivered = 0
@@ -279,6 +335,7 @@ class World:
             "errors": dict(self.errors),
             "updates_delivered": self.updates_delivered,
             "pending_updates": len(self.updates),
+            "dropped_updates": self.dropped_updates,
         }
 
     def _new_id(self, prefix: str) -> str:
@@ -346,7 +403,7 @@ class World:
             "date": int(self.clock()),
             **content,
         }
-        if from_bot and markup and "inline_keyboard" in markup:
+        if from_bot and markup and keyboard_rows(markup):
             data["reply_markup"] = markup
         seq = self._bump()
         msg = Message(chat.user.id, chat.last_message_id, from_bot, data, seq, seq, markup)
@@ -414,11 +471,23 @@ class World:
         return sizes
 
     # ---------------------------------------------------------------- updates
+    def accepts(self, kind: str | None) -> bool:
+        """Whether the bot's allowed_updates let an update of this kind be queued."""
+        allowed = self.allowed_updates or DEFAULT_UPDATE_TYPES
+        return kind is None or kind in allowed
+
     def queue_update(self, payload: dict[str, Any]) -> int:
-        """Append an update (assigning an update_id when missing)."""
+        """Append an update (assigning an update_id when missing).
+
+        Like Telegram, an update whose kind is not in the bot's ``allowed_updates`` is not kept
+        (it still uses up an update_id).
+        """
         if not isinstance(payload.get("update_id"), int):
             payload["update_id"] = self.next_update_id
         self.next_update_id = max(self.next_update_id, payload["update_id"] + 1)
+        if not self.accepts(update_type(payload)):
+            self.dropped_updates += 1
+            return payload["update_id"]
         self.history[payload["update_id"]] = payload
         self.updates.append(PendingUpdate(payload["update_id"], payload))
         self.updates_signal.fire()
@@ -537,8 +606,16 @@ class World:
             raise ValueError("nothing to send: give text, photo, document, contact, …")
         return {k: v for k, v in content.items() if v is not None}
 
+    def _not_blocked(self, user_id: int) -> None:
+        if user_id in self.blocked:
+            raise UserBlocked(
+                f"user {user_id} has blocked the bot: /sandbox/unblock first "
+                "(a Telegram user cannot write to a bot they blocked)"
+            )
+
     def user_send(self, user_id: int, body: dict[str, Any]) -> tuple[int, int]:
         """A user writes to the bot; returns (update_id, message_id)."""
+        self._not_blocked(user_id)
         user = self.touch_user(user_id, body)
         chat = self.chats[user_id]
         content = self.user_message_content(user, body)
@@ -552,12 +629,26 @@ class World:
         update_id = self.queue_update({"message": copy.deepcopy(msg.data)})
         return update_id, msg.message_id
 
-    def user_press(self, user_id: int, message_id: int, data: str) -> tuple[int, str]:
-        """A user presses an inline button (data is not checked against the keyboard)."""
+    def user_press(
+        self, user_id: int, message_id: int, data: str, *, forge: bool = False
+    ) -> tuple[int, str]:
+        """A user presses an inline button of a bot message.
+
+        ``data`` must be the callback_data of a button on the message's current keyboard, as on
+        Telegram; ``forge=True`` (a security test playing a modified client) skips that check.
+        """
+        self._not_blocked(user_id)
         chat = self.chats.get(user_id)
         msg = self.message(chat, message_id) if chat else None
         if chat is None or msg is None:
             raise LookupError(f"message {message_id} not found in chat {user_id}")
+        if not forge:
+            shown = keyboard_data(msg.data.get("reply_markup") if msg.from_bot else None)
+            if data not in shown:
+                raise PressRefused(
+                    f"message {message_id} has no button with data {data!r} "
+                    f"(its keyboard: {shown}); pass forge=true to send forged data"
+                )
         query_id = str(random.getrandbits(63))
         self.callbacks[query_id] = CallbackQuery(query_id, user_id, self.clock())
         update_id = self.queue_update(
@@ -573,8 +664,37 @@ class World:
         )
         return update_id, query_id
 
+    def set_blocked(self, user_id: int, blocked: bool) -> int | None:
+        """The user blocks (or unblocks) the bot: queues Telegram's ``my_chat_member`` update.
+
+        Returns its update_id, or None when nothing changed.
+        """
+        chat = self.chats.get(user_id)
+        if chat is None:
+            raise LookupError(f"user {user_id} unknown")
+        if (user_id in self.blocked) == blocked:
+            return None
+        member = {"user": self.bot_user, "status": "member"}
+        kicked = {"user": self.bot_user, "status": "kicked", "until_date": 0}
+        if blocked:
+            self.blocked.add(user_id)
+        else:
+            self.blocked.discard(user_id)
+        return self.queue_update(
+            {
+                "my_chat_member": {
+                    "chat": chat.user.chat_dict(),
+                    "from": chat.user.to_dict(),
+                    "date": int(self.clock()),
+                    "old_chat_member": member if blocked else kicked,
+                    "new_chat_member": kicked if blocked else member,
+                }
+            }
+        )
+
     def user_edit(self, user_id: int, message_id: int, text: str) -> int:
         """A user edits one of their own earlier text messages."""
+        self._not_blocked(user_id)
         chat = self.chats.get(user_id)
         msg = self.message(chat, message_id) if chat else None
         if chat is None or msg is None or msg.from_bot:
@@ -614,8 +734,8 @@ class World:
             self.rate_faults.append(RateFault(method, float(body["rate"]), kinds, retry_after, rng))
             return
         kind = str(body.get("kind", "500"))
-        if kind not in ("429", "500", "timeout"):
-            raise ValueError("kind must be 429, 500 or timeout")
+        if kind not in ("413", "429", "500", "timeout"):
+            raise ValueError("kind must be 413, 429, 500 or timeout")
         self.faults.append(Fault(method, int(body.get("count", 1)), kind, retry_after))
 
     def take_fault(self, method: str) -> tuple[str, int] | None:
@@ -670,6 +790,12 @@ def strip_reply(data: dict[str, Any]) -> dict[str, Any]:
     d = copy.deepcopy(data)
     d.pop("reply_to_message", None)
     return d
+
+
+def keyboard_rows(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
+    """The non-empty rows of an inline keyboard (Telegram drops an empty keyboard)."""
+    rows = (markup or {}).get("inline_keyboard") or []
+    return [row for row in rows if row]
 
 
 def _view_button(b: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from bot.dispatch.routing import effective_roster
+from bot.roster.duty import on_duty
+from bot.staff.lookup import staff_by_key
+
 
 async def on_duty_user_ids(desk: Any) -> list[int]:
     """Sandbox user ids of the active staff on duty at the desk's current time.
@@ -12,9 +16,6 @@ async def on_duty_user_ids(desk: Any) -> list[int]:
     Uses the same effective roster as dispatch (the roster file plus covers and swaps stored in
     the database); staff without a Telegram id are left out.
     """
-    from bot.dispatch import effective_roster
-    from bot.notify import staff_by_key
-    from bot.roster.duty import on_duty
 
     async with desk.db.read() as session:
         view = SimpleNamespace(session=session, now=desk.now())  # what effective_roster reads

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from bot.sandbox import SandboxServer
 from bot.sandbox.state import Message, view_message
 from bot.webchat import clockctl

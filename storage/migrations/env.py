@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.models import Base
@@ -24,9 +25,16 @@ def _run(sync_conn) -> None:  # type: ignore[no-untyped-def]
         context.run_migrations()
 
 
+# Held for the migration's transaction on PostgreSQL, so two instances starting together migrate
+# one after the other (the second then finds nothing to do). SQLite's write lock does the same.
+MIGRATION_LOCK = 0x5D_B0_7A_1E
+
+
 async def _run_async() -> None:
     engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_run)
     await engine.dispose()
 

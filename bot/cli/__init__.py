@@ -1,0 +1,1 @@
+"""Every `sdbot` command (`bot.cli.main` is the entry point)."""

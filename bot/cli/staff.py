@@ -1,0 +1,130 @@
+"""``sdbot staff add|list|deactivate|activate|role|invite``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.cli.common import settings_or_exit
+from bot.staff import accounts as staff_mod
+from storage.db import Database
+
+
+def _run(fn: Callable[[Any, dt.datetime], Awaitable[int]]) -> int:
+    from storage.migrate import upgrade
+
+    settings = settings_or_exit()
+    upgrade(settings.database_url)
+
+    async def go() -> int:
+        db = Database(settings.database_url)
+        try:
+            async with db.write() as session:
+                return await fn(session, settings.clock().now().astimezone(dt.UTC))
+        except staff_mod.StaffError as exc:
+            print(f"sdbot: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    async def go(session: Any, now: dt.datetime) -> int:
+        staff, code = await staff_mod.add_staff(
+            session, key=args.key or _key(args.name), name=args.name, role=args.role, phone=args.phone, now=now
+        )
+        if args.json:
+            print(json.dumps({"key": staff.key, "role": staff.role, "code": code}))
+        else:
+            print(f"added {staff.key} ({staff.role}); invite code: {code}")
+            print(f"they send /register {code} to the bot within 72 hours")
+        return 0
+
+    return _run(go)
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    async def go(session: Any, now: dt.datetime) -> int:
+        staff = await staff_mod._get(session, args.key)
+        code = await staff_mod.invite(session, staff, now)
+        staff_mod.audit(session, now, "cli", "staff.invite", key=args.key)
+        print(code)
+        return 0
+
+    return _run(go)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    async def go(session: Any, now: dt.datetime) -> int:
+        rows = await staff_mod.list_staff(session)
+        data = [
+            {"key": s.key, "name": s.name, "role": s.role, "active": s.active, "linked": s.telegram_user_id is not None}
+            for s in rows
+        ]
+        if args.json:
+            print(json.dumps(data, ensure_ascii=False))
+        else:
+            for d in data:
+                flags = ("" if d["active"] else " inactive") + ("" if d["linked"] else " not-registered")
+                print(f"{d['key']:<12} {d['role']:<10} {d['name']}{flags}")
+        return 0
+
+    return _run(go)
+
+
+def cmd_active(args: argparse.Namespace) -> int:
+    async def go(session: Any, now: dt.datetime) -> int:
+        await staff_mod.set_active(session, args.key, args.command_name == "activate", now, "cli")
+        print(f"{args.key}: {args.command_name}d")
+        return 0
+
+    return _run(go)
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    async def go(session: Any, now: dt.datetime) -> int:
+        await staff_mod.set_role(session, args.key, args.role, now, "cli")
+        print(f"{args.key}: role {args.role}")
+        return 0
+
+    return _run(go)
+
+
+def _key(name: str) -> str:
+    base = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum()) or "staff"
+    return base[:24] + "_" + staff_mod.new_code()[:4].lower()
+
+
+def register(sub: Any) -> None:
+    """Add the ``staff`` command tree."""
+    staff = sub.add_parser("staff", help="engineers, supervisors, admins").add_subparsers(
+        dest="staff_cmd", required=True
+    )
+    p = staff.add_parser("add", help="add a person and print a one-time invite code")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True, choices=staff_mod.ROLES)
+    p.add_argument("--phone")
+    p.add_argument("--key", help="roster key (default: made from the name)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_add)
+    p = staff.add_parser("invite", help="a new invite code for an existing person")
+    p.add_argument("key")
+    p.set_defaults(func=cmd_invite)
+    p = staff.add_parser("list", help="list staff")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+    for name in ("deactivate", "activate"):
+        p = staff.add_parser(name, help=f"{name} a person")
+        p.add_argument("key")
+        p.set_defaults(func=cmd_active, command_name=name)
+    p = staff.add_parser("role", help="change a person's role")
+    p.add_argument("key")
+    p.add_argument("role", choices=staff_mod.ROLES)
+    p.set_defaults(func=cmd_role)

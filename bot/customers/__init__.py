@@ -1,0 +1,1 @@
+"""Customers: the registry and its import/export."""

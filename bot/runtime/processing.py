@@ -1,0 +1,163 @@
+"""The update processing model.
+
+* Updates of different chats run concurrently; updates of one chat run strictly in arrival order
+  (the chat's lock is taken before the concurrency semaphore, and asyncio locks are FIFO).
+* Each update runs in one database transaction together with its inbox row, its conversation
+  state and its outbound messages (see ``bot.core.uow``); after the commit the replies are sent at once.
+* A re-delivered update finds its inbox row already done and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import update as sql_update
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+from bot.core import uow as uow_mod
+from bot.runtime.outbox import OutboxSender
+from storage.db import Database
+from storage.models import InboxUpdate
+
+log = logging.getLogger(__name__)
+
+FailureReply = Callable[[uow_mod.UnitOfWork, Update], Awaitable[None]]
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction to undo a failed handler's changes."""
+
+
+def chat_key(update: object) -> int:
+    """The ordering key of an update: its chat, else its user, else its own id."""
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        if update.effective_user is not None:
+            return update.effective_user.id
+        return -update.update_id
+    return 0
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, ordered within a chat, every update in its own unit of work."""
+
+    def __init__(self, runner: UpdateRunner, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self.runner = runner
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = chat_key(update)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await super().process_update(update, coroutine)
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await self.runner.run(update, coroutine)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+class UpdateRunner:
+    """Runs one update's handlers inside a transaction and sends its replies after the commit."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: OutboxSender,
+        now: Callable[[], dt.datetime],
+        on_failure: FailureReply | None = None,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.now = now
+        self.on_failure = on_failure
+        self.processed = 0
+        self.duplicates = 0
+        self.failures = 0
+
+    async def run(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Process ``update`` exactly once."""
+        if not isinstance(update, Update):
+            await coroutine
+            return
+        uow: uow_mod.UnitOfWork | None = None
+        try:
+            async with self.db.write() as session:
+                now = self.now()
+                claimed = await session.execute(
+                    sql_update(InboxUpdate)
+                    .where(InboxUpdate.update_id == update.update_id, InboxUpdate.status == "pending")
+                    .values(status="done", processed_at=now)
+                )
+                if claimed.rowcount == 0:
+                    self.duplicates += 1
+                    _close(coroutine)
+                    return
+                uow = uow_mod.UnitOfWork(
+                    session=session, now=now, update_id=update.update_id, claim_as=self.sender.instance
+                )
+                token = uow_mod.bind(uow)
+                try:
+                    await coroutine
+                finally:
+                    uow_mod.unbind(token)
+                if uow.failed is not None:
+                    raise _Rollback
+                await session.flush()
+        except _Rollback:
+            self.failures += 1
+            await self._record_failure(update, uow)
+            return
+        self.processed += 1
+        await self._after_commit(uow)
+
+    async def _after_commit(self, uow: uow_mod.UnitOfWork) -> None:
+        """Send the replies and run the after-commit actions (button answers) side by side."""
+        jobs = [action() for action in uow.after_commit]
+        if uow.outbox:
+            jobs.append(self.sender.send_now(uow.outbox))
+        for result in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(result, Exception):
+                log.error("after-commit action failed: %r", result, exc_info=result)
+
+    async def _record_failure(self, update: Update, failed: uow_mod.UnitOfWork | None) -> None:
+        """The handler raised: its changes are gone; mark the update failed and apologise."""
+        error = failed.failed if failed else None
+        log.error("update %s failed: %r", update.update_id, error)
+        async with self.db.write() as session:
+            await session.execute(
+                sql_update(InboxUpdate)
+                .where(InboxUpdate.update_id == update.update_id)
+                .values(status="failed", processed_at=self.now())
+            )
+            uow = uow_mod.UnitOfWork(
+                session=session, now=self.now(), update_id=update.update_id, claim_as=self.sender.instance
+            )
+            if self.on_failure is not None:
+                await self.on_failure(uow, update)
+        await self._after_commit(uow)
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()

@@ -1,0 +1,1 @@
+"""Staff accounts: invites, registration, roles, deactivation, audit."""

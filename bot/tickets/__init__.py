@@ -1,0 +1,1 @@
+"""Tickets: their lifecycle, intake of reports, promises, the engineer's work, hand-over to a person."""
