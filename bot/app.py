@@ -22,7 +22,7 @@ from bot.roster import calendar_reminder
 from bot.runtime.inbox import Poller
 from bot.runtime.metrics import CountingRateLimiter
 from bot.runtime.outbox import OutboxSender
-from bot.runtime.pacing import PacedRateLimiter
+from bot.runtime.pacing import PacedRateLimiter, ScopedRetryLimiter
 from bot.runtime.processing import ChatOrderedProcessor, UpdateRunner
 from bot.runtime.timer_worker import TimerWorker
 from bot.tickets import work
@@ -92,7 +92,7 @@ class ServiceDeskApp:
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock(settings.timezone)
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, log_params=settings.log_sql)
         self.desk = Desk(
             settings=settings,
             db=self.db,
@@ -123,7 +123,7 @@ class ServiceDeskApp:
         """Outbound pacing: per chat and by priority (bot/runtime/pacing.py) unless switched off."""
         if self.settings.bot_api_chat_pacing:
             return PacedRateLimiter(rate_limit, max_retries=2)
-        return CountingRateLimiter(overall_max_rate=rate_limit, max_retries=2)
+        return ScopedRetryLimiter(rate_limit, max_retries=2)
 
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""

@@ -73,6 +73,8 @@ class InboxUpdate(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[dt.datetime | None]
+    # sha256 of the payload: the same id with other content is a new update (ids restart)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_inbox_status", "status", "update_id"),)
 

@@ -34,7 +34,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = settings_or_exit()
     _check_files(settings)
-    setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""])
+    setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""],
+                  sql=settings.log_sql)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings, webhook=args.webhook))
     return 0
