@@ -3,12 +3,13 @@
 Flow ``qa`` (conversation state in the database): step ``<param>`` while a follow-up question for a
 missing parameter is pending, step ``answered`` after an answer (it keeps the last question so
 "talk to a person" can pass it on, and the clauses applied for "Why?"). Buttons ``qa:v:<value>``
-(a follow-up choice), ``qa:why``, ``qa:human`` and ``qa:report``; callback data is untrusted and
+(a follow-up choice), ``qa:why:<tag>``, ``qa:human`` and ``qa:report``; callback data is untrusted and
 checked against the stored step.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from telegram import Update
@@ -29,6 +30,7 @@ from storage.repo import clear_conversation, get_conversation, set_conversation
 
 FLOW = "qa"
 QUESTION_MAX = 500
+WHY_KEPT = 5  # answers whose "Why?" still works (older ones say the button expired)
 _CHOICES = {"zone": ("city", "suburb"), "level": ("basic", "advanced"), "qty": qa.QTY_CHOICES}
 _OPEN_CHOICES = ("amount",)  # choices offered per question (the amounts it named): checked in fill()
 
@@ -42,13 +44,14 @@ def text_locale(actor: Actor, text: str) -> str:
     return actor.locale
 
 
-def _buttons(locale: str, choices: list[tuple[str, str]] | None = None, *, why: bool = False) -> uow_mod.Buttons:
-    """Follow-up choices (if any), "Why?" under a computed answer, "report a fault", "a person"."""
+def _buttons(locale: str, choices: list[tuple[str, str]] | None = None, *, why: str | None = None) -> uow_mod.Buttons:
+    """Follow-up choices (if any), "Why?" under a computed answer (``why``: its tag), "report a
+    fault", "a person"."""
     rows: uow_mod.Buttons = []
     if choices:
         rows.append([(label, f"qa:v:{value}") for label, value in choices])
     if why:
-        rows.append([(_label(locale, "why_button"), "qa:why")])
+        rows.append([(_label(locale, "why_button"), f"qa:why:{why}")])
     rows.append([(_label(locale, "report_button"), "qa:report"), (_label(locale, "human_button"), "qa:human")])
     return rows
 
@@ -101,10 +104,32 @@ async def deliver(
         await clear_conversation(uow.session, actor.chat_id)
         await _hand_over(context, actor, question, complaint=ans.action == "complaint", locale=locale)
         return
+    clauses = list(ans.clauses) if ans.explainable else []
+    why = await _remember_clauses(uow, actor.chat_id, clauses)
     data = {"intent": ans.intent, "params": ans.params, "question": question, "locale": locale,
-            "clauses": ans.clauses if ans.explainable else []}
+            "clauses": clauses, "why": why}
     await set_conversation(uow.session, actor.chat_id, FLOW, ans.ask or "answered", data, uow.now)
-    uow.send(actor.chat_id, ans.text, buttons=_buttons(locale, ans.choices, why=ans.explainable))
+    tag = _why_tag(clauses) if clauses else None
+    uow.send(actor.chat_id, ans.text, buttons=_buttons(locale, ans.choices, why=tag))
+
+
+def _why_tag(clauses: list[str]) -> str:
+    """A short tag naming an answer's clause list: its "Why?" button carries it, so a press under
+    an older answer explains that answer, never the latest one."""
+    return hashlib.blake2s("\n".join(clauses).encode(), digest_size=4).hexdigest()
+
+
+async def _remember_clauses(uow: uow_mod.UnitOfWork, chat_id: int, clauses: list[str]) -> dict[str, list[str]]:
+    """The clause lists of this chat's last few explainable answers, by tag, ``clauses`` included."""
+    prev = await get_conversation(uow.session, chat_id)
+    recent: dict[str, list[str]] = dict(prev.data.get("why") or {}) if prev is not None and prev.flow == FLOW else {}
+    if clauses:
+        tag = _why_tag(clauses)
+        recent.pop(tag, None)
+        recent[tag] = clauses
+    while len(recent) > WHY_KEPT:
+        recent.pop(next(iter(recent)))
+    return recent
 
 
 async def _hand_over(
@@ -145,10 +170,10 @@ async def on_flow_message(
         if filled is not None:
             await _finish(context, actor, data, filled)
             return
-    await clear_conversation(uow_mod.current().session, actor.chat_id)
-    if actor.role == "customer":
+    if actor.role == "customer":  # the new answer replaces this conversation, keeping its "Why?" clauses
         await answer_text(update, context, actor, text[:QUESTION_MAX])
     else:
+        await clear_conversation(uow_mod.current().session, actor.chat_id)
         actor.reply("common/help", role=actor.role)
 
 
@@ -166,7 +191,7 @@ async def _finish(
 
 @guarded(roles=("customer",))
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """``qa:v:<value>``, ``qa:why``, ``qa:human``, ``qa:report`` — checked against the stored conversation."""
+    """``qa:v:<value>``, ``qa:why:<tag>``, ``qa:human``, ``qa:report`` — checked against the stored conversation."""
     uow = uow_mod.current()
     raw = (update.callback_query.data or "") if update.callback_query else ""
     parts = raw.split(":", 2)
@@ -176,11 +201,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     if action == "report":
         await report.begin(actor)
         return
-    if action == "why" and mine is not None and mine.step == "answered" and mine.data.get("clauses"):
-        # the clauses come from the stored answer, never from the (untrusted) callback data
-        data = dict(mine.data)
-        locale = data.get("locale") or actor.locale
-        uow.send(actor.chat_id, qa.explain(desk_of(context).policy, list(data.get("clauses") or []), locale))
+    stored = (mine.data.get("why") or {}) if mine is not None else {}
+    if action == "why" and len(parts) == 3 and stored.get(parts[2]):
+        # the clauses come from the stored answers, never from the (untrusted) callback data
+        locale = (mine.data.get("locale") if mine is not None else None) or actor.locale
+        uow.send(actor.chat_id, qa.explain(desk_of(context).policy, list(stored[parts[2]]), locale))
         return
     if action == "human" and mine is not None:
         data = dict(mine.data)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Customer, TelegramUser, Ticket
-from tests.flows import read_until
+from tests.flows import button, read_until
 from tests.harness import Harness
 
 
@@ -184,17 +184,22 @@ async def test_why_button_shows_the_clauses_with_wording_and_source(bot: Harness
     first = shipped_policy()["fees"]["onsite"]["city"]["first_visit"]
     assert reply["text"].startswith("📋") and "3 位工程师" in reply["text"]  # what it read, first
     assert f"3 × {first} 元 = {3 * first} 元" in reply["text"]
-    await chat.press(reply, "qa:why")
+    await chat.press(reply, button(reply, "qa:why:"))
     (why,) = await chat.read()
     assert "fee.onsite.city" in why["text"] and "S4" in why["text"]
     assert f"{first}元" in why["text"]  # the policy wording, with its number filled in
+    later = await chat.ask("代购5万元的设备，服务费多少")  # another computed answer, other clauses
+    assert button(later, "qa:why:") != button(reply, "qa:why:")
+    await chat.press(reply, button(reply, "qa:why:"))  # the older answer's button: its own clauses
+    (again,) = await chat.read()
+    assert again["text"] == why["text"]
 
 
 async def test_why_button_is_refused_without_an_answer_to_explain(bot: Harness) -> None:
     chat = bot.chat(5121, "en")
     reply = await chat.ask("tell me a joke")
-    assert "qa:why" not in datas(reply)  # nothing computed, nothing to explain
-    await chat.press(reply["id"], "qa:why", forge=True)  # not on the keyboard: forged
+    assert not [d for d in datas(reply) if d.startswith("qa:why")]  # nothing computed, nothing to explain
+    await chat.press(reply["id"], "qa:why:00000000", forge=True)  # not on the keyboard: forged
     assert "expired" in (await chat.read())[0]["text"]
 
 
