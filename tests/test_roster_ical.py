@@ -193,7 +193,7 @@ async def test_public_url_and_cli_rotation(harness: Harness) -> None:
     first = await sdbot(harness, "staff", "ical-token", "wang")
     assert first.returncode == 0, first.stderr
     again = await sdbot(harness, "staff", "ical-token", "wang")
-    assert again.stdout == first.stdout and re.fullmatch(r"http://127\.0\.0\.1:8088/ical/[\w-]{32}\.ics\n", first.stdout)
+    assert again.stdout == first.stdout and re.fullmatch(r"https?://\S+/ical/[\w-]{32}\.ics\n", first.stdout)
     rotated = await sdbot(harness, "staff", "ical-token", "wang", "--rotate")
     assert rotated.returncode == 0 and rotated.stdout != first.stdout
     await harness.start(webhook_url="https://desk.example.com")
