@@ -200,6 +200,16 @@ async def test_public_url_and_cli_rotation(harness: Harness) -> None:
     c = await greet(harness, "wang")
     text = (await c["wang"].ask("/myshifts"))["text"]
     assert "https://desk.example.com/ical/" + rotated.stdout.strip().rsplit("/", 1)[1] in text, text
+    assert harness.app is not None
+    feed = FeedServer(harness.app.desk, port=0)
+    await feed.start()
+    try:
+        new, old = _url(rotated.stdout, feed.url), _url(first.stdout, feed.url)
+        assert (await _fetch(new))[0] == 200 and (await _fetch(old))[0] == 404
+        assert (await sdbot(harness, "staff", "deactivate", "wang")).returncode == 0
+        assert (await _fetch(new))[:3:2] == (404, "not found")  # a deactivated person's link is dead too
+    finally:
+        await feed.stop()
 
 
 def test_the_token_is_masked_in_logs() -> None:
