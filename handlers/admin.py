@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
 from bot.staff import accounts as staff_mod
+from bot.staff import ical_tokens
 from handlers.base import Actor, guarded, role_of
 
 
@@ -27,7 +28,7 @@ async def register_command(update: Update, context: ContextTypes.DEFAULT_TYPE, a
 
 @guarded(roles=("admin",))
 async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """``/staff`` | ``/staff deactivate|activate|invite KEY`` | ``/staff role KEY ROLE``."""
+    """``/staff`` | ``/staff deactivate|activate|invite|ical KEY`` | ``/staff role KEY ROLE``."""
     uow = uow_mod.current()
     args = context.args or []
     who = f"tg:{actor.user.id}"
@@ -44,6 +45,9 @@ async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
             staff_mod.audit(uow.session, uow.now, who, "staff.invite", key=staff.key)
             actor.reply("admin/text#staff_invite", key=staff.key, name=staff.name, code=code,
                         hours=int(staff_mod.INVITE_TTL.total_seconds() // 3600))
+        elif args[0] == "ical" and len(args) == 2:
+            staff = await ical_tokens.rotate_token(uow.session, args[1], uow.now, who)
+            actor.reply("admin/text#staff_ical_rotated", key=staff.key, name=staff.name)
         elif args[0] == "role" and len(args) == 3:
             staff = await staff_mod.set_role(uow.session, args[1], args[2], uow.now, who)
             actor.reply("admin/text#staff_changed", key=staff.key, active=staff.active, role=staff.role)

@@ -32,6 +32,7 @@ from bot.roster.store import (
     parse_range,
     span_text,
 )
+from bot.staff import ical_tokens
 from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
@@ -237,7 +238,9 @@ async def myshifts(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
     uow = uow_mod.current()
     roster = await dispatch.effective_roster(uow, desk_of(context))
     shifts = upcoming_shifts(roster, _staff(actor).key, uow.now, days=14)
-    actor.reply("work/text#myshifts", shifts=shifts[:30])
+    token = await ical_tokens.ensure_token(uow.session, _staff(actor))
+    url = ical_tokens.feed_url(ical_tokens.public_base(desk_of(context).settings), token)
+    actor.reply("work/text#myshifts", shifts=shifts[:30], ical_url=url)
 
 
 async def _staff_names(uow: uow_mod.UnitOfWork) -> dict[str, str]:

@@ -234,6 +234,8 @@ class Staff(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # secret of the private calendar subscription URL (bot.staff.ical_tokens); None until first shown
+    ical_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Invite(Base):

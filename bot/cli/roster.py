@@ -1,4 +1,4 @@
-"""``sdbot roster show|cover|changes``: the duty calendar (text or JSON), covers stored in the database."""
+"""``sdbot roster show|ical|cover|changes``: the duty calendar (text, JSON or iCalendar), covers stored in the database."""
 
 from __future__ import annotations
 
@@ -35,6 +35,14 @@ def register(subparsers: Any) -> None:
     show.add_argument("--db", action="store_true",
                       help="include what is stored in DATABASE_URL: covers, swaps, make-up days and days off")
     show.set_defaults(func=cmd_show)
+    ical = sub.add_parser("ical", help="print the duty calendar as iCalendar (RFC 5545)")
+    ical.add_argument("--staff", metavar="KEY", help="only this member's shifts (default: everyone's)")
+    ical.add_argument("--from", dest="start", type=_date, help="first date (default: today)")
+    ical.add_argument("--to", dest="end", type=_date, help="last date, inclusive (default: from + 30 days)")
+    ical.add_argument("--file", default=str(DEFAULT_ROSTER), help="roster TOML file")
+    ical.add_argument("--db", action="store_true",
+                      help="include what is stored in DATABASE_URL: covers, swaps, make-up days and days off")
+    ical.set_defaults(func=cmd_ical)
     cover = sub.add_parser("cover", help="store a cover: MEMBER takes COVERED's duty on DATES")
     cover.add_argument("member")
     cover.add_argument("covered")
@@ -105,6 +113,30 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(_row_text(row).rstrip())
+    return 0
+
+
+def cmd_ical(args: argparse.Namespace) -> int:
+    """Print the calendar as iCalendar; exit 2 on a bad roster file, range or staff key."""
+    from bot.roster.ical import roster_calendar
+
+    try:
+        roster = load_roster(args.file)
+    except RosterError as exc:
+        print(f"roster: {exc}", file=sys.stderr)
+        return 2
+    if args.staff and args.staff not in roster.members:
+        print(f"roster: {args.staff!r} is not a member of the roster", file=sys.stderr)
+        return 2
+    now = desk_now()
+    start = args.start or now.astimezone(tz_of(roster)).date()
+    end = args.end or start + dt.timedelta(days=30)
+    if end < start:
+        print("roster: --to must not be before --from", file=sys.stderr)
+        return 2
+    if args.db:
+        roster = _with_stored(roster)
+    sys.stdout.write(roster_calendar(roster, start, end, member=args.staff, stamp=now).to_ical().decode())
     return 0
 
 

@@ -1,4 +1,4 @@
-"""``sdbot staff add|list|deactivate|activate|role|invite``."""
+"""``sdbot staff add|list|deactivate|activate|role|invite|ical-token``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.cli.common import settings_or_exit
 from bot.staff import accounts as staff_mod
+from bot.staff import ical_tokens
 from storage.db import Database
 
 
@@ -97,6 +98,20 @@ def cmd_role(args: argparse.Namespace) -> int:
     return _run(go)
 
 
+def cmd_ical_token(args: argparse.Namespace) -> int:
+    """Print a person's calendar subscription URL (``--rotate``: a new one; the old gets 404)."""
+    async def go(session: Any, now: dt.datetime) -> int:
+        if args.rotate:
+            staff = await ical_tokens.rotate_token(session, args.key, now, "cli")
+        else:
+            staff = await staff_mod._get(session, args.key)  # noqa: SLF001
+        token = await ical_tokens.ensure_token(session, staff)
+        print(ical_tokens.feed_url(ical_tokens.public_base(settings_or_exit()), token))
+        return 0
+
+    return _run(go)
+
+
 def _key(name: str) -> str:
     base = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum()) or "staff"
     return base[:24] + "_" + staff_mod.new_code()[:4].lower()
@@ -128,3 +143,7 @@ def register(sub: Any) -> None:
     p.add_argument("key")
     p.add_argument("role", choices=staff_mod.ROLES)
     p.set_defaults(func=cmd_role)
+    p = staff.add_parser("ical-token", help="a person's private calendar subscription URL")
+    p.add_argument("key")
+    p.add_argument("--rotate", action="store_true", help="replace the token: the old URL stops working")
+    p.set_defaults(func=cmd_ical_token)

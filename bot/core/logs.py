@@ -37,6 +37,8 @@ _INVITE_RE = re.compile(
     rf"(?=[{_CODE_CHARS}]{{0,9}}[A-HJ-NP-Za-hj-np-z])"
     rf"(?:[A-HJ-NP-Z2-9]{{10}}|(?=[{_CODE_CHARS}]{{0,9}}[2-9])[{_CODE_CHARS}]{{10}})(?![A-Za-z0-9])"
 )
+# the secret in a calendar subscription URL (/ical/<token>.ics, bot.staff.ical_tokens)
+_ICAL_RE = re.compile(r"(/ical/)[A-Za-z0-9_-]+")
 #: Loggers whose records below WARNING are SQL with its parameters and result rows (names,
 #: addresses, phones): written only when SQL logging is asked for (``LOG_SQL``).
 SQL_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg")
@@ -93,6 +95,7 @@ class RedactFilter(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, "<redacted>")
         text = _INVITE_RE.sub(lambda m: f"{m.group(1) or ''}<redacted>", text)
+        text = _ICAL_RE.sub(r"\1<redacted>", text)
         return mask_phones(_TOKEN_RE.sub("<redacted>", text))
 
     def filter(self, record: logging.LogRecord) -> bool:

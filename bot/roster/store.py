@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.roster.model import Roster, RosterError
+from bot.roster.model import Override, Roster, RosterError
 from bot.roster.overrides import make_override, propose_swap, to_datetime
 from storage.models import RosterOverride
 
@@ -133,3 +133,13 @@ async def cancel_override(session: AsyncSession, override_id: int) -> RosterOver
 def span_text(start: dt.datetime, end: dt.datetime, tz: Any) -> str:
     """``12-01 00:00 – 12-04 00:00`` in the desk's zone."""
     return f"{start.astimezone(tz):%m-%d %H:%M} – {end.astimezone(tz):%m-%d %H:%M}"
+
+
+async def stored_overrides(session: AsyncSession, since: dt.datetime) -> tuple[Override, ...]:
+    """The active covers and accepted swaps that end after ``since``, oldest first (later win)."""
+    rows = await session.scalars(
+        select(RosterOverride)
+        .where(RosterOverride.status == "active", RosterOverride.ends_at > since)
+        .order_by(RosterOverride.id)
+    )
+    return tuple(Override(r.member, r.covers, r.starts_at, r.ends_at, None, r.kind) for r in rows.all())

@@ -12,6 +12,7 @@ from bot.app import ServiceDeskApp
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.demo import load_demo
+from bot.runtime.ical_feed import FeedServer
 from bot.runtime.inbox import seen_ids
 from bot.runtime.webhook import WebhookServer, derive_secret
 from bot.sandbox import SandboxServer
@@ -54,8 +55,10 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
     if webhook:
         await run_webhook(settings, desk, sandbox, token)
         return
+    feed = None
     try:
         await desk.start()
+        feed = await start_feed(settings, desk)
         if sandbox is not None:
             await load_demo(desk.db)
             webchat = await start_webchat(settings, sandbox, desk)
@@ -67,9 +70,25 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         print("shutting down…", flush=True)
         if webchat is not None:
             await webchat.stop()
+        if feed is not None:
+            await feed.stop()
         await desk.stop()
         if sandbox is not None:
             await sandbox.stop()
+
+
+async def start_feed(settings: Settings, desk: ServiceDeskApp) -> FeedServer | None:
+    """Polling mode has no webhook server: the calendar links of /myshifts get their own listener
+    on WEBHOOK_HOST:WEBHOOK_PORT. A taken port costs only the links (a warning), not the bot."""
+    feed = FeedServer(desk.desk, settings.webhook_host, settings.webhook_port)
+    try:
+        await feed.start()
+    except OSError as exc:
+        log.warning("calendar feed cannot listen on %s:%s (%s); /myshifts links will not work",
+                    settings.webhook_host, settings.webhook_port, exc.strerror or exc)
+        return None
+    log.info("calendar feed listening on %s", feed.url)
+    return feed
 
 
 async def start_sandbox(settings: Settings, clock: Clock) -> SandboxServer:

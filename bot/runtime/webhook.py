@@ -6,6 +6,7 @@
 ``GET /healthz``        the process is up (503 while shutting down).
 ``GET /readyz``         the database and the Bot API answer.
 ``GET /metrics``        Prometheus text format (loopback clients only unless METRICS_PUBLIC).
+``GET /ical/<token>.ics`` an engineer's private shift calendar (``bot.runtime.ical_feed``).
 
 Shutdown is graceful: stop accepting (503), finish the updates in flight, flush the outbox.
 """
@@ -26,6 +27,7 @@ from sqlalchemy import text
 from telegram import Bot, Update
 
 from bot.app import ServiceDeskApp
+from bot.runtime.ical_feed import CalendarFeed
 from bot.runtime.inbox import ALLOWED_UPDATES, InboxClaimer, store_updates
 from bot.runtime.metrics import CONTENT_TYPE, CountingRateLimiter, Metrics
 
@@ -166,6 +168,7 @@ class WebhookServer:
         web_app.router.add_get("/healthz", self._healthz)
         web_app.router.add_get("/readyz", self._readyz)
         web_app.router.add_get("/metrics", self._metrics)
+        CalendarFeed(app.desk).add_routes(web_app)
         self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
