@@ -221,6 +221,14 @@ class TimerWorker:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="timers")
 
+    async def kill(self) -> None:
+        """Stop at once, deliveries in flight included (what a crash does; for tests)."""
+        tasks = [t for t in (self._task, *self._sending) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
+
     async def stop(self) -> None:
         """Stop the background loop, then let deliveries in flight finish (for a while)."""
         if self._task is not None:
