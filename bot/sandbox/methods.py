@@ -505,7 +505,7 @@ async def send_document(world: World, p: Params) -> Any:
 
 
 def _media_file(world: World, p: Params, kind: str) -> StoredFile:
-    """The file of a sendVoice/sendVideo/sendVideoNote call: a new upload (its duration and size
+    """The file of a sendVoice/sendVideo/sendVideoNote/sendAudio call: a new upload (its duration and size
     parameters kept as its metadata) or a file_id of the same kind."""
     folder, default_mime, _ = MEDIA_KINDS[kind]
     inp = p.input_file(kind)
@@ -550,6 +550,11 @@ async def send_voice(world: World, p: Params) -> Any:
 @method("sendVideo")
 async def send_video(world: World, p: Params) -> Any:
     return await _send_media(world, p, "video")
+
+
+@method("sendAudio")
+async def send_audio(world: World, p: Params) -> Any:
+    return await _send_media(world, p, "audio")
 
 
 @method("sendVideoNote")

@@ -43,6 +43,7 @@ MEDIA_KINDS: dict[str, tuple[str, str, bytes]] = {
     "voice": ("voice", "audio/ogg", b"OggS\x00fake-voice"),
     "video": ("videos", "video/mp4", b"\x00\x00\x00\x18ftypmp42fake-video"),
     "video_note": ("video_notes", "video/mp4", b"\x00\x00\x00\x18ftypmp42fake-note"),
+    "audio": ("music", "audio/mpeg", b"ID3fake-audio"),
 }
 # a 1x1 transparent PNG, used for `"photo": true`
 TINY_PNG = bytes.fromhex(
@@ -490,6 +491,11 @@ class World:
             obj["mime_type"] = f.mime_type or "video/mp4"
         elif kind == "video_note":
             obj.update(length=m.get("length", 240), duration=m.get("duration", 1))
+        elif kind == "audio":
+            obj["duration"] = m.get("duration", 1)
+            if f.file_name:
+                obj["file_name"] = f.file_name
+            obj["mime_type"] = f.mime_type or "audio/mpeg"
         obj["file_size"] = len(f.data)
         return obj
 
@@ -899,7 +905,7 @@ def view_message(m: Message, base_url: str) -> dict[str, Any]:
     }
     if "reply_to_message" in d:
         view["reply_to"] = d["reply_to_message"]["message_id"]
-    for key in ("contact", "sticker", "voice", "video", "video_note", "location"):
+    for key in ("contact", "sticker", "voice", "video", "video_note", "audio", "location"):
         if key in d:
             view[key] = d[key]
     return view
