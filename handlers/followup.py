@@ -48,7 +48,9 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
     text = ((msg.text or msg.caption or "") if msg else "").strip()
     item = report.attachment_of(msg)
     ticket = None
-    if actor.role == "customer" and (text or item) and await get_conversation(uow.session, actor.chat_id) is None:
+    conv = await get_conversation(uow.session, actor.chat_id)
+    free = conv is None or (item is not None and conv.flow == "qa")  # a file is no answer to a question
+    if actor.role == "customer" and (text or item) and free:
         ticket = await _replied_ticket(update, actor)
     if ticket is None:  # a file goes on to the report (joins or starts one), text to the routing
         fallback = report.on_attachment if item is not None else route_message
