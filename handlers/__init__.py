@@ -65,9 +65,12 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(supervisor.page_button, pattern=r"^sv:pg:"))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
-    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT, followup.on_reply))
-    app.add_handler(
-        MessageHandler(filters.TEXT | filters.CONTACT | filters.PHOTO, route_message)
+    files = (
+        filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE
+        | filters.AUDIO
     )
+    app.add_handler(MessageHandler(filters.REPLY & (filters.TEXT | files), followup.on_reply))
+    app.add_handler(MessageHandler(files, report.on_attachment))  # joins or starts a report
+    app.add_handler(MessageHandler(filters.TEXT | filters.CONTACT, route_message))
     app.add_handler(MessageHandler(filters.ALL, report.on_unsupported))  # common.unsupported outside a report
     app.add_handler(CallbackQueryHandler(common.stale_button))

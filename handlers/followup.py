@@ -1,6 +1,7 @@
 """A customer's reply to a bot message about one of their tickets.
 
-An open ticket gets the text added (the engineer is told). For a resolved or closed ticket the
+An open ticket gets the text (and a photo, file, voice or video message) added; the engineer is
+told and the file forwarded. For a resolved or closed ticket the
 customer is asked whether the same fault is back; "yes" reopens and re-dispatches it (policy §5:
 it also becomes a complaint). Replies that are not about a ticket of theirs, and replies during a
 running conversation, go on to the normal message routing.
@@ -16,6 +17,7 @@ from telegram.ext import ContextTypes
 from bot.core import uow as uow_mod
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
+from handlers import report
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import route_message
 from storage.models import Ticket
@@ -44,13 +46,18 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
     uow = uow_mod.current()
     msg = update.effective_message
     text = ((msg.text or msg.caption or "") if msg else "").strip()
+    item = report.attachment_of(msg)
     ticket = None
-    if actor.role == "customer" and text and await get_conversation(uow.session, actor.chat_id) is None:
+    conv = await get_conversation(uow.session, actor.chat_id)
+    free = conv is None or (item is not None and conv.flow == "qa")  # a file is no answer to a question
+    if actor.role == "customer" and (text or item) and free:
         ticket = await _replied_ticket(update, actor)
-    if ticket is None:
-        await route_message.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
+    if ticket is None:  # a file goes on to the report (joins or starts one), text to the routing
+        fallback = report.on_attachment if item is not None else route_message
+        await fallback.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
         return
-    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text[:TEXT_MAX])
+    files = [item] if item is not None else None
+    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text[:TEXT_MAX], files)
     if outcome == "ask_reopen":
         buttons = [[(actor.t("work/labels#reopen_yes"), f"fu:reopen:{ticket.id}"),
                     (actor.t("work/labels#reopen_no"), f"fu:no:{ticket.id}")]]

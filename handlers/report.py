@@ -11,13 +11,14 @@ import datetime as dt
 import re
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
-from bot.tickets import intake
+from bot.tickets import attachments, intake
+from bot.tickets.attachments import Attachment
 from handlers.base import Actor, desk_of, guarded
-from handlers.flows import flow
+from handlers.flows import flow, route_message
 from storage.models import Conversation
 from storage.repo import clear_conversation, get_conversation, set_conversation
 
@@ -93,7 +94,7 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
     elif step == "symptom":
         hint = data.get("symptom_hint")
         buttons = [[(actor.t("report/labels#use_hint_button"), "rp:hint")]] if hint else None
-        actor.reply("report/text#ask_symptom", photos=len(data.get("photos", [])), hint=hint, buttons=buttons)
+        actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=buttons)
     elif step == "severity":
         buttons = [[(actor.t(f"report/labels#severity_{s}"), f"rp:sev:{s}")] for s in SEVERITIES]
         actor.reply("report/text#ask_severity", buttons=buttons)
@@ -114,13 +115,16 @@ def summary_context(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         "name": data.get("reporter_name", ""),
         "equipment": data.get("equipment_label") or actor.t(f"report/labels#category_{category}"),
         "symptom": data.get("symptom", ""),
-        "photos": len(data.get("photos", [])),
+        "attached": _attached(data),
         "severity": data.get("severity", "partial"),
     }
 
 
 async def _advance(actor: Actor, data: dict[str, Any], step: str) -> None:
-    """Go to ``step`` — or back to the summary when the user was editing one field."""
+    """Go to ``step`` — or back to the summary when the user was editing one field; the symptom
+    step is skipped when a file's caption already described the problem."""
+    if step == "symptom" and data.get("symptom"):
+        step = "severity"
     if data.get("editing") and step != "pick_customer":
         data["editing"] = False
         step = "confirm" if _complete(data) else step
@@ -137,10 +141,13 @@ def _complete(data: dict[str, Any]) -> bool:
 # --- entry ---------------------------------------------------------------------------------
 
 
-async def begin(actor: Actor, first_text: str | None = None) -> None:
-    """Start a report; a linked account skips identification (and the name when known)."""
+async def begin(
+    actor: Actor, first_text: str | None = None, first_file: Attachment | None = None, caption: str = ""
+) -> None:
+    """Start a report; a linked account skips identification (and the name when known). A file
+    sent outside a report (``first_file``) starts one with it attached, its caption the symptom."""
     uow = uow_mod.current()
-    data: dict[str, Any] = {"photos": []}
+    data: dict[str, Any] = {"attachments": []}
     linked = await intake.linked_identity(uow.session, actor.user)
     if first_text and len(first_text) >= SYMPTOM_MIN:
         data["symptom_hint"] = first_text[:SYMPTOM_MAX]
@@ -150,6 +157,8 @@ async def begin(actor: Actor, first_text: str | None = None) -> None:
     else:
         step = "ident"
     actor.reply("report/text#intro")
+    if first_file is not None:
+        _attach(actor, data, first_file, caption)
     await _save(actor, step, data)
     await prompt(actor, step, data)
 
@@ -187,8 +196,9 @@ async def on_message(
     if msg.contact is not None:
         await _on_contact(actor, data, conv.step, msg.contact.phone_number, msg.contact.user_id)
         return
-    if msg.photo:
-        await _on_photo(actor, data, conv.step, msg.photo[-1].file_id, _text(update))
+    item = attachment_of(msg)
+    if item is not None:
+        await _on_attachment(actor, data, conv.step, item, _text(update))
         return
     text = _text(update)
     if await _maybe_question(actor, conv.step, text, desk_of(context)):
@@ -203,16 +213,12 @@ async def on_message(
 
 
 def _media_kind(update: Update) -> str:
-    """What kind of message the report cannot use: sticker, voice, file, location or other."""
+    """What kind of message the report cannot use: sticker, location or other."""
     msg = update.effective_message
     if msg is None:
         return "other"
     if msg.sticker is not None:
         return "sticker"
-    if msg.voice is not None or msg.audio is not None or msg.video_note is not None:
-        return "voice"
-    if msg.document is not None:
-        return "file"
     if msg.location is not None or msg.venue is not None:
         return "location"
     return "other"
@@ -220,7 +226,7 @@ def _media_kind(update: Update) -> str:
 
 @guarded()
 async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """Stickers, voice, files, locations: during a report, say why it cannot be used and ask the
+    """Stickers, locations and the like: during a report, say why it cannot be used and ask the
     current question again; outside a report, the general explanation."""
     conv = await get_conversation(uow_mod.current().session, actor.chat_id)
     if conv is None or conv.flow != FLOW:
@@ -334,28 +340,77 @@ async def _on_contact(
     await _advance(actor, data, "equipment" if step in ("ident", "pick_customer", "name") else step)
 
 
-async def _on_photo(actor: Actor, data: dict[str, Any], step: str, file_id: str, caption: str) -> None:
-    if step not in ("symptom", "severity", "confirm"):
-        actor.reply("report/text#photo_later")
-        await prompt(actor, step, data)
-        return
-    photos = list(data.get("photos", []))
-    if len(photos) >= 10:
-        actor.reply("report/text#too_many_photos")
-        return
-    photos.append(file_id)
-    data["photos"] = photos
-    if step == "symptom" and SYMPTOM_MIN <= len(caption) <= SYMPTOM_MAX:
+def attachment_of(msg: Message | None) -> Attachment | None:
+    """The file a message carries (photo, document, voice, video, video note, audio), typed."""
+    if msg is None:
+        return None
+    if msg.photo:
+        big = msg.photo[-1]
+        return Attachment("photo", big.file_id, big.file_unique_id, size=big.file_size)
+    for kind in ("document", "voice", "video", "video_note", "audio"):
+        f = getattr(msg, kind)
+        if f is not None:
+            raw = f.to_dict()  # the Bot API fields as sent (duration in seconds)
+            return Attachment.from_dict({**raw, "kind": kind, "name": raw.get("file_name"),
+                                         "size": raw.get("file_size"), "mime": raw.get("mime_type")})
+    return None
+
+
+def _attached(data: dict[str, Any]) -> list[tuple[str, int]]:
+    return attachments.counts(attachments.of_report(data))
+
+
+def _attach(actor: Actor, data: dict[str, Any], item: Attachment, caption: str) -> bool:
+    """Add ``item`` to the report and say so (a caption becomes the symptom if there is none
+    yet, else it is kept with the text); False (and a clear line) when the report is full."""
+    files = attachments.of_report(data)
+    if len(files) >= attachments.MAX_PER_REPORT:
+        actor.reply("report/text#too_many_attachments", kind=item.kind, max=attachments.MAX_PER_REPORT)
+        return False
+    files.append(item)
+    data["attachments"] = attachments.dump(files)
+    data.pop("photos", None)  # a report begun before typed attachments: now in ``attachments``
+    actor.reply("report/text#attachment_received", kind=item.kind, name=item.name, attached=attachments.counts(files))
+    if not data.get("symptom") and SYMPTOM_MIN <= len(caption) <= SYMPTOM_MAX:
         data["symptom"] = caption
-        actor.reply("report/text#photo_received", count=len(photos))
+        data.pop("symptom_hint", None)
+        actor.reply("report/text#caption_as_symptom", symptom=caption)
+    elif caption and data.get("symptom") and len(data["symptom"]) + len(caption) + 3 <= SYMPTOM_MAX:
+        mark = "📷" if item.kind == "photo" else "📎"
+        data["symptom"] = f"{data['symptom']}\n{mark} {caption}"  # a caption added later is kept with the text
+    return True
+
+
+async def _on_attachment(actor: Actor, data: dict[str, Any], step: str, item: Attachment, caption: str) -> None:
+    """A file during the report: kept at any step; the current question follows where it is
+    still open (the symptom step moves on when the caption described the problem)."""
+    had_symptom = bool(data.get("symptom"))
+    if not _attach(actor, data, item, caption):
+        return
+    if step == "symptom" and not had_symptom and data.get("symptom"):
         await _advance(actor, data, "severity")
         return
-    if caption and data.get("symptom") and len(data["symptom"]) + len(caption) + 3 <= SYMPTOM_MAX:
-        data["symptom"] = f"{data['symptom']}\n📷 {caption}"  # a caption added later is kept with the text
     await _save(actor, step, data)
-    actor.reply("report/text#photo_received", count=len(photos))
-    if step == "confirm":
+    if step not in ("symptom", "severity"):
         await prompt(actor, step, data)
+
+
+@guarded()
+async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """A photo, file, voice or video message: joins the running report; from a customer outside
+    any conversation (or after an answer) it starts a report with the file attached. Anything
+    else goes on to the normal routing."""
+    uow = uow_mod.current()
+    conv = await get_conversation(uow.session, actor.chat_id)
+    item = attachment_of(update.effective_message)
+    if conv is not None and conv.flow == FLOW and item is not None:
+        await on_message(update, context, actor, conv)
+        return
+    if item is not None and actor.role == "customer" and (conv is None or conv.flow == "qa"):
+        await clear_conversation(uow.session, actor.chat_id)
+        await begin(actor, first_file=item, caption=_text(update))
+        return
+    await route_message.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
 
 
 # --- buttons -------------------------------------------------------------------------------

@@ -304,7 +304,9 @@ class Ticket(Base):
     category: Mapped[str] = mapped_column(String(32), default="other")
     severity: Mapped[str] = mapped_column(String(16), default="partial")  # down|partial|question
     symptom: Mapped[str] = mapped_column(Text, default="")
-    photos: Mapped[list[Any]] = mapped_column(default=list)
+    photos: Mapped[list[Any]] = mapped_column(default=list)  # photo file ids (also in attachments)
+    # typed: kind, file_id, file_unique_id, name, size, mime, duration (bot.tickets.attachments)
+    attachments: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     complaint: Mapped[bool] = mapped_column(Boolean, default=False)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)

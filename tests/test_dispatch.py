@@ -155,7 +155,7 @@ async def test_photos_follow_the_card(harness: Harness) -> None:
     file_id = payload["message"]["photo"][-1]["file_id"]
     _, number, _, _ = await open_ticket(harness, photos=[file_id])
     card = await card_of(c["li"], number)
-    assert "附照片 1 张" in card["text"]
+    assert "📎 照片 1 张" in card["text"]
     await asyncio.sleep(0.3)
     history = await harness.chat(TG["li"]).read(2)  # everything li received, from the start
     photos = [m for m in history if m.get("photo")]

@@ -102,7 +102,7 @@ async def test_many_chats_concurrently_without_crosstalk(bot: Harness) -> None:
 
 async def test_unsupported_content_and_unknown_commands(bot: Harness) -> None:
     chat = bot.chat(5009, "en")
-    assert "only handle text" in (await chat.ask(sticker=True))["text"]
+    assert "can't use that kind of message" in (await chat.ask(sticker=True))["text"]
     assert "no such command" in (await chat.ask("/frobnicate"))["text"]
 
 

@@ -41,3 +41,31 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
         engine.dispose()
     upgrade(url)
     assert _diff(path) == []
+
+
+def test_0006_types_the_photos_of_existing_tickets(tmp_path: Path) -> None:
+    """Tickets from before typed attachments keep their photos: as photo attachments."""
+    import json
+    import sqlite3
+
+    from bot.tickets import attachments
+
+    path = tmp_path / "m.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url, "0001")
+    with sqlite3.connect(path) as conn:
+        for number, photos in (("SD-2026-000001", ["P1", "P2"]), ("SD-2026-000002", [])):
+            conn.execute(
+                "INSERT INTO tickets (number, customer_label, reporter_name, reporter_user_id, verified,"
+                " equipment_label, category, severity, symptom, photos, status, complaint, created_at)"
+                " VALUES (?, 'C', 'R', 1, 0, '', 'cctv', 'down', 's', ?, 'new', 0, '2026-11-23 02:00:00')",
+                (number, json.dumps(photos)),
+            )
+    upgrade(url, "0006")
+    with sqlite3.connect(path) as conn:
+        rows = dict(conn.execute("SELECT number, attachments FROM tickets").fetchall())
+    assert json.loads(rows["SD-2026-000001"]) == [
+        {"kind": "photo", "file_id": "P1"}, {"kind": "photo", "file_id": "P2"}
+    ]
+    assert json.loads(rows["SD-2026-000002"]) == []
+    assert [a.file_id for a in attachments.parse(json.loads(rows["SD-2026-000001"]))] == ["P1", "P2"]

@@ -227,16 +227,17 @@ async def test_photos_with_and_without_caption_are_stored(bot: Harness) -> None:
     got = await tap(chat, got, "rp:cat:cctv")
     await say(chat, "仓库门口摄像头")
     got = joined(await say(chat, photo=True))  # no caption: stored, still asking for the text
-    assert "已收到照片（共 1 张）" in got
+    assert "已把照片加入报修（目前：照片 1 张）" in got
     got = await say(chat, photo=True, caption="画面全是雪花点，看不清")
     assert "影响有多严重" in joined(got)
     got = await tap(chat, got, "rp:sev:partial")
-    assert "照片：2 张" in joined(got)
+    assert "附件：照片 2 张" in joined(got)
     got = await say(chat, photo=True, caption="这是录像机背面")  # at the summary: added, summary again
-    assert "照片：3 张" in joined(got) and "📷 这是录像机背面" in joined(got)
+    assert "附件：照片 3 张" in joined(got) and "📷 这是录像机背面" in joined(got)
     await tap(chat, got, "rp:submit")
     [ticket] = await _tickets(bot, 5108)
-    assert len(ticket.photos) == 3 and ticket.symptom == "画面全是雪花点，看不清\n📷 这是录像机背面"
+    assert len(ticket.photos) == 3 and [a["kind"] for a in ticket.attachments] == ["photo"] * 3
+    assert ticket.symptom == "画面全是雪花点，看不清\n📷 这是录像机背面"
     assert ticket.equipment_label == "仓库门口摄像头" and ticket.category == "cctv"
 
 

@@ -1,6 +1,6 @@
-"""End-to-end: stickers, voice, files and locations during the report conversation get an
-explanation AND the current question again; the report so far is kept. Outside a report: the
-general "unsupported" reply."""
+"""End-to-end: stickers and locations during the report conversation get an explanation AND the
+current question again; the report so far is kept. Outside a report: the general "unsupported"
+reply. (Photos, files, voice and video messages join the report: tests/test_report_attachments.py.)"""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from tests.harness import Harness
 PHONE_A = "+8613800000001"
 MEDIA: dict[str, dict[str, Any]] = {
     "sticker": {"sticker": True},
-    "voice": {"voice": True},
     "location": {"location": {"latitude": 22.5, "longitude": 114.0}},
-    "file": {"document": {"file_name": "a.pdf", "content_base64": ""}},
 }
 
 
@@ -58,7 +56,7 @@ async def test_media_at_every_step_explains_and_asks_again(bot: Harness) -> None
     got = await say(chat, contact={"phone_number": PHONE_A})
     await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_equipment_registered"), "rp:eq:")
     got = await tap(chat, got, datas(got, "rp:eq:")[0])
-    await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_symptom", photos=0, hint=None))
+    await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_symptom", attached=[], hint=None))
     got = await say(chat, "录像机没有画面，所有摄像头黑屏")
     await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_severity"), "rp:sev:")
     got = await tap(chat, got, "rp:sev:down")
@@ -77,6 +75,9 @@ async def test_media_in_english_and_outside_a_report(bot: Harness) -> None:
     assert _plain("common/unsupported", "en") in got
     assert _plain("report/text#unsupported_in_report", "en", kind="sticker") not in got
     await say(chat, "/report")
-    got = joined(await say(chat, voice=True))
-    assert "A voice or audio message can't be added to a report" in got
+    got = joined(await say(chat, location={"latitude": 22.5, "longitude": 114.0}))
+    assert "A location can't be added to a report" in got
     assert _plain("report/text#ask_ident", "en") in got
+    got = joined(await say(chat, voice=True))  # a voice message joins the report instead
+    assert "Voice message added to your report (1 voice message so far)" in got
+    assert "can't be added" not in got and _plain("report/text#ask_ident", "en") in got

@@ -664,3 +664,73 @@ async def test_webhook_honours_max_connections_and_chat_order(tg: Bot, ctl: Cont
     finally:
         await tg.delete_webhook()
         await runner.cleanup()
+
+
+# ---------------------------------------------------------------- voice, video, video notes, copies
+async def test_send_voice_video_and_video_note_match_the_bot_api(tg: Bot, ctl: Control) -> None:
+    await ctl.send("hi")
+    voice = (await tg.send_voice(USER, b"OggS voice", filename="v.ogg", duration=7, caption="listen")).voice
+    assert (voice.duration, voice.mime_type, voice.file_size) == (7, "audio/ogg", 10)
+    video_msg = await tg.send_video(USER, b"\x00mp4 video", filename="v.mp4", duration=12, width=1280,
+                                    height=720, caption="<b>look</b>", parse_mode="HTML")
+    video = video_msg.video
+    assert (video.width, video.height, video.duration, video.mime_type) == (1280, 720, 12, "video/mp4")
+    assert video_msg.caption == "look" and video_msg.caption_entities[0].type == "bold"
+    note = (await tg.send_video_note(USER, b"\x00mp4 note", duration=5, length=360)).video_note
+    assert (note.length, note.duration, note.file_size) == (360, 5, 9)
+    again = (await tg.send_voice(USER, voice.file_id)).voice  # a file_id keeps the metadata
+    assert (again.file_id, again.duration) == (voice.file_id, 7)
+    with pytest.raises(BadRequest, match="(?i)type of file mismatch"):
+        await tg.send_video_note(USER, video.file_id)
+    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+        await tg.send_video(USER, video.file_id, caption="c" * 1025)
+    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+        await tg.send_voice(USER, "no-such-file")
+    with pytest.raises(BadRequest, match="(?i)chat not found"):
+        await tg.send_voice(424242, voice.file_id)
+    view = (await ctl.get("/sandbox/messages", user_id=USER))["messages"]
+    assert view[0]["voice"]["duration"] == 7 and view[0]["text"] == "listen"
+    assert view[1]["video"]["width"] == 1280 and view[2]["video_note"]["length"] == 360
+
+
+async def test_send_media_without_a_file_is_refused(ctl: Control, server: SandboxServer) -> None:
+    await ctl.send("hi")
+    async with ctl.http.post(f"{server.bot_base_url}123:ABC/sendVideoNote", json={"chat_id": USER}) as resp:
+        body = await resp.json()
+    assert resp.status == 400 and body["description"] == "Bad Request: there is no video note in the request"
+    async with ctl.http.post(f"{server.bot_base_url}123:ABC/sendVoice", json={"voice": "x"}) as resp:
+        assert (await resp.json())["description"] == "Bad Request: chat_id is empty"
+
+
+async def test_copy_message_returns_a_message_id(tg: Bot, ctl: Control) -> None:
+    other = USER + 1
+    await ctl.send("hi", user_id=other)
+    sent = await ctl.send(user_id=USER, video={"content_base64": base64.b64encode(b"clip").decode(),
+                                               "duration": 3, "width": 320, "height": 240},
+                          caption="the gate camera")
+    copied = await tg.copy_message(other, USER, sent["message_id"], caption="SD-2026-000001")
+    view = (await ctl.get("/sandbox/messages", user_id=other))["messages"]
+    assert copied.message_id == view[-1]["id"]
+    assert view[-1]["video"]["duration"] == 3 and view[-1]["text"] == "SD-2026-000001"
+    text = await ctl.send("plain words", user_id=USER)
+    await tg.copy_message(other, USER, text["message_id"], caption="ignored")
+    view = (await ctl.get("/sandbox/messages", user_id=other, since=copied.message_id))["messages"]
+    assert view[-1]["text"] == "plain words"
+    with pytest.raises(BadRequest, match="(?i)message to copy not found"):
+        await tg.copy_message(other, USER, 9999)
+
+
+async def test_users_send_voice_video_and_video_notes(tg: Bot, ctl: Control) -> None:
+    await ctl.send(voice={"duration": 9})
+    await ctl.send(video=True, caption="/report at the gate")
+    await ctl.send(video_note={"length": 200, "duration": 4})
+    updates = await tg.get_updates()
+    voice, video, note = (u.message for u in updates)
+    assert voice.voice.duration == 9 and voice.voice.mime_type == "audio/ogg"
+    assert video.video.width and video.caption == "/report at the gate"
+    assert video.caption_entities[0].type == "bot_command"
+    assert (note.video_note.length, note.video_note.duration) == (200, 4)
+    got = await (await tg.get_file(note.video_note.file_id)).download_as_bytearray()
+    assert bytes(got).startswith(b"\x00\x00\x00\x18ftyp")
+    err = await ctl.post("/sandbox/send", {"user_id": USER, "video_note": True, "caption": "x"}, status=400)
+    assert "no caption" in err["description"]

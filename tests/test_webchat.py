@@ -202,6 +202,16 @@ async def test_send_text_photo_document_and_contact(page: Page) -> None:
     assert (await page.get("/sandbox/files/nope")).status == 404
 
 
+async def test_a_video_file_goes_as_a_video(page: Page) -> None:
+    me = {"user_id": 5002, "first_name": "王小明", "language_code": "zh"}
+    assert (await page.post("/api/open", me))[0] == 200
+    clip = base64.b64encode(b"\x00\x00\x00\x18ftypmp42clip").decode()
+    await page.post("/api/send", {**me, "text": "门口", "document_base64": clip, "file_name": "gate.mp4",
+                                  "mime_type": "video/mp4"})
+    [msg] = [m.data for m in page.world.chats[5002].messages.values()]
+    assert msg["video"]["file_name"] == "gate.mp4" and msg["caption"] == "门口" and "document" not in msg
+
+
 async def test_a_user_edits_their_own_text_message_only(page: Page) -> None:
     me = {"user_id": 5001, "first_name": "A"}
     _, sent = await page.post("/api/send", {**me, "text": "camra broken"})

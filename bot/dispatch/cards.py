@@ -17,9 +17,11 @@ from bot.core.i18n import render
 from bot.core.notify import locale_of, tell
 from bot.rules import qa_facts
 from bot.staff.lookup import active_staff
+from bot.tickets import attachments
 from storage.models import Contact, Customer, Equipment, OutboxMessage, Staff, TelegramUser, Ticket
 
 MANAGER_ROLES = ("supervisor", "admin")
+FORWARD_MAX = attachments.MAX_PER_REPORT  # a report's files all follow its card
 
 
 
@@ -73,7 +75,19 @@ async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> di
         "due_fix": ticket.fix_due.astimezone(tz) if ticket.fix_due else None,
         "created": ticket.created_at.astimezone(tz),
         "photos": len(ticket.photos or []),
+        "attached": attachments.counts(attachments.on_ticket(ticket)),
     }
+
+
+def forward_attachments(
+    uow: uow_mod.UnitOfWork, chat_id: int, number: str, items: list[attachments.Attachment]
+) -> None:
+    """Re-send ``items`` to ``chat_id`` by file id, each captioned with the ticket number (and a
+    document's name). The card's text counts them all, so one Telegram refuses is still known."""
+    for item in items[:FORWARD_MAX]:
+        caption = f"{number} · {item.name}" if item.name else number
+        method, payload = attachments.forward_payload(chat_id, item, caption)
+        uow.queue(chat_id, method, payload, priority=uow_mod.PRIORITY_URGENT)
 
 
 
@@ -81,7 +95,7 @@ async def send_card(
     uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, engineer: Staff, *, reason: str | None,
     note: str | None = None,
 ) -> None:
-    """The dispatch card (and up to five of the ticket's photos) to ``engineer``."""
+    """The dispatch card (and the ticket's attachments after it) to ``engineer``."""
     assert engineer.telegram_user_id is not None
     default = desk.settings.default_locale
     locale = await locale_of(uow.session, engineer.telegram_user_id, default)
@@ -91,12 +105,7 @@ async def send_card(
         engineer.telegram_user_id, text, buttons=card_buttons(locale, ticket.id, False),
         priority=uow_mod.PRIORITY_URGENT, ref=f"dispatch:{ticket.id}",
     )
-    for file_id in (ticket.photos or [])[:5]:
-        uow.queue(
-            engineer.telegram_user_id, "sendPhoto",
-            {"chat_id": engineer.telegram_user_id, "photo": file_id, "caption": ticket.number},
-            priority=uow_mod.PRIORITY_URGENT,
-        )
+    forward_attachments(uow, engineer.telegram_user_id, ticket.number, attachments.on_ticket(ticket))
 
 
 

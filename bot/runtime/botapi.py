@@ -77,6 +77,14 @@ async def call(bot: Bot, method: str, payload: dict[str, Any]) -> int | None:
             result = await bot.send_photo(**kwargs)
         case "sendDocument":
             result = await bot.send_document(**kwargs)
+        case "sendVoice":
+            result = await bot.send_voice(**kwargs)
+        case "sendVideo":
+            result = await bot.send_video(**kwargs)
+        case "sendVideoNote":
+            result = await bot.send_video_note(**kwargs)
+        case "sendAudio":
+            result = await bot.send_audio(**kwargs)
         case "answerCallbackQuery":
             result = await bot.answer_callback_query(**kwargs)
         case "deleteMessage":

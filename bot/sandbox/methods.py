@@ -9,6 +9,7 @@ bot does not use them, so any future use must be noticed (and the parser written
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import mimetypes
 import re
@@ -22,6 +23,7 @@ from bot.sandbox.state import (
     ALL_UPDATE_TYPES,
     BLOCKED,
     CALLBACK_TTL,
+    MEDIA_KINDS,
     ApiError,
     Chat,
     Message,
@@ -500,6 +502,92 @@ async def send_document(world: World, p: Params) -> Any:
         "file_size": len(f.data),
     }
     return _send(world, chat, p, {"document": doc, **_caption(p)})
+
+
+def _media_file(world: World, p: Params, kind: str) -> StoredFile:
+    """The file of a sendVoice/sendVideo/sendVideoNote/sendAudio call: a new upload (its duration and size
+    parameters kept as its metadata) or a file_id of the same kind."""
+    folder, default_mime, _ = MEDIA_KINDS[kind]
+    inp = p.input_file(kind)
+    if isinstance(inp, Upload):
+        f = _new_upload(world, inp, folder, f"{kind}{mimetypes.guess_extension(default_mime) or ''}")
+        if f.mime_type == "application/octet-stream":
+            f.mime_type = default_mime
+        keys = ("duration", "length") if kind == "video_note" else ("duration", "width", "height")
+        for key in keys:
+            value = p.int(key)
+            if value is not None:
+                if value < 0:
+                    raise bad_request(f"invalid {key} specified")
+                f.meta[key] = value
+        return f
+    if isinstance(inp, str):
+        if "://" in inp:
+            if kind == "video_note":  # Telegram: "Sending video notes by a URL is unsupported"
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            raise bad_request("failed to get HTTP URL content")
+        f = world.file(inp)
+        if not f.file_path.startswith(f"{folder}/"):
+            raise bad_request("type of file mismatch")
+        return f
+    raise bad_request(f"there is no {kind.replace('_', ' ')} in the request")
+
+
+async def _send_media(world: World, p: Params, kind: str) -> dict[str, Any]:
+    chat = world.chat(p.required("chat_id"))
+    f = _media_file(world, p, kind)
+    content: dict[str, Any] = {kind: world.media_object(kind, f)}
+    if kind != "video_note":  # sendVideoNote takes no caption
+        content.update(_caption(p))
+    return _send(world, chat, p, content)
+
+
+@method("sendVoice")
+async def send_voice(world: World, p: Params) -> Any:
+    return await _send_media(world, p, "voice")
+
+
+@method("sendVideo")
+async def send_video(world: World, p: Params) -> Any:
+    return await _send_media(world, p, "video")
+
+
+@method("sendAudio")
+async def send_audio(world: World, p: Params) -> Any:
+    return await _send_media(world, p, "audio")
+
+
+@method("sendVideoNote")
+async def send_video_note(world: World, p: Params) -> Any:
+    return await _send_media(world, p, "video_note")
+
+
+# Message fields a copy keeps; everything else (ids, sender, date, reply, markup) is new
+_COPIED = ("text", "entities", "photo", "document", "voice", "video", "video_note", "audio",
+           "sticker", "contact", "location", "caption", "caption_entities")
+_CAPTIONED = ("photo", "document", "voice", "video", "audio")
+
+
+@method("copyMessage")
+async def copy_message(world: World, p: Params) -> Any:
+    """A copy without a link to the original; returns a MessageId. A new caption replaces the
+    original's (media only); a text message ignores ``caption``, as on Telegram."""
+    chat = world.chat(p.required("chat_id"))
+    source_chat = world.chat(p.required("from_chat_id"))
+    if p.int("message_id") is None:
+        raise bad_request("message identifier is not specified")
+    source = world.message(source_chat, p.int("message_id"))
+    if source is None:
+        raise bad_request("message to copy not found")
+    content = {k: copy.deepcopy(v) for k, v in source.data.items() if k in _COPIED}
+    if not content:
+        raise bad_request("the message can't be copied")
+    if any(k in content for k in _CAPTIONED) and (p.has("caption") or p.has("caption_entities")):
+        content.pop("caption", None)
+        content.pop("caption_entities", None)
+        content.update(_caption(p))
+    sent = _send(world, chat, p, content)
+    return {"message_id": sent["message_id"]}
 
 
 @method("sendChatAction")

@@ -17,7 +17,14 @@ import aiohttp
 from aiohttp import web
 
 from bot.sandbox.methods import Params, Upload, call, canonical
-from bot.sandbox.state import ApiError, PendingUpdate, UserBlocked, World, update_chat_key
+from bot.sandbox.state import (
+    MEDIA_KINDS,
+    ApiError,
+    PendingUpdate,
+    UserBlocked,
+    World,
+    update_chat_key,
+)
 
 log = logging.getLogger("bot.sandbox")
 
@@ -357,6 +364,12 @@ class SandboxServer:
                     **doc,
                     "content": await self._bytes(doc.get("content_base64", ""), "document"),
                 }
+            for kind in MEDIA_KINDS:
+                media = body.get(kind)
+                if isinstance(media, dict) and media.get("content_base64") is not None:
+                    body[kind] = {**media, "content": await self._bytes(media["content_base64"], kind)}
+                elif media is not None and not isinstance(media, dict | bool):
+                    raise ControlError(400, f"{kind} must be true or an object")
             update_id, message_id = self.world.user_send(user_id, body)
             return {"update_id": update_id, "message_id": message_id}
 

@@ -38,6 +38,13 @@ DEFAULT_UPDATE_TYPES = frozenset(
 # delivered only when asked for by name
 ALL_UPDATE_TYPES = DEFAULT_UPDATE_TYPES | {"chat_member", "message_reaction", "message_reaction_count"}
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+# a user's voice note, video or video note: Message field -> (file folder, mime, default bytes)
+MEDIA_KINDS: dict[str, tuple[str, str, bytes]] = {
+    "voice": ("voice", "audio/ogg", b"OggS\x00fake-voice"),
+    "video": ("videos", "video/mp4", b"\x00\x00\x00\x18ftypmp42fake-video"),
+    "video_note": ("video_notes", "video/mp4", b"\x00\x00\x00\x18ftypmp42fake-note"),
+    "audio": ("music", "audio/mpeg", b"ID3fake-audio"),
+}
 # a 1x1 transparent PNG, used for `"photo": true`
 TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -145,6 +152,7 @@ class StoredFile:
     file_path: str
     mime_type: str | None = None
     file_name: str | None = None
+    meta: dict[str, int] = field(default_factory=dict)  # duration, width, height, length
 
     def file_dict(self) -> dict[str, Any]:
         return {
@@ -470,6 +478,47 @@ class World:
             )
         return sizes
 
+    def media_object(self, kind: str, f: StoredFile) -> dict[str, Any]:
+        """The Bot API object of a stored voice note, video or video note (``kind`` is the
+        Message field), with the metadata kept when it was first uploaded."""
+        obj: dict[str, Any] = {"file_id": f.file_id, "file_unique_id": f.file_unique_id}
+        m = f.meta
+        if kind == "voice":
+            obj.update(duration=m.get("duration", 1), mime_type=f.mime_type or "audio/ogg")
+        elif kind == "video":
+            obj.update(width=m.get("width", 640), height=m.get("height", 360),
+                       duration=m.get("duration", 1))
+            if f.file_name:
+                obj["file_name"] = f.file_name
+            obj["mime_type"] = f.mime_type or "video/mp4"
+        elif kind == "video_note":
+            obj.update(length=m.get("length", 240), duration=m.get("duration", 1))
+        elif kind == "audio":
+            obj["duration"] = m.get("duration", 1)
+            if f.file_name:
+                obj["file_name"] = f.file_name
+            obj["mime_type"] = f.mime_type or "audio/mpeg"
+        obj["file_size"] = len(f.data)
+        return obj
+
+    def user_media(self, kind: str, raw: Any) -> dict[str, Any]:
+        """A voice note, video or video note a user sends: ``true`` or an object with
+        ``content`` (bytes), ``duration``, ``width``/``height`` (video), ``length`` (video note),
+        ``file_name``, ``mime_type``."""
+        spec = raw if isinstance(raw, dict) else {}
+        folder, default_mime, default_data = MEDIA_KINDS[kind]
+        data = spec.get("content") or default_data
+        name = spec.get("file_name")
+        mime = str(spec.get("mime_type") or default_mime)
+        f = self.store_file(data, folder, str(name) if name else None, mime)
+        for key in ("duration", "width", "height", "length"):
+            if spec.get(key) is not None:
+                value = int(spec[key])
+                if value < 0:
+                    raise ValueError(f"{kind}.{key} must not be negative")
+                f.meta[key] = value
+        return self.media_object(kind, f)
+
     # ---------------------------------------------------------------- updates
     def accepts(self, kind: str | None) -> bool:
         """Whether the bot's allowed_updates let an update of this kind be queued."""
@@ -582,15 +631,16 @@ class World:
                 "emoji": "👍",
                 "file_size": len(f.data),
             }
-        if body.get("voice"):
-            f = self.store_file(b"OggS\x00fake-voice", "voice", mime_type="audio/ogg")
-            content["voice"] = {
-                "file_id": f.file_id,
-                "file_unique_id": f.file_unique_id,
-                "duration": 1,
-                "mime_type": "audio/ogg",
-                "file_size": len(f.data),
-            }
+        for kind in MEDIA_KINDS:
+            if body.get(kind):
+                content[kind] = self.user_media(kind, body[kind])
+                caption = body.get("caption", text)
+                if caption and kind == "video_note":
+                    raise ValueError("a video note has no caption")
+                if caption:
+                    content["caption"] = str(caption)
+                    content["caption_entities"] = command_entities(str(caption)) or None
+                text = None
         if body.get("location") is not None:
             loc = body["location"]
             content["location"] = {
@@ -857,7 +907,7 @@ def view_message(m: Message, base_url: str) -> dict[str, Any]:
     }
     if "reply_to_message" in d:
         view["reply_to"] = d["reply_to_message"]["message_id"]
-    for key in ("contact", "sticker", "voice", "location"):
+    for key in ("contact", "sticker", "voice", "video", "video_note", "audio", "location"):
         if key in d:
             view[key] = d[key]
     return view

@@ -19,8 +19,8 @@ from bot.dispatch import cards, sla
 from bot.dispatch import routing as dispatch
 from bot.roster.model import fmt_minutes
 from bot.rules.answer import answer_in_flow
+from bot.tickets import attachments, promise
 from bot.tickets import lifecycle as tickets
-from bot.tickets import promise
 from storage.models import Contact, Customer, Equipment, TelegramUser, Ticket
 
 CANDIDATE_MIN_SCORE = 70
@@ -197,6 +197,7 @@ async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) 
             start_event_date=item.start_event_date if item else None,
         )
     promised = promise.promise(desk.policy, facts, today)
+    files = attachments.of_report(data)
     rule = promise.complaint(desk.policy, data.get("symptom", ""), await _history(session, item, tz), today) if item else None
     claimed = await session.get(Customer, data["customer_id"]) if data.get("customer_id") else None
     due = sla.due_times(desk.policy, now, claimed)
@@ -210,7 +211,7 @@ async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) 
         equipment_label=str(data.get("equipment_label") or "")[:200],
         category=str(data.get("category") or (item.category if item else "other"))[:32],
         severity=str(data.get("severity", "partial")), symptom=str(data.get("symptom", "")),
-        photos=list(data.get("photos", [])), complaint=rule is not None, complaint_rule=rule,
+        photos=attachments.photo_ids(files), attachments=attachments.dump(files), complaint=rule is not None, complaint_rule=rule,
         first_response_due=due.first_response if due else None, onsite_due=due.onsite if due else None,
         fix_due=due.fix if due else None,
     )

@@ -157,6 +157,7 @@ class NewTicket:
     severity: str = "partial"
     symptom: str = ""
     photos: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # typed, photos included
     complaint: bool = False
     complaint_rule: str | None = None
     first_response_due: dt.datetime | None = None
@@ -182,6 +183,7 @@ async def open_ticket(
         severity=new.severity,
         symptom=new.symptom,
         photos=list(new.photos),
+        attachments=list(new.attachments),
         status="new",
         complaint=new.complaint,
         created_at=now,

@@ -17,6 +17,7 @@ from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
 from bot.roster.duty import period_index, period_start
 from bot.staff.lookup import staff_by_key
+from bot.tickets import attachments
 from bot.tickets import lifecycle as tickets
 from storage.models import Staff, Ticket, TicketEvent
 
@@ -197,22 +198,34 @@ async def hand_over(
     return nxt
 
 
-async def customer_follow_up(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, text: str) -> str:
-    """A customer's reply about a ticket: ``added`` to an open ticket (the assignee is told),
-    ``ask_reopen`` for a resolved/closed one (the customer confirms the fault is back), else ``closed``."""
+async def customer_follow_up(
+    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, text: str,
+    files: list[attachments.Attachment] | None = None,
+) -> str:
+    """A customer's reply about a ticket (text and/or files): ``added`` to an open ticket (the
+    assignee is told, files forwarded), ``ask_reopen`` for a resolved/closed one (the customer
+    confirms the fault is back; the files are kept on the ticket), else ``closed``."""
     actor = tickets.Actor("customer", ticket.reporter_user_id)
+    files = files or []
+    data: dict[str, Any] = {"text": text}
+    if files:
+        data["attachments"] = attachments.dump(files)
     if ticket.status in ("resolved", "closed"):
-        tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={"text": text, "after": ticket.status})
+        attachments.add(ticket, files)
+        tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={**data, "after": ticket.status})
         return "ask_reopen"
     if ticket.status not in tickets.OPEN_STATES:
         return "closed"
-    tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={"text": text})
+    attachments.add(ticket, files)
+    tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data=data)
     assignee = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
     if assignee is not None and assignee.telegram_user_id is not None:
         await tell(
             uow, assignee.telegram_user_id, "work/text#customer_added", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_NOTICE, number=ticket.number, text=text,
+            attached=attachments.counts(files),
         )
+        cards.forward_attachments(uow, assignee.telegram_user_id, ticket.number, files)
     return "added"
 
 

@@ -312,7 +312,8 @@ class Pane {
         el("span", { text: [c.first_name, c.last_name].filter(Boolean).join(" ") }),
         el("span", { class: "contact-phone", text: c.phone_number })));
     }
-    for (const [key, label] of [["sticker", "sticker"], ["voice", "🎤 voice message"], ["location", "📍 location"]]) {
+    for (const [key, label] of [["sticker", "sticker"], ["voice", "🎤 voice message"], ["video", "🎬 video"],
+                                ["video_note", "⏺ video note"], ["audio", "🎵 audio"], ["location", "📍 location"]]) {
       if (msg[key]) bubble.append(el("div", { class: "media-note", text: key === "sticker" ? msg[key].emoji || label : label }));
     }
     if (msg.text) {
