@@ -195,12 +195,20 @@ async def is_card(uow: uow_mod.UnitOfWork, chat_id: int, message_id: int | None,
 
 
 async def card_holders(uow: uow_mod.UnitOfWork, ticket_id: int) -> list[int]:
-    """The chats that were sent a dispatch card of the ticket (alerts are not cards)."""
+    """The chats that were sent a dispatch card or an alert of the ticket (everyone told of it)."""
+    rows = await uow.session.scalars(
+        select(OutboxMessage.chat_id).where(OutboxMessage.ref.in_((card_ref(ticket_id), alert_ref(ticket_id))))
+        .distinct()
+    )
+    return list(rows.all())
+
+
+async def _card_chats(uow: uow_mod.UnitOfWork, ticket_id: int) -> list[int]:
+    """The chats holding a dispatch card of the ticket (the messages a card edit replaces)."""
     rows = await uow.session.scalars(
         select(OutboxMessage.chat_id).where(OutboxMessage.ref == card_ref(ticket_id)).distinct()
     )
     return list(rows.all())
-
 
 
 async def edit_cards(
@@ -211,7 +219,7 @@ async def edit_cards(
     cancelled) by ``name``; the chat ``keep_for`` keeps the work buttons (every other card loses
     them); ``only`` limits the edit to one chat."""
     ctx = await card_context(uow, desk, ticket)
-    for chat_id in await card_holders(uow, ticket.id):
+    for chat_id in await _card_chats(uow, ticket.id):
         if only is not None and chat_id != only:
             continue
         locale = await locale_of(uow.session, chat_id, desk.settings.default_locale)
@@ -221,6 +229,26 @@ async def edit_cards(
             payload["reply_markup"] = uow_mod.inline_keyboard(card_buttons(locale, ticket.id, True))
         uow.queue(
             chat_id, "editMessageText", payload, priority=uow_mod.PRIORITY_URGENT, edit_ref=card_ref(ticket.id),
+        )
+    if outcome in FINAL_OUTCOMES and only is None:
+        await _strip_alert_buttons(uow, ticket.id)
+
+
+FINAL_OUTCOMES = ("resolved", "cancelled")  # after these an alert's buttons have nothing left to do
+
+
+async def _strip_alert_buttons(uow: uow_mod.UnitOfWork, ticket_id: int) -> None:
+    """Remove the buttons of the ticket's delivered alerts; their text stays as it was."""
+    rows = (await uow.session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.message_id).where(
+            OutboxMessage.ref == alert_ref(ticket_id), OutboxMessage.message_id.is_not(None),
+        )
+    )).all()
+    for chat_id, message_id in rows:
+        uow.queue(
+            chat_id, "editMessageReplyMarkup",
+            {"chat_id": chat_id, "message_id": message_id, "reply_markup": {"inline_keyboard": []}},
+            priority=uow_mod.PRIORITY_URGENT,
         )
 
 

@@ -373,6 +373,7 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff:
         },
     )
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
+    await timers.cancel(uow.session, f"promise:{ticket.id}:")  # the promise is the engineer's now
     await _mark_cards_taken(uow, desk, ticket, staff)
     await tell(
         uow, ticket.reporter_user_id, "dispatch/text#customer_taken", default_locale=desk.settings.default_locale,
