@@ -5,7 +5,9 @@ breaches to the holder too, alerts never overwritten)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.core import uow as uow_mod
@@ -395,3 +397,61 @@ async def test_sla_breach_reaches_the_holder_and_alerts_survive_the_resolution(h
     assert history[mine["id"]]["text"] == mine["text"]  # the alert is not overwritten by the card
     stripped = [m for m in await c["zhao"].read(2) if m["id"] == sup["id"]]
     assert stripped and "超时" in stripped[-1]["text"] and not stripped[-1].get("buttons")
+
+
+# --- the policy's repeat rule ----------------------------------------------------------------
+
+
+def _policy_with(tmp_path: Path, old: str, new: str) -> Path:
+    from bot.rules.policy import DEFAULT_POLICY
+
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    assert old in text, old
+    out = tmp_path / "policy.toml"
+    out.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        ("repeat_minutes = 30", "repeat_minutes = -5", "escalation.repeat_minutes", "greater than or equal"),
+        ("repeat_minutes = 30", 'repeat_minutes = "30"', "escalation.repeat_minutes", "integer"),
+        ("repeat_during_duty_hours = true", "repeat_during_duty_hours = 1", "escalation.repeat_during_duty_hours",
+         "boolean"),
+        ("recommit_minutes = 60", "recommit_minutes = 0", "escalation.recommit_minutes", "greater than or equal"),
+    ],
+)
+def test_the_repeat_rule_is_validated(tmp_path: Path, old: str, new: str, key: str, problem: str) -> None:
+    from bot.rules.policy import PolicyError, load_policy
+
+    path = _policy_with(tmp_path, old, new)
+    with pytest.raises(PolicyError) as err:
+        load_policy(path)
+    assert str(err.value).startswith(f"{path}: {key}: ") and problem in str(err.value), str(err.value)
+
+
+async def test_the_repeat_interval_and_hours_come_from_the_policy(harness: Harness, tmp_path: Path) -> None:
+    policy = _policy_with(tmp_path, "repeat_minutes = 30", "repeat_minutes = 10")
+    policy.write_text(policy.read_text(encoding="utf-8").replace(
+        "repeat_during_duty_hours = true", "repeat_during_duty_hours = false"), encoding="utf-8")
+    c = await start_desk(harness, when=(2026, 11, 23, 21, 45), policy_file=policy)
+    t0 = harness.clock.now()
+    tid, number, _, _ = await open_ticket(harness, sla=False)
+    await card_of(c["wang"], number)
+    await _to_supervisors(harness, c, number, t0)
+    (nxt,) = await pending_timers(harness, f"ack:{tid}:")  # 22:30 + 10 min: past duty hours, no matter
+    assert abs(nxt.due_at - harness.clock.now() - dt.timedelta(minutes=10)) < dt.timedelta(seconds=5)
+    harness.clock.set(nxt.due_at + dt.timedelta(seconds=1))
+    assert await fire_due(harness) == 1
+    assert number in (await wait_for(c["zhao"], "仍无人接单"))["text"]
+
+
+async def test_repeat_minutes_zero_tells_the_supervisors_once(harness: Harness, tmp_path: Path) -> None:
+    policy = _policy_with(tmp_path, "repeat_minutes = 30", "repeat_minutes = 0")
+    c = await start_desk(harness, policy_file=policy)
+    t0 = harness.clock.now()
+    tid, number, _, _ = await open_ticket(harness, sla=False)
+    await card_of(c["li"], number)
+    await _to_supervisors(harness, c, number, t0)
+    assert await pending_timers(harness, f"ack:{tid}:") == []
