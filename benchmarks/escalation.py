@@ -4,10 +4,12 @@
 
 The bot runs with a copy of the shipped policy whose ``dispatch.ack_timeout_minutes`` is
 ``--ack-minutes`` (so the chain reminder → next engineer → supervisors plays out in minutes).
-``--customers`` customers report a fault each, all at once; nobody acknowledges. Every ack timer
-row records its due time and the time it fired (desk clock); the lateness ``fired − due`` is
-printed as a distribution (target: p99 ≤ 2 s while running), with the send delay of the urgent
-outbox rows (reminders, escalations) next to it.
+``--customers`` customers report a fault each, all at once; nobody acknowledges. The repeat rule
+is on (``escalation.repeat_minutes`` = ``--ack-minutes`` too): after the chain the supervisors are
+reminded again, so the run waits until ``--repeats`` rounds of those have fired for every ticket.
+Every ack timer row records its due time and the time it fired (desk clock); the lateness
+``fired − due`` is printed as a distribution (target: p99 ≤ 2 s while running), with the send
+delay of the urgent outbox rows (reminders, escalations) next to it.
 
 With ``--crash-after S`` the bot is killed with SIGKILL S seconds into the run, kept down for
 ``--down`` seconds and restarted: timers that were due but had not fired when the restarted bot
@@ -38,11 +40,12 @@ POLICY = ROOT / "bot" / "rules" / "default_policy.toml"
 
 
 def fast_policy(workdir: Path, minutes: int) -> Path:
-    """A copy of the shipped policy with a shorter ack timeout."""
+    """A copy of the shipped policy with a shorter ack timeout and repeat interval."""
     text = POLICY.read_text(encoding="utf-8")
-    text, n = re.subn(r"(?m)^ack_timeout_minutes\s*=\s*\d+", f"ack_timeout_minutes = {minutes}", text)
-    if n != 1:
-        raise SystemExit("dispatch.ack_timeout_minutes not found in the shipped policy")
+    for key in ("ack_timeout_minutes", "repeat_minutes"):
+        text, n = re.subn(rf"(?m)^{key}\s*=\s*\d+", f"{key} = {minutes}", text)
+        if n != 1:
+            raise SystemExit(f"{key} not found in the shipped policy")
     path = workdir / "policy.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -52,23 +55,28 @@ def _utc(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
-def ack_timers(db_path: Path) -> tuple[list[tuple[dt.datetime, dt.datetime]], int]:
-    """(due, fired) of every fired ack timer (desk clock, UTC) and how many are still pending."""
+def ack_timers(db_path: Path, repeats: int = 0) -> tuple[list[tuple[dt.datetime, dt.datetime]], int]:
+    """(due, fired) of every fired ack timer (desk clock, UTC), chain steps and the first ``repeats``
+    supervisors' reminders, and how many of those are still to fire."""
     con = sqlite3.connect(db_path)
     try:
-        rows = con.execute("SELECT due_at, fired_at, status FROM timers WHERE kind = 'ack'").fetchall()
+        rows = con.execute(
+            "SELECT due_at, fired_at, status, json_extract(payload, '$.repeat') FROM timers WHERE kind = 'ack'"
+        ).fetchall()
     finally:
         con.close()
-    fired = [(_utc(d), _utc(f)) for d, f, s in rows if s == "done" and f]
-    return fired, sum(1 for _, _, s in rows if s == "pending")
+    wanted = [(d, f, s) for d, f, s, r in rows if (r or 0) <= repeats]
+    fired = [(_utc(d), _utc(f)) for d, f, s in wanted if s == "done" and f]
+    return fired, sum(1 for _, _, s in wanted if s == "pending")
 
 
-async def wait_timers_done(db_path: Path, limit: float) -> int:
-    """Until no ack timer is pending (the chains have run out) or ``limit`` seconds; pending left."""
+async def wait_timers_done(db_path: Path, limit: float, repeats: int) -> int:
+    """Until the chains and ``repeats`` rounds of supervisors' reminders have fired, or ``limit``
+    seconds; how many were still to fire."""
     deadline = time.monotonic() + limit
     pending = -1
     while time.monotonic() < deadline:
-        _, pending = await asyncio.to_thread(ack_timers, db_path)
+        _, pending = await asyncio.to_thread(ack_timers, db_path, repeats)
         if pending == 0:
             return 0
         await asyncio.sleep(2)
@@ -118,10 +126,11 @@ async def main_async(args: argparse.Namespace) -> int:
             await asyncio.gather(*(one(c) for c in customers))
             note(f"{sum(1 for c in customers if c.tickets)} tickets open; waiting for the chains")
             window = crash and await crash
-            left = await wait_timers_done(procs.db_path, args.ack_minutes * 60 * 5 + 120)
+            limit = args.ack_minutes * 60 * (5 + args.repeats) + 120
+            left = await wait_timers_done(procs.db_path, limit, args.repeats)
             await engineers.stop()
             procs.stop_bot()
-            fired, pending = ack_timers(procs.db_path)
+            fired, pending = ack_timers(procs.db_path, args.repeats)
             running, after_crash = [], []
             for due, at in fired:
                 real_due = due.timestamp() - offset
@@ -158,6 +167,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--customers", type=int, default=1000)
     p.add_argument("--ack-minutes", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=2, help="rounds of supervisors' reminders to wait for")
     p.add_argument("--crash-after", type=float, default=0.0, help="kill -9 this many seconds in (0: no crash)")
     p.add_argument("--down", type=float, default=10.0, help="seconds the killed bot stays down")
     p.add_argument("--delay-ms", type=float, default=50.0)

@@ -17,7 +17,7 @@ from bot.core import uow as uow_mod
 from bot.core.clock import Clock
 from bot.core.timers import StartupHook, TimerHandler
 from bot.desk import Desk, load_desk_policy, load_desk_roster
-from bot.dispatch import routing, sla_watch
+from bot.dispatch import promise_watch, routing, sla_watch
 from bot.roster import calendar_reminder
 from bot.runtime.inbox import Poller
 from bot.runtime.metrics import CountingRateLimiter
@@ -41,6 +41,7 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
     "dispatch": routing.queued_dispatch_due,
     "ack": routing.ack_timer_due,
     "sla": sla_watch.sla_check_due,
+    "promise": promise_watch.promise_due,
     "autoclose": work.autoclose_due,
     "handoff": work.handoff_due,
     calendar_reminder.KIND: calendar_reminder.check_due,

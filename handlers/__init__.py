@@ -39,6 +39,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "stats": supervisor.stats_command,
         "export": supervisor.export_command,
         "chart": supervisor.chart_command,
+        "assign": supervisor.assign_command,
         "whoami": customer.whoami,
         "unlink": customer.unlink,
         "oncall": engineer.oncall,
@@ -59,6 +60,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(questions.on_button, pattern=r"^qa:"))
     app.add_handler(CallbackQueryHandler(followup.confirm_report, pattern=r"^sr:"))
     app.add_handler(CallbackQueryHandler(engineer.on_button, pattern=r"^dp:"))
+    app.add_handler(CallbackQueryHandler(supervisor.assign_button, pattern=r"^as:"))
     app.add_handler(CallbackQueryHandler(engineer.on_kind, pattern=r"^wk:kind:"))
     app.add_handler(CallbackQueryHandler(engineer.swap_button, pattern=r"^sw:"))
     app.add_handler(CallbackQueryHandler(followup.on_button, pattern=r"^fu:"))

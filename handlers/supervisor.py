@@ -1,5 +1,5 @@
 """Supervisor commands: /log /open /overdue /ticket /complaints /stats /export /chart, paging,
-and plain-language questions.
+plain-language questions, and /assign with the Assign button of the alerts.
 
 Reports read through a read-only session. The export and the chart (seconds of work at scale)
 are built after the update has committed — outside its write transaction, in threads — and
@@ -12,23 +12,28 @@ import base64
 import dataclasses
 import datetime as dt
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy import select
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
 from bot.core.i18n import render, simplified
 from bot.desk import Desk
+from bot.dispatch import assign, cards
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
 from bot.reports.sqlx import staff_names
 from bot.reports.staffref import find_staff, mentioned_staff
 from bot.roster.calendar import is_workday
+from bot.tickets.lifecycle import format_number
 from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
 from handlers.customer import show_ticket
 from handlers.flows import set_manager_fallback
+from storage.models import Staff, Ticket
 
 log = logging.getLogger(__name__)
 LOG_DETAIL_LIMIT = 400  # lines shown one by one for several days; above it, daily subtotals per engineer
@@ -425,3 +430,85 @@ def _period_arg(period: periods.Period | None) -> str:
 
 
 set_manager_fallback(natural)
+
+
+# --- /assign and the Assign button ------------------------------------------------------------
+
+_ASSIGN_CALLBACK = re.compile(r"^as:(?:menu:([0-9]{1,12})|to:([0-9]{1,12}):([0-9]{1,12}))$")
+ASSIGN_MENU_MAX = 20  # engineers listed under the Assign button
+
+
+def _me(actor: Actor) -> Staff:
+    assert actor.user.staff is not None
+    return actor.user.staff
+
+
+@guarded(roles=MANAGERS)
+async def assign_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``/assign TICKET ENGINEER``: give the ticket to an active engineer (every card edited)."""
+    uow = uow_mod.current()
+    args = context.args or []
+    if len(args) < 2:
+        actor.reply("dispatch/text#assign_usage", example=format_number(_today(uow).year, 1))
+        return
+    number = args[0].strip().upper()[:30]
+    ticket = await uow.session.scalar(select(Ticket).where(Ticket.number == number))
+    if ticket is None:
+        actor.reply("dispatch/text#assign_no_ticket", number=number)
+        return
+    name = " ".join(args[1:])[:40]
+    engineer = await find_staff(uow.session, name)
+    if engineer is None or not assign.assignable_engineer(engineer):
+        actor.reply("dispatch/text#assign_no_engineer", name=name)
+        return
+    _assigned(actor, await assign.assign(uow, desk_of(context), ticket.id, engineer.id, _me(actor)), name)
+
+
+@guarded(roles=MANAGERS)
+async def assign_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """``as:menu:<ticket>`` on a supervisor's alert lists the engineers (on duty first);
+    ``as:to:<ticket>:<staff id>`` assigns. The data is untrusted: the message must be one of the
+    ticket's, and the ticket's state and the engineer's status are checked again."""
+    uow = uow_mod.current()
+    query = update.callback_query
+    match = _ASSIGN_CALLBACK.match(query.data or "") if query else None
+    pressed = query.message.message_id if query is not None and query.message is not None else None
+    ticket_id = int(match.group(1) or match.group(2)) if match else 0
+    if match is None or not await cards.is_card(uow, actor.chat_id, pressed, ticket_id):
+        actor.reply("common/stale_button")
+        return
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None:
+        actor.reply("dispatch/text#not_found")
+        return
+    if match.group(2) is not None:
+        _assigned(actor, await assign.assign(uow, desk_of(context), ticket_id, int(match.group(3)), _me(actor)), "")
+        return
+    if ticket.status not in assign.ASSIGNABLE:
+        actor.reply("dispatch/text#assign_closed", number=ticket.number, status=actor.t(f"tickets/labels#status_{ticket.status}"))
+        return
+    options = await assign.candidates(uow, desk_of(context))
+    if not options:
+        actor.reply("dispatch/text#assign_nobody", number=ticket.number)
+        return
+    duty = actor.t("dispatch/labels#on_duty")
+    buttons = [[(c.staff.name + (duty if c.on_duty else ""), f"as:to:{ticket_id}:{c.staff.id}")]
+               for c in options[:ASSIGN_MENU_MAX]]
+    uow.send(actor.chat_id, actor.t("dispatch/text#assign_menu", number=ticket.number), buttons=buttons,
+             ref=cards.assign_ref(ticket_id))
+
+
+def _assigned(actor: Actor, result: assign.Assigned, name: str) -> None:
+    """One line saying what the assignment did (or why it did nothing)."""
+    ticket, engineer = result.ticket, result.engineer
+    if result.outcome == "no_ticket" or ticket is None:
+        actor.reply("dispatch/text#not_found")
+    elif result.outcome == "no_engineer" or engineer is None:
+        actor.reply("dispatch/text#assign_no_engineer", name=name)
+    elif result.outcome == "closed":
+        actor.reply("dispatch/text#assign_closed", number=ticket.number,
+                    status=actor.t(f"tickets/labels#status_{ticket.status}"))
+    elif result.outcome == "already":
+        actor.reply("dispatch/text#assign_already", number=ticket.number, engineer=engineer.name)
+    else:
+        actor.reply("dispatch/text#assign_done", number=ticket.number, engineer=engineer.name)

@@ -128,7 +128,10 @@ async def test_customer_reply_after_resolution_reopens_the_ticket(harness: Harne
     t = await ticket(harness, tid)
     assert t.status == "dispatched" and t.complaint and t.rating is None
     kinds = [e.kind for e in await events(harness, tid)]
-    assert kinds[-4:] == ["customer_info", "reopened", "complaint", "dispatched"]
+    assert kinds[-5:] == ["customer_info", "reopened", "complaint", "complaint_alert", "dispatched"]
+    for sup in ("zhao", "admin"):  # policy §5: complaints go to a supervisor, with the card
+        alert = await wait_for(c[sup], "投诉")
+        assert number in alert["text"] and "再次出现" in alert["text"] and "时限" in alert["text"]
     await c["customer"].press(ask, f"fu:reopen:{tid}")  # a second press: the question has expired
     assert "按钮已失效" in (await wait_for(c["customer"], "按钮"))["text"]
     assert [e.kind for e in await events(harness, tid)].count("reopened") == 1

@@ -61,12 +61,13 @@ COMMANDS: dict[str, tuple[set[str], str]] = {
     "stats": (MANAGERS, ""),
     "export": (MANAGERS, ""),
     "chart": (MANAGERS, ""),
+    "assign": (MANAGERS, "SD-2026-000001 zhang"),
     "cover": (MANAGERS, "zhang li 2026-12-01"),
     "swap": ({"engineer"}, "li 2026-12-01 2026-12-02"),
     "staff": ({"admin"}, "role zhang admin"),
     "calendar": ({"admin"}, "add 2027-02-20 workday"),
 }
-STATEFUL_WHEN_ALLOWED = {"report", "unlink", "cover", "swap", "lang", "register"}
+STATEFUL_WHEN_ALLOWED = {"report", "unlink", "cover", "swap", "lang", "register", "assign"}
 
 
 def registered(h: Harness) -> tuple[set[str], list[str]]:
@@ -168,7 +169,7 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
     await bot.start(flood_max_messages=1000)
     _, patterns = registered(bot)
     prefixes = {p.lstrip("^") for p in patterns}
-    assert prefixes == {"lang:", "rp:", "tk:cancel:", "rt:", "qa:", "sr:", "dp:", "wk:kind:", "sw:", "fu:", "sv:pg:"}
+    assert prefixes == {"lang:", "rp:", "tk:cancel:", "rt:", "qa:", "sr:", "dp:", "wk:kind:", "sw:", "fu:", "sv:pg:", "as:"}
     chats = await people(bot)
     # a ticket of the verified customer, dispatched (buttons carry its id and number)
     ticket_id, number = await make_ticket(bot, reporter=5001)
@@ -191,6 +192,8 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
         "wk:kind:": ["wk:kind:phone", "wk:kind:", "wk:kind:teleport", "wk:kind:" + "p" * 56],
         "sw:": ["sw:ok:1", "sw:no:1", "sw:ok:", f"sw:ok:{long_id}", "sw:maybe:1", "sw:ok:1;1", "sw:ok:\u00b2"],
         "fu:": [f"fu:reopen:{ticket_id}", f"fu:no:{ticket_id}", "fu:reopen:", f"fu:reopen:{long_id}", "fu:x:1", "fu:reopen:\u00b2"],
+        "as:": [f"as:menu:{ticket_id}", f"as:to:{ticket_id}:1", "as:menu:", f"as:menu:{long_id}", "as:to:1",
+                f"as:to:{ticket_id}:x", "as:menu:\u00b2", "as:delete:1", f"as:to:{ticket_id}:{long_id}"],
         "sv:pg:": ["sv:pg:1:0", "sv:pg:1:-1", "sv:pg:x:y", f"sv:pg:{long_id}:0", "sv:pg:", "sv:pg:\u00b2:0"],
         "": ["", "zz:1", "x" * 64, "<b>hi</b>", "\u202e\u0000", "{{7*7}}"],
     }

@@ -1,8 +1,10 @@
 """Dispatch cards and supervisor alerts: the one place that renders them (no Telegram).
 
-A card (or alert) is an outbox message with ``ref="dispatch:<ticket id>"``; its buttons carry
+A card is an outbox message with ``ref="dispatch:<ticket id>"``; its buttons carry
 ``dp:<action>:<ticket id>``. Editing every card of a ticket, and finding who holds one, go by that
-ref.
+ref. An alert (escalation, complaint, rating, SLA breach) has its own ``ref="alert:<ticket id>"``,
+so a later edit of the ticket's cards never replaces it; supervisors' alerts carry an *Assign*
+button (``as:menu:<ticket id>``), whose engineer menu is ``ref="assign:<ticket id>"``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,35 @@ from bot.core.notify import locale_of, tell
 from bot.rules import qa_facts
 from bot.staff.lookup import active_staff
 from bot.tickets import attachments
-from storage.models import Contact, Customer, Equipment, OutboxMessage, Staff, TelegramUser, Ticket
+from bot.tickets import lifecycle as tickets
+from storage.models import (
+    Contact,
+    Customer,
+    Equipment,
+    OutboxMessage,
+    Staff,
+    TelegramUser,
+    Ticket,
+    TicketEvent,
+)
 
 MANAGER_ROLES = ("supervisor", "admin")
 FORWARD_MAX = attachments.MAX_PER_REPORT  # a report's files all follow its card
 
+
+def card_ref(ticket_id: int) -> str:
+    """The outbox ref of a ticket's dispatch cards (the ones edited as the ticket moves on)."""
+    return f"dispatch:{ticket_id}"
+
+
+def alert_ref(ticket_id: int) -> str:
+    """The outbox ref of a ticket's alerts (never edited by a card edit)."""
+    return f"alert:{ticket_id}"
+
+
+def assign_ref(ticket_id: int) -> str:
+    """The outbox ref of a ticket's engineer menu (the Assign button's answer)."""
+    return f"assign:{ticket_id}"
 
 
 def card_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.Buttons:
@@ -34,6 +60,12 @@ def card_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.But
     if acknowledged:
         return [work, [(label("handover"), f"dp:handover:{ticket_id}")]]
     return [[(label("ack"), f"dp:ack:{ticket_id}")], work, [(label("handover"), f"dp:handover:{ticket_id}")]]
+
+
+def alert_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.Buttons:
+    """A supervisor's alert: the card's buttons plus *Assign*."""
+    return [*card_buttons(locale, ticket_id, acknowledged),
+            [(render(locale, "dispatch/labels#assign"), f"as:menu:{ticket_id}")]]
 
 
 
@@ -103,7 +135,7 @@ async def send_card(
     text = render(locale, "dispatch/text#card", reason=reason, note=note, **ctx)
     uow.send(
         engineer.telegram_user_id, text, buttons=card_buttons(locale, ticket.id, False),
-        priority=uow_mod.PRIORITY_URGENT, ref=f"dispatch:{ticket.id}",
+        priority=uow_mod.PRIORITY_URGENT, ref=card_ref(ticket.id),
     )
     forward_attachments(uow, engineer.telegram_user_id, ticket.number, attachments.on_ticket(ticket))
 
@@ -119,43 +151,73 @@ async def supervisors(uow: uow_mod.UnitOfWork) -> list[Staff]:
 
 
 async def alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> int:
-    """Send ``template`` with the ticket's card context and buttons to every supervisor and admin."""
+    """Send ``template`` with the ticket's card context and buttons (and *Assign*) to every
+    supervisor and admin; returns how many were told."""
     ctx = await card_context(uow, desk, ticket)
     sent = 0
     for sup in await supervisors(uow):
         assert sup.telegram_user_id is not None
         await tell(
             uow, sup.telegram_user_id, template, default_locale=desk.settings.default_locale,
-            buttons_of=lambda loc: card_buttons(loc, ticket.id, ticket.status != "dispatched"),
-            priority=uow_mod.PRIORITY_URGENT, ref=f"dispatch:{ticket.id}", **ctx, **extra,
+            buttons_of=lambda loc: alert_buttons(loc, ticket.id, ticket.status != "dispatched"),
+            priority=uow_mod.PRIORITY_URGENT, ref=alert_ref(ticket.id), **ctx, **extra,
         )
         sent += 1
     return sent
 
 
+async def alert_holder(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> bool:
+    """Send ``template`` with the card context and buttons to the engineer holding the ticket
+    (not when that is a supervisor, who is told as one); True when sent."""
+    holder = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
+    if holder is None or not holder.active or holder.telegram_user_id is None or holder.role in MANAGER_ROLES:
+        return False
+    ctx = await card_context(uow, desk, ticket)
+    await tell(
+        uow, holder.telegram_user_id, template, default_locale=desk.settings.default_locale,
+        buttons_of=lambda loc: card_buttons(loc, ticket.id, ticket.status != "dispatched"),
+        priority=uow_mod.PRIORITY_URGENT, ref=alert_ref(ticket.id), holder=True, **ctx, **extra,
+    )
+    return True
+
+
+async def alert_breach(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> int:
+    """An SLA breach: the supervisors and the engineer holding the ticket; returns the supervisors told."""
+    count = await alert_supervisors(uow, desk, ticket, template, **extra)
+    await alert_holder(uow, desk, ticket, template, **extra)
+    return count
+
 
 async def is_card(uow: uow_mod.UnitOfWork, chat_id: int, message_id: int | None, ticket_id: int) -> bool:
-    """True when ``message_id`` in ``chat_id`` is a dispatch card (or alert) of ``ticket_id`` that
-    the bot sent there: a button's data must belong to the message it was pressed on."""
+    """True when ``message_id`` in ``chat_id`` is a dispatch card, alert or engineer menu of
+    ``ticket_id`` that the bot sent there: a button's data must belong to the message it was
+    pressed on."""
     if message_id is None:
         return False
     found = await uow.session.scalar(
         select(OutboxMessage.id).where(
             OutboxMessage.chat_id == chat_id, OutboxMessage.message_id == message_id,
-            OutboxMessage.ref == f"dispatch:{ticket_id}",
+            OutboxMessage.ref.in_((card_ref(ticket_id), alert_ref(ticket_id), assign_ref(ticket_id))),
         ).limit(1)
     )
     return found is not None
 
 
-
 async def card_holders(uow: uow_mod.UnitOfWork, ticket_id: int) -> list[int]:
-    """The chats that were sent a dispatch card (or supervisor alert) of the ticket."""
+    """The chats that were sent a dispatch card or an alert of the ticket (everyone told of it)."""
     rows = await uow.session.scalars(
-        select(OutboxMessage.chat_id).where(OutboxMessage.ref == f"dispatch:{ticket_id}").distinct()
+        select(OutboxMessage.chat_id).where(OutboxMessage.ref.in_((card_ref(ticket_id), alert_ref(ticket_id))))
+        .distinct()
     )
     return list(rows.all())
 
+
+async def _card_chats(uow: uow_mod.UnitOfWork, ticket_id: int) -> list[int]:
+    """The chats holding a dispatch card of the ticket (the messages a card edit replaces)."""
+    rows = await uow.session.scalars(
+        select(OutboxMessage.chat_id).where(OutboxMessage.ref == card_ref(ticket_id)).distinct()
+    )
+    return list(rows.all())
 
 
 async def edit_cards(
@@ -166,7 +228,7 @@ async def edit_cards(
     cancelled) by ``name``; the chat ``keep_for`` keeps the work buttons (every other card loses
     them); ``only`` limits the edit to one chat."""
     ctx = await card_context(uow, desk, ticket)
-    for chat_id in await card_holders(uow, ticket.id):
+    for chat_id in await _card_chats(uow, ticket.id):
         if only is not None and chat_id != only:
             continue
         locale = await locale_of(uow.session, chat_id, desk.settings.default_locale)
@@ -175,16 +237,66 @@ async def edit_cards(
         if chat_id == keep_for:
             payload["reply_markup"] = uow_mod.inline_keyboard(card_buttons(locale, ticket.id, True))
         uow.queue(
-            chat_id, "editMessageText", payload, priority=uow_mod.PRIORITY_URGENT, edit_ref=f"dispatch:{ticket.id}",
+            chat_id, "editMessageText", payload, priority=uow_mod.PRIORITY_URGENT, edit_ref=card_ref(ticket.id),
+        )
+    if outcome in FINAL_OUTCOMES and only is None:
+        await _strip_alert_buttons(uow, ticket.id)
+
+
+FINAL_OUTCOMES = ("resolved", "cancelled")  # after these an alert's buttons have nothing left to do
+
+
+async def _strip_alert_buttons(uow: uow_mod.UnitOfWork, ticket_id: int) -> None:
+    """Remove the buttons of the ticket's delivered alerts; their text stays as it was."""
+    rows = (await uow.session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.message_id).where(
+            OutboxMessage.ref == alert_ref(ticket_id), OutboxMessage.message_id.is_not(None),
+        )
+    )).all()
+    for chat_id, message_id in rows:
+        uow.queue(
+            chat_id, "editMessageReplyMarkup",
+            {"chat_id": chat_id, "message_id": message_id, "reply_markup": {"inline_keyboard": []}},
+            priority=uow_mod.PRIORITY_URGENT,
         )
 
 
-async def alert_complaint(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
-    """Complaints go to a supervisor: tell every active, registered supervisor at once."""
-    for staff in await active_staff(uow.session, "supervisor"):
-        if staff.telegram_user_id:
-            await tell(
-                uow, staff.telegram_user_id, "answers/text#complaint_alert",
-                default_locale=desk.settings.default_locale, priority=uow_mod.PRIORITY_URGENT,
-                number=ticket.number, customer=ticket.customer_label, text=ticket.symptom[:300],
-            )
+def complaint_cause(flagged: dict[str, Any] | None) -> str:
+    """Why a ticket is a complaint: ``repeat_fault`` / ``multiple_faults`` (the automatic rules of
+    policy §5), ``reopened`` (the same fault back after resolution) or ``explicit`` (the customer said so)."""
+    data = flagged or {}
+    if data.get("rule") in ("repeat_fault", "multiple_faults"):
+        return str(data["rule"])
+    return "reopened" if data.get("reason") == "same fault after repair" else "explicit"
+
+
+async def alert_complaint(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> int:
+    """Complaints go to a supervisor (policy §5): every supervisor and admin at once, with the card.
+
+    Once per complaint: a complaint already alerted is not alerted again until the ticket is
+    reopened (the same fault back is a new complaint). Returns how many were told (0: told before)."""
+    last = await uow.session.scalar(
+        select(TicketEvent.kind).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(("complaint_alert", "reopened"))
+        ).order_by(TicketEvent.id.desc()).limit(1)
+    )
+    if last == "complaint_alert":
+        return 0
+    flagged = await uow.session.scalar(
+        select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "complaint")
+        .order_by(TicketEvent.id.desc()).limit(1)
+    )
+    count = await alert_supervisors(
+        uow, desk, ticket, "dispatch/text#complaint_alert", why=complaint_cause(flagged), reason=None, note=None,
+    )
+    tickets.record(uow.session, ticket, "complaint_alert", tickets.SYSTEM, uow.now, data={"notified": count})
+    return count
+
+
+async def alert_rating(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, key: str, score: int) -> int:
+    """A "dissatisfied" rating: every supervisor and admin at once, with the card."""
+    engineer = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
+    return await alert_supervisors(
+        uow, desk, ticket, "dispatch/text#rating_alert", rating=key, score=score,
+        engineer=engineer.name if engineer else None, reason=None, note=None,
+    )

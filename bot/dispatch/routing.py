@@ -14,6 +14,12 @@ says it). Due times intake left empty are filled from the policy; the SLA watch 
 * Each dispatch starts an ack timer; each time it fires the chain climbs one step (policy
   ``[escalation]``): reminder(s) → next engineer(s) in the rotation → all supervisors, each step a
   ticket event. Any acknowledgement cancels it.
+* After the last step the repeat rule (policy ``[escalation] repeat_minutes``) reminds the
+  supervisors again and again, during duty hours, until someone acknowledges or a supervisor
+  assigns the ticket (``bot/dispatch/assign.py``); nothing is left unacknowledged in silence.
+* A complaint is alerted to the supervisors at once (policy §5), even when the ticket is queued.
+* A first-response promise passing unacknowledged is renewed to the customer
+  (``bot/dispatch/promise_watch.py``; the timer is started here).
 * ``acknowledge`` is one conditional UPDATE: when two people press at once, exactly one wins.
 """
 
@@ -107,6 +113,9 @@ async def dispatch(
         customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
         sla.fill_due_times(desk, ticket, customer)
     await sla_watch.watch_sla(uow, desk, ticket)
+    await watch_promise(uow, ticket)
+    if ticket.complaint:
+        await cards.alert_complaint(uow, desk, ticket)
     engineer, layer = await on_duty_engineer(uow, desk)
     if engineer is not None and engineer.telegram_user_id is None:  # on duty but never registered
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
@@ -137,7 +146,64 @@ async def dispatch(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "reason": "no_engineer"},
     )
+    await timers.cancel(uow.session, f"ack:{ticket.id}:")
+    await schedule_repeat(uow, desk, ticket, {
+        "ticket_id": ticket.id, "stage": len(escalation_chain(desk)), "engineer": None, "layer": None,
+        "tried": [], "sent_at": uow.now.isoformat(),
+    })
     return DispatchOutcome(None, None, supervisors=count)
+
+
+async def watch_promise(uow: uow_mod.UnitOfWork, ticket: Ticket) -> None:
+    """A timer at the ticket's first-response promise (``promise_watch.promise_due`` handles it)."""
+    due = ticket.first_response_due
+    if due is not None and ticket.status == "new":
+        await timers.schedule_once(
+            uow.session, "promise", f"promise:{ticket.id}:{int(due.timestamp())}", due,
+            {"ticket_id": ticket.id, "due": due.isoformat()},
+        )
+
+
+def duty_time(roster: Any, at: dt.datetime) -> dt.datetime:
+    """``at`` when someone is on duty then, else the start of the next duty window (``at`` if none)."""
+    if on_duty(roster, at):
+        return at
+    return next_window_start(roster, at) or at
+
+
+async def schedule_repeat(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, payload: dict[str, Any]) -> None:
+    """The next supervisors' reminder of the repeat rule (policy ``[escalation]``), if it is on."""
+    esc = desk.policy.escalation
+    if esc.repeat_minutes <= 0:
+        return
+    at = uow.now + dt.timedelta(minutes=esc.repeat_minutes)
+    if esc.repeat_during_duty_hours:
+        at = duty_time(await effective_roster(uow, desk), at)
+    stage = int(payload["stage"])
+    timers.schedule(
+        uow.session, "ack", f"ack:{ticket.id}:{stage}:{uow.now.timestamp():.6f}", at,
+        {**payload, "stage": stage, "repeat": int(payload.get("repeat") or 0) + 1},
+    )
+
+
+async def _repeat_due(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, payload: dict[str, Any]) -> None:
+    """The repeat rule: still unacknowledged after the whole chain: remind the supervisors again."""
+    first = await uow.session.scalar(
+        select(TicketEvent.at).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "dispatched")
+        .order_by(TicketEvent.id).limit(1)
+    )
+    waited = int((uow.now - (first or ticket.created_at)).total_seconds() // 60)
+    repeat = int(payload.get("repeat") or 1)
+    holder = await staff_by_key(uow.session, payload["engineer"]) if payload.get("engineer") else None
+    count = await cards.alert_supervisors(
+        uow, desk, ticket, "dispatch/text#still_unacknowledged", waited=waited, repeat=repeat,
+        holder=holder.name if holder else None,
+    )
+    tickets.record(
+        uow.session, ticket, "reminder", tickets.SYSTEM, uow.now,
+        data={"to": "supervisors", "repeat": repeat, "notified": count, "waited_s": waited * 60},
+    )
+    await schedule_repeat(uow, desk, ticket, {**payload, "sent_at": uow.now.isoformat()})
 
 
 def _mark_dispatched(
@@ -156,7 +222,7 @@ async def send_to(
 ) -> None:
     """Dispatch message with buttons to ``engineer``; ticket → dispatched; ack timer (re)started."""
     _mark_dispatched(uow, ticket, engineer.key, layer=layer, stage=stage, reason=reason)
-    if ticket.status == "dispatched" and reason in (None, "handover"):
+    if ticket.status == "dispatched" and reason in (None, "handover", "assigned", "handoff"):
         ticket.assignee_id = engineer.id
     if engineer.telegram_user_id is None:
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
@@ -216,9 +282,10 @@ async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, A
         return
     chain = escalation_chain(desk)
     stage = int(payload["stage"])
-    step = chain[stage] if stage < len(chain) else None
-    if step is None:
+    if stage >= len(chain):
+        await _repeat_due(uow, desk, ticket, payload)
         return
+    step = chain[stage]
     waited = int((uow.now - dt.datetime.fromisoformat(payload["sent_at"])).total_seconds()) if payload.get(
         "sent_at") else None
     minutes = int(ack_timeout(desk).total_seconds() // 60)
@@ -255,6 +322,7 @@ async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, A
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "stage": stage + 1, "waited_s": waited},
     )
+    await schedule_repeat(uow, desk, ticket, {**payload, "stage": len(chain), "sent_at": uow.now.isoformat()})
 
 
 @dataclass
@@ -310,6 +378,7 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff:
         },
     )
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
+    await timers.cancel(uow.session, f"promise:{ticket.id}:")  # the promise is the engineer's now
     await _mark_cards_taken(uow, desk, ticket, staff)
     await tell(
         uow, ticket.reporter_user_id, "dispatch/text#customer_taken", default_locale=desk.settings.default_locale,

@@ -103,7 +103,7 @@ async def sla_check_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, A
     since = dt.datetime.fromisoformat(payload["since"]) if payload.get("since") else None
     if await sla_met(uow, ticket, kind, due, since):
         return
-    count = await cards.alert_supervisors(
+    count = await cards.alert_breach(
         uow, desk, ticket, "dispatch/text#sla_breach", kind=kind, due=due.astimezone(uow.now.tzinfo),
     )
     tickets.record(

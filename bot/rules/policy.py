@@ -253,10 +253,15 @@ class Satisfaction(_Section):
 
 
 class Escalation(_Section):
-    """The acknowledgement chain: after each ack timeout one step (issue 5, policy §4)."""
+    """The acknowledgement chain: after each ack timeout one step (issue 5, policy §4); then the
+    supervisors are reminded every ``repeat_minutes`` (issue 14); a passed response promise is
+    renewed to the customer with ``recommit_minutes``."""
 
     reminders: int = Field(default=1, ge=0, le=5)
     next_engineers: int = Field(default=1, ge=0, le=5)
+    repeat_minutes: int = Field(default=30, ge=0, le=1440)  # 0: the supervisors are told once
+    repeat_during_duty_hours: bool = True
+    recommit_minutes: int = Field(default=60, ge=1, le=1440)
 
 
 class SlaWatch(_Section):

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.core import uow as uow_mod
-from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
 from bot.tickets import lifecycle as tickets
 from storage.models import Contact, Customer, TelegramUser, Ticket
@@ -66,9 +65,7 @@ async def hand_over(
         complaint=complaint,
     )
     ticket = await tickets.open_ticket(uow.session, new, uow.now, desk.clock.tz)
-    outcome = await dispatch.dispatch(uow, desk, ticket)
-    if complaint:
-        await cards.alert_complaint(uow, desk, ticket)
+    outcome = await dispatch.dispatch(uow, desk, ticket)  # a complaint is alerted to supervisors there
     pickup = outcome.pickup_at.astimezone(desk.clock.tz) if outcome.pickup_at else None
     return Handover(ticket.number, pickup)
 

@@ -13,7 +13,7 @@ from bot.core import timers
 from bot.core import uow as uow_mod
 from bot.core.i18n import render
 from bot.core.notify import locale_of, tell
-from bot.dispatch import cards
+from bot.dispatch import assign, cards
 from bot.dispatch import routing as dispatch
 from bot.roster.duty import period_index, period_start
 from bot.staff.lookup import staff_by_key
@@ -158,6 +158,8 @@ async def rate(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int,
         from_status="resolved", to_status="closed", data={"rating": key, "score": score},
     )
     await timers.cancel(uow.session, f"autoclose:{ticket.id}:")
+    if key == "dissatisfied":  # policy §5: a supervisor hears of it at once, with the card
+        await cards.alert_rating(uow, desk, ticket, key, score)
     return True
 
 
@@ -369,12 +371,14 @@ async def warn_roster_staff(session: AsyncSession, desk: Any, now: dt.datetime) 
 
 
 async def handoff_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
-    """Rotation handoff: the outgoing engineer's duty log goes to the incoming one and supervisors."""
+    """Rotation handoff: the outgoing engineer's unacknowledged tickets move to the incoming one;
+    the outgoing engineer's duty log goes to the incoming one and supervisors."""
     at = dt.datetime.fromisoformat(payload["at"])
     since = dt.datetime.fromisoformat(payload["since"])
     outgoing = await staff_by_key(uow.session, payload["from"])
     incoming = await staff_by_key(uow.session, payload["to"])
     if outgoing is not None:
+        await assign.move_unacknowledged(uow, desk, outgoing, incoming)
         summary = await summarise(uow.session, outgoing, since, at)
         tz = uow.now.tzinfo
         ctx = {
