@@ -95,6 +95,12 @@ class OutcomeWriter:
             self._task = asyncio.create_task(self._write(), name="outbox-outcomes")
         await asyncio.shield(done)
 
+    async def drain(self) -> None:
+        """Wait for the outcomes already handed over to be written (on stop)."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+
     async def _write(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
@@ -295,7 +301,7 @@ class OutboxSender:
         else:
             await self._release(rows)
 
-    async def send_now(self, rows: Sequence[OutboxMessage], blocked: set[int] | None = None) -> None:
+    async def send_now(self, rows: Sequence[OutboxMessage], *, blocked: set[int] | None = None) -> None:
         """Deliver a committed handler's rows at once: chats side by side, each chat in order.
 
         A direct send never overtakes an earlier row of its chat still pending in the outbox
@@ -398,6 +404,7 @@ class OutboxSender:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        await self.outcomes.drain()
 
     async def pending(self) -> int:
         """Rows still waiting to be sent."""

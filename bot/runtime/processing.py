@@ -136,7 +136,7 @@ class UpdateRunner:
         """Send the replies and run the after-commit actions (button answers) side by side."""
         jobs = [action() for action in uow.after_commit]
         if uow.outbox:
-            jobs.append(self.sender.send_now(uow.outbox, blocked))
+            jobs.append(self.sender.send_now(uow.outbox, blocked=blocked))
         for result in await asyncio.gather(*jobs, return_exceptions=True):
             if isinstance(result, Exception):
                 log.error("after-commit action failed: %r", result, exc_info=result)
