@@ -68,6 +68,39 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time the process has used so far (utime + stime, all threads) in seconds, from /proc."""
+    if pid is None:
+        return None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": field 3 (state) onward
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15
+    return None
+
+
+class CpuMeter:
+    """CPU seconds a process spends between :meth:`start` and :meth:`stop` (read from /proc)."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self.began: float | None = None
+        self.used: float | None = None
+
+    def start(self) -> None:
+        self.began = cpu_seconds(self.pid)
+
+    def stop(self) -> float | None:
+        now = cpu_seconds(self.pid)
+        if now is not None and self.began is not None:
+            self.used = now - self.began
+        return self.used
+
+    def ms_per(self, updates: int) -> float | None:
+        """Milliseconds of CPU per update handled (None when unknown)."""
+        return None if self.used is None or not updates else round(self.used * 1000 / updates, 2)
+
+
 def free_port() -> int:
     """An unused TCP port on loopback."""
     with socket.socket() as s:

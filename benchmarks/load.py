@@ -14,6 +14,11 @@ sandbox, and the JSON printed compares both.
 * ``latency``        user's update handed to the Bot API → the bot's first reply visible
 * ``dispatch``       customer presses Submit → dispatch card visible in the engineer's chat
 * ``peak_rss_mb``    VmHWM of the bot process
+* ``cpu_ms_per_update``  CPU (utime + stime from /proc/PID/stat) the bot process spent during the
+                     load, per update it handled; ``sandbox_cpu_ms_per_update`` the same for the
+                     sandbox; ``cpu_ratio`` bot / echo bot. Steadier than wall clock on a shared box.
+* ``--count-sql``    the bot runs under ``benchmarks.sql_count``: ``sql_per_update`` gives its SQL
+                     statements (by first keyword, and commits) per update during the load.
 * ``--rate R``       offered-rate mode: user actions are paced to R updates/s in total
 * ``--flood``        the sandbox enforces Telegram's flood limits (30 msg/s, 1/s per chat, 429 +
                      retry_after) and the bot keeps its real outbound cap (BOT_API_MAX_RATE=30):
@@ -28,6 +33,8 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -38,6 +45,7 @@ from typing import Any
 from benchmarks.common import (
     CUSTOMER_BASE,
     Api,
+    CpuMeter,
     Customer,
     Engineers,
     Procs,
@@ -104,15 +112,51 @@ def outbox_delays(db_path: Path) -> dict[str, Any]:
     return out
 
 
+def cpu_meters(procs: Procs) -> tuple[CpuMeter, CpuMeter]:
+    """Started CPU meters of the bot process under test and of the sandbox (startup excluded)."""
+    meters = (CpuMeter(procs.bot.pid if procs.bot else None),
+              CpuMeter(procs.sandbox.pid if procs.sandbox else None))
+    for m in meters:
+        m.start()
+    return meters
+
+
+async def sql_counts(procs: Procs) -> dict[str, int] | None:
+    """The statements the bot ran so far (``--count-sql``: it runs under ``benchmarks.sql_count``)."""
+    path = procs.workdir / "sql_count.json"
+    if procs.bot is None or procs.bot_env.get("SQL_COUNT_FILE") != str(path):
+        return None
+    path.unlink(missing_ok=True)
+    os.kill(procs.bot.pid, signal.SIGUSR1)
+    for _ in range(200):
+        if path.exists():
+            return {k: int(v) for k, v in json.loads(path.read_text()).items()}
+        await asyncio.sleep(0.05)
+    return None
+
+
+def per_update(before: dict[str, int] | None, after: dict[str, int] | None, updates: int) -> dict[str, float] | None:
+    """Statements per update by kind, between two ``sql_counts``."""
+    if before is None or after is None or not updates:
+        return None
+    out = {k: round((n - before.get(k, 0)) / updates, 2) for k, n in sorted(after.items())}
+    out["total"] = round(sum(v for k, v in out.items() if k != "COMMIT"), 2)
+    return out
+
+
 async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[str, Any]:
     """The service-desk bot under the report load."""
-    procs.start_bot()
+    if args.count_sql:
+        procs.bot_env["SQL_COUNT_FILE"] = str(procs.workdir / "sql_count.json")
+    procs.start_bot(("benchmarks.sql_count", "run") if args.count_sql else ("bot", "run"))
     note(f"bot up in {await procs.wait_polling(api.http):.1f} s; {args.customers} customers report")
     engineers = Engineers(api)
     await engineers.greet()
     engineers.start()
     customers = [Customer(CUSTOMER_BASE + i) for i in range(args.customers)]
     stats0 = await api.stats()
+    sql0 = await sql_counts(procs)
+    bot_cpu, sandbox_cpu = cpu_meters(procs)
     if args.rate:
         api.pace = RatePacer(args.rate)
     actions0 = api.actions
@@ -124,6 +168,9 @@ async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[st
     if args.flood:  # the outbox drains at the capped rate: wait for it before reading delays
         await wait_outbox(procs.db_path, 180)
     await engineers.stop()
+    bot_cpu.stop()
+    sandbox_cpu.stop()
+    sql1 = await sql_counts(procs)
     stats1 = await api.stats()
     rss = procs.stop_bot()
     updates = api.actions - actions0
@@ -144,8 +191,12 @@ async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[st
         "duplicate_cards": sum(n - 1 for n in engineers.card_count.values()),
         "acks_pressed": engineers.acks,
         "peak_rss_mb": rss,
+        "cpu_ms_per_update": bot_cpu.ms_per(updates),
+        "sandbox_cpu_ms_per_update": sandbox_cpu.ms_per(updates),
         "sandbox_errors": {k: v for k, v in errors.items() if v},
     }
+    if args.count_sql:
+        result["sql_per_update"] = per_update(sql0, sql1, updates)
     if args.flood:
         result["http_429"] = errors.get("429", 0)
         result["outbox_delay_by_priority"] = outbox_delays(procs.db_path)
@@ -163,6 +214,7 @@ async def bench_echo(procs: Procs, api: Api, args: argparse.Namespace) -> dict[s
             await expect(api, c, await api.send(c.user_id, f"echo {i} from {c.user_id}"),
                          lambda m: True, args.timeout)
 
+    bot_cpu, sandbox_cpu = cpu_meters(procs)
     if args.rate:
         api.pace = RatePacer(args.rate)
     actions0 = api.actions
@@ -170,6 +222,8 @@ async def bench_echo(procs: Procs, api: Api, args: argparse.Namespace) -> dict[s
     results = await asyncio.gather(*(user(c) for c in users), return_exceptions=True)
     wall = time.perf_counter() - began
     api.pace = None
+    bot_cpu.stop()
+    sandbox_cpu.stop()
     rss = peak_rss_mb(procs.bot.pid) if procs.bot else None
     procs.stop_bot()
     updates = api.actions - actions0
@@ -181,6 +235,8 @@ async def bench_echo(procs: Procs, api: Api, args: argparse.Namespace) -> dict[s
         "updates_per_s": round(updates / wall, 1),
         "latency": dist([x for c in users for x in c.latencies]),
         "peak_rss_mb": rss,
+        "cpu_ms_per_update": bot_cpu.ms_per(updates),
+        "sandbox_cpu_ms_per_update": sandbox_cpu.ms_per(updates),
     }
 
 
@@ -210,6 +266,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 out["throughput_ratio"] = round(
                     out["bot"]["updates_per_s"] / max(out["echo"]["updates_per_s"], 1e-9), 3
                 )
+                bot_ms, echo_ms = out["bot"]["cpu_ms_per_update"], out["echo"]["cpu_ms_per_update"]
+                out["cpu_ratio"] = round(bot_ms / echo_ms, 2) if bot_ms and echo_ms else None
             print(json.dumps(out, indent=2, ensure_ascii=False))
             bad = out["bot"]["finished"] < args.customers or out["bot"]["tickets_without_card"]
             return 1 if bad else 0
@@ -231,6 +289,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=0.0, help="offered updates/s (0: as fast as it goes)")
     p.add_argument("--flood", action="store_true", help="Telegram flood limits on in the sandbox")
     p.add_argument("--no-echo", action="store_true", help="skip the echo-bot comparison")
+    p.add_argument("--count-sql", action="store_true",
+                   help="count the bot's SQL statements per update (benchmarks.sql_count)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds a user waits for a reply")
     return p
 
