@@ -3,7 +3,7 @@
 Existing rows get their photo ids as photo attachments; ``photos`` stays (still written).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006'
-down_revision: str | None = '0003'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
