@@ -199,7 +199,7 @@ async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) 
     promised = promise.promise(desk.policy, facts, today)
     rule = promise.complaint(desk.policy, data.get("symptom", ""), await _history(session, item, tz), today) if item else None
     claimed = await session.get(Customer, data["customer_id"]) if data.get("customer_id") else None
-    due = sla.due_times(desk.policy, now, claimed)
+    due = sla.due_times(desk, now, claimed)
     if data.get("phone") and not user.phone:
         user.phone = str(data["phone"])[:32]
     new = tickets.NewTicket(
