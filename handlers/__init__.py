@@ -63,7 +63,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(supervisor.page_button, pattern=r"^sv:pg:"))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
-    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT, followup.on_reply))
+    app.add_handler(MessageHandler(filters.TEXT, followup.on_reply))  # replies; answers to a paused ticket
     app.add_handler(
         MessageHandler(filters.TEXT | filters.CONTACT | filters.PHOTO, route_message)
     )

@@ -3,7 +3,8 @@
 An open ticket gets the text added (the engineer is told). For a resolved or closed ticket the
 customer is asked whether the same fault is back; "yes" reopens and re-dispatches it (policy §5:
 it also becomes a complaint). Replies that are not about a ticket of theirs, and replies during a
-running conversation, go on to the normal message routing.
+running conversation, go on to the normal message routing. A customer's plain message while one of
+their tickets waits for them (SLA paused, issue 14) is their answer to that ticket: it resumes it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
 from bot.tickets import lifecycle as tickets
+from bot.tickets import pause as pauses
 from bot.tickets import work as worklog
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import route_message
@@ -46,7 +48,7 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
     text = ((msg.text or msg.caption or "") if msg else "").strip()
     ticket = None
     if actor.role == "customer" and text and await get_conversation(uow.session, actor.chat_id) is None:
-        ticket = await _replied_ticket(update, actor)
+        ticket = await _replied_ticket(update, actor) or await pauses.waiting_for(uow.session, actor.user.id)
     if ticket is None:
         await route_message.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
         return

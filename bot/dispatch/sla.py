@@ -63,3 +63,9 @@ def shift_for_pause(desk: Any, ticket: Ticket, paused_at: dt.datetime, resumed_a
         cal = clock_of(desk.policy, clock, window)
         left = calc.service_time_between(paused_at, due, cal)
         setattr(ticket, column, calc.add_service_time(resumed_at, left, cal))
+
+
+def paused_total(ticket: Ticket, now: dt.datetime) -> dt.timedelta:
+    """Paused wall-clock time of ``ticket`` so far: finished pauses plus the running one."""
+    running = now - ticket.paused_at if ticket.paused_at is not None else dt.timedelta(0)
+    return dt.timedelta(seconds=ticket.paused_seconds or 0) + running

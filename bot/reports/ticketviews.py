@@ -73,10 +73,12 @@ def _contacted(onsite: bool = False) -> Any:
 
 async def overdue_tickets(session: AsyncSession, now: dt.datetime, tz: dt.tzinfo) -> Listing:
     """Open tickets with a promise still pending past its due time (nobody contacted the customer,
-    nobody on site, not fixed); each ticket once, by its longest delay; latest first."""
-    late_first = (Ticket.first_response_due < now) & ~_contacted()
-    late_onsite = (Ticket.onsite_due < now) & ~_contacted(onsite=True)
-    late_fix = Ticket.fix_due < now
+    nobody on site, not fixed); each ticket once, by its longest delay; latest first. A paused
+    ticket is late only for a due time that passed before its pause."""
+    clock = func.coalesce(Ticket.paused_at, now)  # a paused ticket's clock stopped at the pause
+    late_first = (Ticket.first_response_due < clock) & ~_contacted()
+    late_onsite = (Ticket.onsite_due < clock) & ~_contacted(onsite=True)
+    late_fix = Ticket.fix_due < clock
     cond = Ticket.status.in_(OPEN_STATES) & or_(late_first, late_onsite, late_fix)
     total = await session.scalar(select(func.count()).select_from(Ticket).where(cond))
     stmt = (
@@ -89,7 +91,7 @@ async def overdue_tickets(session: AsyncSession, now: dt.datetime, tz: dt.tzinfo
         row = _row(t, name, tz)
         passed = [("first_response", t.first_response_due) if first else None,
                   ("onsite", t.onsite_due) if onsite else None,
-                  ("fix", t.fix_due) if t.fix_due is not None and t.fix_due < now else None]
+                  ("fix", t.fix_due) if t.fix_due is not None and t.fix_due < (t.paused_at or now) else None]
         what, due = min((p for p in passed if p is not None), key=lambda p: p[1])
         row.late_what, row.late_by = what, now - due
         rows.append(row)

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import uow as uow_mod
 from bot.core.notify import tell
@@ -26,10 +27,14 @@ PAUSABLE = ("acknowledged", "in_progress", "reopened")
 PauseOutcome = Literal["paused", "already", "not_yours"]
 
 
-def paused_total(ticket: Ticket, now: dt.datetime) -> dt.timedelta:
-    """Paused wall-clock time so far: finished pauses plus the running one."""
-    running = now - ticket.paused_at if ticket.paused_at is not None else dt.timedelta(0)
-    return dt.timedelta(seconds=ticket.paused_seconds or 0) + running
+async def waiting_for(session: AsyncSession, user_id: int) -> Ticket | None:
+    """The reporter's newest open ticket paused waiting for them (their next message answers it)."""
+    return await session.scalar(
+        select(Ticket).where(
+            Ticket.reporter_user_id == user_id, Ticket.paused_at.is_not(None), Ticket.pause_reason == "customer",
+            Ticket.status.in_(PAUSABLE),
+        ).order_by(Ticket.paused_at.desc()).limit(1)
+    )
 
 
 async def pause(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, reason: str) -> PauseOutcome:
