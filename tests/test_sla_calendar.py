@@ -46,9 +46,9 @@ def test_add_service_time_on_the_duty_window(start: dt.datetime, hours: int, due
 def test_24x7_counts_every_hour_and_utc_input_keeps_its_zone() -> None:
     start = at(2026, 11, 24, 22, 31)
     assert calc.add_service_time(start, 2 * H, None) == at(2026, 11, 25, 0, 31)
-    utc = start.astimezone(dt.timezone.utc)
+    utc = start.astimezone(dt.UTC)
     out = calc.add_service_time(utc, 2 * H, DUTY)
-    assert out == at(2026, 11, 25, 10, 0) and out.tzinfo == dt.timezone.utc
+    assert out == at(2026, 11, 25, 10, 0) and out.tzinfo == dt.UTC
 
 
 def test_each_clause_names_its_calendar_in_the_policy_file(tmp_path: Path) -> None:
