@@ -7,6 +7,9 @@ fix by the resolution; a resolution before a due time keeps every commitment. Br
 A reopened ticket starts a fresh cycle: new timers with due times counted from the reopening (the
 policy's hours, the customer's zone and contract), judged only by what happened since then. The
 ticket's own due times stay those of the original report (the reports measure that promise).
+
+Pauses (``bot.tickets.pause``): a timer firing while the ticket is paused, or for a due time a
+resume has since moved, does nothing; the resume schedules ``rewatch_after_pause`` timers.
 """
 
 from __future__ import annotations
