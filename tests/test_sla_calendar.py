@@ -99,6 +99,7 @@ async def test_night_report_sleeps_until_eight_and_is_answered_on_time(harness: 
     for part in ("11-25 08:00", "11-25 10:00 前", "11-25 12:00 前"):
         assert part in receipt, (part, receipt)
     assert "00:31" not in receipt and "02:31" not in receipt
+    assert "按值班时间 08:00–22:30 计" in receipt  # why 2 hours end at 10:00
     for hh, mm in ((0, 31), (0, 32), (2, 31), (2, 32), (7, 59)):  # nobody on duty: no alert
         harness.clock.set(local(harness, 2026, 11, 25, hh, mm, 30))
         await fire_due(harness)
@@ -145,6 +146,7 @@ async def test_evening_report_is_promised_on_site_next_morning(harness: Harness)
     for part in ("11-24 21:03 前", "11-25 08:33 前"):
         assert part in receipt, (part, receipt)
     assert "23:03" not in receipt
+    assert receipt.count("按值班时间 08:00–22:30 计") == 1  # only the on-site time runs past 22:30
     card = await read_until_button(c["wang"], "dp:ack:")
     assert "首次响应 11-24 21:03" in card["text"] and "到场 11-25 08:33" in card["text"], card["text"]
     tid = int(card["buttons"][0][0]["data"].rsplit(":", 1)[1])
