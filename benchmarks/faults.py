@@ -7,7 +7,8 @@ The sandbox answers ``--rate`` of every Bot API call (getUpdates and sends alike
 from ``--kinds``. Customers report faults, engineers acknowledge. Afterwards the same checks as the
 crash benchmark run (every Submit one ticket, every ticket's card delivered, every outbox row sent
 and present in the sandbox, every conversation finished), and the delivery delay of the outbox
-rows (queued → sent) is printed per priority class. Exit status 1 on any loss.
+rows (queued → sent) is printed per priority class, and how many messages overtook an earlier one
+of their chat (``order.out_of_order``, goal 0). Exit status 1 on any loss or any message out of order.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +36,29 @@ from benchmarks.common import (
 )
 from benchmarks.crash import check, database_facts, note, sandbox_message_ids
 from benchmarks.load import outbox_delays
+
+
+def out_of_order(db_path: Path) -> dict[str, int]:
+    """Sent messages that reached their chat before an earlier-queued message of the same chat.
+
+    Per chat, outbox rows in queue order (id) must have rising sandbox message ids; a row whose
+    message id is below one sent for an earlier row overtook it.
+    """
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT chat_id, message_id FROM outbox WHERE status = 'sent' AND message_id IS NOT NULL "
+            "AND method IN ('sendMessage', 'sendPhoto', 'sendDocument') ORDER BY chat_id, id"
+        ).fetchall()
+    finally:
+        con.close()
+    top: dict[int, int] = {}
+    late = 0
+    for chat_id, message_id in rows:
+        if message_id < top.get(chat_id, 0):
+            late += 1
+        top[chat_id] = max(message_id, top.get(chat_id, 0))
+    return {"messages_sent": len(rows), "out_of_order": late}
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -87,8 +112,9 @@ async def main_async(args: argparse.Namespace) -> int:
             result["bot_api_calls"] = sum(stats["calls"].values())
             result["latency_update_to_reply"] = dist([x for c in customers for x in c.latencies])
             result["delivery_delay_by_priority"] = outbox_delays(procs.db_path)
+            result["order"] = out_of_order(procs.db_path)
             print(json.dumps(result, indent=2, ensure_ascii=False))
-            return 1 if result["losses"] else 0
+            return 1 if result["losses"] or result["order"]["out_of_order"] else 0
         finally:
             if api is not None:
                 with contextlib.suppress(Exception):

@@ -18,10 +18,11 @@ from bot.core.clock import Clock
 from bot.core.timers import StartupHook, TimerHandler
 from bot.desk import Desk, load_desk_policy, load_desk_roster
 from bot.dispatch import routing, sla_watch
+from bot.roster import calendar_reminder
 from bot.runtime.inbox import Poller
 from bot.runtime.metrics import CountingRateLimiter
 from bot.runtime.outbox import OutboxSender
-from bot.runtime.pacing import PacedRateLimiter
+from bot.runtime.pacing import PacedRateLimiter, ScopedRetryLimiter
 from bot.runtime.processing import ChatOrderedProcessor, UpdateRunner
 from bot.runtime.timer_worker import TimerWorker
 from bot.tickets import work
@@ -42,12 +43,13 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
     "sla": sla_watch.sla_check_due,
     "autoclose": work.autoclose_due,
     "handoff": work.handoff_due,
+    calendar_reminder.KIND: calendar_reminder.check_due,
 }
 # Run once, each in its own transaction, when the timer worker starts.
 TIMER_STARTUP: tuple[StartupHook, ...] = (
     work.schedule_handoffs,
     work.warn_roster_staff,
-    work.warn_calendar_coverage,
+    calendar_reminder.start_checks,
 )
 
 
@@ -90,7 +92,7 @@ class ServiceDeskApp:
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock(settings.timezone)
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, log_params=settings.log_sql)
         self.desk = Desk(
             settings=settings,
             db=self.db,
@@ -121,7 +123,7 @@ class ServiceDeskApp:
         """Outbound pacing: per chat and by priority (bot/runtime/pacing.py) unless switched off."""
         if self.settings.bot_api_chat_pacing:
             return PacedRateLimiter(rate_limit, max_retries=2)
-        return CountingRateLimiter(overall_max_rate=rate_limit, max_retries=2)
+        return ScopedRetryLimiter(rate_limit, max_retries=2)
 
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_concurrent_updates: int = Field(default=256, ge=1, le=10_000)
     log_level: str = "INFO"
     log_json: bool = False
+    log_sql: bool = False  # SQL with its parameters and rows in the logs: personal data, debugging only
     webhook_url: str | None = None  # public base URL Telegram posts to (https://bot.example.com)
     webhook_secret: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token; derived if unset
     webhook_path: str = "/telegram"

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.ratelimit import FloodLimiter
 from bot.roster import DEFAULT_ROSTER, load_roster
+from bot.roster.calendar_store import StoredCalendar
 from bot.roster.model import Roster
 from bot.rules.policy import Policy, load_policy
 from storage.db import Database
@@ -38,7 +39,8 @@ class DeskMetrics(Protocol):
 @dataclass
 class Desk:
     """The desk's settings, database, clock, policy and roster; the flood limiter (per instance);
-    the metrics when the webhook serves them (None otherwise)."""
+    the metrics when the webhook serves them (None otherwise); the cache of the calendar days
+    admins entered (``bot.roster.calendar_store``)."""
 
     settings: Settings
     db: Database
@@ -47,6 +49,7 @@ class Desk:
     roster: Roster
     flood: FloodLimiter = field(init=False)
     metrics: DeskMetrics | None = None
+    stored_calendar: StoredCalendar = field(default_factory=StoredCalendar)  # entered days, cached
 
     def __post_init__(self) -> None:
         self.flood = FloodLimiter(self.settings.flood_max_messages, self.settings.flood_window_seconds)

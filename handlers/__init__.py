@@ -8,6 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from handlers import (
     admin,
+    calendar_days,
     common,
     customer,
     desk,
@@ -47,6 +48,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "swap": engineer.swap_command,
         "register": admin.register_command,
         "staff": admin.staff_command,
+        "calendar": calendar_days.calendar_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))

@@ -50,4 +50,4 @@ async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         else:
             actor.reply("admin/text#staff_usage")
     except staff_mod.StaffError as exc:
-        actor.reply("admin/text#staff_error", error=str(exc))
+        actor.reply("admin/text#staff_error", code=exc.code, **exc.params)

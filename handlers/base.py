@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
-from bot.core.i18n import pick_locale, render
+from bot.core.i18n import CHINESE, pick_locale, render, written_locale
 from bot.desk import Desk
 from storage.models import TelegramUser
 from storage.repo import upsert_user
@@ -70,7 +70,20 @@ async def load_actor(update: Update, default_locale: str = "zh") -> Actor | None
         locale=pick_locale(tg_user.language_code, default_locale),
         now=uow.now,
     )
+    _follow_script(user, update)
     return Actor(user=user, role=role_of(user), locale=user.locale, chat_id=chat.id)
+
+
+def _follow_script(user: TelegramUser, update: Update) -> None:
+    """Someone who has not chosen a language and writes Chinese is answered in the script they
+    write (Traditional or Simplified) from now on — the derived locale is stored, so their button
+    presses and later notices follow it too. English is derived only from questions (handlers/
+    questions.py): a Latin model number or name in a form says nothing about the language."""
+    msg = update.message
+    text = (msg.text or msg.caption or "") if msg is not None else ""
+    if user.locale_chosen or user.locale not in CHINESE or not text or text.startswith("/"):
+        return
+    user.locale = written_locale(text, user.locale)
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor], Awaitable[Any]]

@@ -12,9 +12,11 @@ from handlers.flows import flow
 from storage.models import Conversation
 from storage.repo import clear_conversation, set_conversation
 
-LANG_NAMES = {"zh": "中文", "en": "English"}
+LANG_NAMES = {"zh": "简体中文", "zh-hant": "繁體中文", "zh-hk": "繁體中文（香港）", "en": "English"}
 _LANG_WORDS = {
-    "zh": {"zh", "中文", "汉语", "漢語", "简体中文", "chinese", "cn"},
+    "zh": {"zh", "zh-cn", "zh-hans", "中文", "汉语", "简体", "简体中文", "簡體中文", "chinese", "cn", "simplified"},
+    "zh-hant": {"zh-hant", "zh-tw", "tw", "繁体", "繁體", "繁体中文", "繁體中文", "正體中文", "traditional"},
+    "zh-hk": {"zh-hk", "zh-mo", "hk", "香港", "港澳", "繁體中文（香港）", "粵語", "粤语"},
     "en": {"en", "english", "英文", "英语", "英語"},
 }
 
@@ -32,12 +34,14 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
 
 
 def _lang_buttons() -> uow_mod.Buttons:
-    return [[(LANG_NAMES[code], f"lang:{code}") for code in LOCALES]]
+    """简体中文 | 繁體中文 | 繁體中文（香港） on one row, English under them."""
+    chinese = [(LANG_NAMES[code], f"lang:{code}") for code in LOCALES if code != "en"]
+    return [chinese, [(LANG_NAMES["en"], "lang:en")]]
 
 
 @guarded()
 async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """``/lang`` [zh|en]: switch at once, or ask with buttons (a one-step flow)."""
+    """``/lang`` [zh|zh-hant|zh-hk|en]: switch at once, or ask with buttons (a one-step flow)."""
     uow = uow_mod.current()
     wanted = _match_lang(" ".join(context.args or []))
     if wanted:

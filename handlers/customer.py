@@ -13,16 +13,12 @@ from handlers.base import Actor, desk_of, guarded
 from storage.models import Customer, Ticket
 
 
-def _status(actor: Actor, status: str) -> str:
-    return actor.t(f"tickets/labels#status_{status}")
-
-
 @guarded(roles=("customer",))
 async def my_tickets(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """The customer's own tickets, newest first."""
     rows = await tickets.customer_tickets(uow_mod.current().session, actor.user.id)
     items = [
-        {"number": t.number, "status": _status(actor, t.status), "equipment": t.equipment_label, "symptom": t.symptom}
+        {"number": t.number, "status": t.status, "equipment": t.equipment_label, "symptom": t.symptom}
         for t in rows
     ]
     actor.reply("tickets/text#mine", items=items)
@@ -46,7 +42,7 @@ async def show_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE, actor:
         "tickets/text#detail",
         buttons=buttons,
         number=ticket.number,
-        status=_status(actor, ticket.status),
+        status=ticket.status,
         equipment=ticket.equipment_label,
         symptom=ticket.symptom,
         created=ticket.created_at.astimezone(uow_mod.current().now.tzinfo),
@@ -65,7 +61,7 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         actor.reply("tickets/text#not_found", number=number[:30])
         return
     if not await intake.cancel_by_customer(uow, desk_of(context), ticket, actor.user.id):
-        actor.reply("tickets/text#cannot_cancel", number=ticket.number, status=_status(actor, ticket.status))
+        actor.reply("tickets/text#cannot_cancel", number=ticket.number, status=ticket.status)
         return
     actor.reply("tickets/text#cancelled", number=ticket.number)
 

@@ -14,7 +14,14 @@ from bot.core.i18n import render
 from bot.core.notify import tell
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
-from bot.roster.duty import calendar_table, next_handoffs, next_window_start, on_duty, shifts_for
+from bot.roster.calendar import makeup_missing
+from bot.roster.duty import (
+    calendar_table,
+    next_handoffs,
+    next_window_start,
+    on_duty,
+    upcoming_shifts,
+)
 from bot.roster.model import RosterError
 from bot.roster.store import (
     add_cover,
@@ -43,9 +50,6 @@ def _staff(actor: Actor) -> Staff:
     assert actor.user.staff is not None
     return actor.user.staff
 
-
-def _status(actor: Actor, status: str) -> str:
-    return actor.t(f"tickets/labels#status_{status}")
 
 
 @guarded(roles=STAFF_ROLES)
@@ -80,7 +84,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         elif result.ticket.status in tickets.OPEN_STATES and result.holder is not None:
             actor.reply("dispatch/text#ack_lost", number=result.ticket.number, holder=result.holder.name)
         else:
-            actor.reply("dispatch/text#ack_closed", number=result.ticket.number, status=_status(actor, result.ticket.status))
+            actor.reply("dispatch/text#ack_closed", number=result.ticket.number, status=result.ticket.status)
         return
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
@@ -214,7 +218,7 @@ async def _resolve_or_hand_over(
             return
         to = await worklog.hand_over(uow, desk, ticket, _staff(actor), text)
     except worklog.TicketChanged:
-        actor.reply("work/text#changed_meanwhile", number=ticket.number, status=_status(actor, ticket.status))
+        actor.reply("work/text#changed_meanwhile", number=ticket.number, status=ticket.status)
         return
     if to is None:
         actor.reply("work/text#handover_nobody", number=ticket.number)
@@ -260,7 +264,7 @@ async def myshifts(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
 
     uow = uow_mod.current()
     roster = await dispatch.effective_roster(uow, desk_of(context))
-    shifts = shifts_for(roster, _staff(actor).key, uow.now, uow.now + dt.timedelta(days=14))
+    shifts = upcoming_shifts(roster, _staff(actor).key, uow.now, days=14)
     actor.reply("work/text#myshifts", shifts=shifts[:30])
 
 
@@ -298,7 +302,7 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     rows = calendar_table(roster, today, today + dt.timedelta(days=days - 1))
     names = await _staff_names(uow)
     changes = await current_overrides(uow.session, uow.now)
-    uncovered = sorted({r.day.date.year for r in rows if r.day.source == "fallback"})
+    uncovered = sorted({y for y in {r.day.date.year for r in rows} if makeup_missing(y, roster.calendar)})
     actor.reply(
         "roster/text#calendar", rows=rows, names=names, uncovered=uncovered,
         changes=[{"id": o.id, "kind": o.kind, "status": o.status, "member": names.get(o.member, o.member),
@@ -325,7 +329,7 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         span = parse_range(args[2], desk.clock.tz)
         row = await add_cover(uow.session, desk.roster, args[0], args[1], span, uow.now, _staff(actor).key)
     except RosterError as exc:
-        actor.reply("roster/text#roster_error", error=str(exc))
+        actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     names = await _staff_names(uow)
     ctx = {"member": names.get(row.member, row.member), "covers": names.get(row.covers, row.covers),
@@ -351,14 +355,15 @@ async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     me = _staff(actor)
     partner = await staff_by_key(uow.session, args[0])
     if partner is None or not partner.active or partner.id == me.id:
-        actor.reply("roster/text#roster_error", error=args[0])
+        code = "self_swap" if partner is not None and partner.id == me.id else "not_member"
+        actor.reply("roster/text#roster_error", code=code, key=args[0])
         return
     try:
         give, take = parse_range(args[1], desk.clock.tz), parse_range(args[2], desk.clock.tz)
         roster = await dispatch.effective_roster(uow, desk)
         row = await add_swap_proposal(uow.session, roster, me.key, partner.key, give, take, uow.now)
     except RosterError as exc:
-        actor.reply("roster/text#roster_error", error=str(exc))
+        actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     take_start, take_end = (dt.datetime.fromisoformat(x) for x in row.data["take"])
     ctx = {"proposer": me.name, "partner": partner.name,

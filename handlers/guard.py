@@ -18,7 +18,7 @@ from storage.models import AuditEntry, Staff, TelegramUser
 
 log = logging.getLogger(__name__)
 
-ADMIN_COMMANDS = frozenset({"staff"})  # admin-only commands: every use (or attempt) is audited
+ADMIN_COMMANDS = frozenset({"staff", "calendar"})  # admin-only commands: every use (or attempt) is audited
 GUARD_GROUP = -100
 
 

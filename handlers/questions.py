@@ -9,14 +9,13 @@ checked against the stored step.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
-from bot.core.i18n import render
+from bot.core.i18n import render, written_locale
 from bot.rules import answer as qa
 from bot.rules.customer_facts import customer_facts
 from bot.rules.intents import classify
@@ -30,18 +29,17 @@ from storage.repo import clear_conversation, get_conversation, set_conversation
 
 FLOW = "qa"
 QUESTION_MAX = 500
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _CHOICES = {"zone": ("city", "suburb"), "level": ("basic", "advanced"), "qty": qa.QTY_CHOICES}
 _OPEN_CHOICES = ("amount",)  # choices offered per question (the amounts it named): checked in fill()
 
 
 def text_locale(actor: Actor, text: str) -> str:
-    """The answer's language: the user's chosen one, else the script the question is written in."""
+    """The answer's language: the user's chosen one, else the one the question is written in —
+    stored as the user's derived locale, so the buttons they press next answer in it too."""
     if actor.user.locale_chosen:
         return actor.locale
-    if _CJK.search(text):
-        return "zh"
-    return "en" if re.search(r"[A-Za-z]{3}", text) else actor.locale
+    actor.locale = actor.user.locale = written_locale(text, actor.locale, latin=True)
+    return actor.locale
 
 
 def _buttons(locale: str, choices: list[tuple[str, str]] | None = None, *, why: bool = False) -> uow_mod.Buttons:
@@ -113,8 +111,10 @@ async def _hand_over(
     context: ContextTypes.DEFAULT_TYPE, actor: Actor, question: str, *, complaint: bool, locale: str
 ) -> None:
     uow = uow_mod.current()
-    note = _label(locale, "complaint_note" if complaint else "human_note")
-    done = await hand_over(uow, desk_of(context), actor.user, question, complaint=complaint, note=note)
+    desk = desk_of(context)
+    # the note is stored in the ticket's symptom for the staff: in the desk's language, not the customer's
+    note = _label(desk.settings.default_locale, "complaint_note" if complaint else "human_note")
+    done = await hand_over(uow, desk, actor.user, question, complaint=complaint, note=note)
 
     uow.send(
         actor.chat_id,

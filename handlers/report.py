@@ -83,8 +83,7 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
             ]
             actor.reply("report/text#ask_equipment_free", buttons=buttons)
     elif step == "equipment_text":
-        category = actor.t(f"report/labels#category_{data.get('category') or 'other'}")
-        actor.reply("report/text#ask_equipment_detail", category=category)
+        actor.reply("report/text#ask_equipment_detail", category=data.get("category") or "other")
     elif step == "equipment_free":
         await prompt(actor, "equipment", {**data, "verified": False})
     elif step == "edit_pick":
@@ -116,7 +115,7 @@ def summary_context(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         "equipment": data.get("equipment_label") or actor.t(f"report/labels#category_{category}"),
         "symptom": data.get("symptom", ""),
         "photos": len(data.get("photos", [])),
-        "severity": actor.t(f"report/labels#severity_{data.get('severity', 'partial')}"),
+        "severity": data.get("severity", "partial"),
     }
 
 

@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
-from bot.core.i18n import render
+from bot.core.i18n import render, simplified
 from bot.desk import Desk
 from bot.dispatch import sla as sla_due
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
@@ -390,7 +390,7 @@ async def natural(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
     """A supervisor's plain message: the matching report, else the command list."""
     msg = update.effective_message
     text = (msg.text or "") if msg else ""
-    intent = intent_of(text)
+    intent = intent_of(simplified(text))  # the patterns are Simplified; 昨晚誰值班 asks the same
     desk = desk_of(context)
     if intent is None:
         actor.reply("supervisor/text#commands")

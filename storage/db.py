@@ -44,13 +44,14 @@ def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
 class Database:
     """Owns the engines. ``write()`` serialises writers on SQLite; ``read()`` never blocks them."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, log_params: bool = False) -> None:
+        """``echo`` logs SQL; its parameters (personal data) only with ``log_params`` too."""
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": not log_params}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine = create_async_engine(url, **kwargs)

@@ -73,6 +73,8 @@ class InboxUpdate(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[dt.datetime | None]
+    # sha256 of the payload: the same id with other content is a new update (ids restart)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_inbox_status", "status", "update_id"),)
 
@@ -260,6 +262,24 @@ class RosterOverride(Base):
     created_at: Mapped[dt.datetime]
     created_by: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # a proposed swap's other range
+
+
+class CalendarDay(Base):
+    """One entry of the admins' calendar log: from this row on, ``day`` is a ``workday`` (make-up
+    working day, 调休), a ``holiday`` (extra day off) or ``removed`` (back to the official/rule day).
+
+    Append-only: the newest row per day is in force, so (count, max id) is a cheap version that
+    any writer's commit changes, for the readers' cache (``bot.roster.calendar_store``).
+    """
+
+    __tablename__ = "calendar_days"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # workday|holiday|removed
+    name: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(32))
 
 
 # --- Tickets -------------------------------------------------------------------------------

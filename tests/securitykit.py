@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.core.i18n import render
 from bot.demo import DEMO_CUSTOMERS
 from storage.models import (
+    CalendarDay,
     Contact,
     Conversation,
     Customer,
@@ -31,7 +32,8 @@ ENGINEER, ENGINEER2, ENGINEER3, SUPERVISOR, ADMIN = 1001, 1002, 1003, 2001, 9001
 PHONE_A, PHONE_B = "+8613800000001", "+8613800000002"  # contacts of C1001 and C1002
 
 _TAG = re.compile(r"<[^>]+>")
-_STATE_MODELS = (Ticket, TicketEvent, Staff, Invite, Customer, Contact, Equipment, RosterOverride, Conversation)
+_STATE_MODELS = (Ticket, TicketEvent, Staff, Invite, Customer, Contact, Equipment, RosterOverride, Conversation,
+                 CalendarDay)
 _USER_COLUMNS = ("id", "staff_id", "customer_id", "contact_id", "verified", "phone", "locale")
 
 

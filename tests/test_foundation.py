@@ -36,7 +36,7 @@ async def test_lang_buttons_switch_language(bot: Harness) -> None:
     chat = bot.chat(5004, "zh")
     prompt = await chat.ask("/lang")
     datas = [b["data"] for row in prompt["buttons"] for b in row]
-    assert datas == ["lang:zh", "lang:en"]
+    assert datas == ["lang:zh", "lang:zh-hant", "lang:zh-hk", "lang:en"]
     await chat.press(prompt, text="English")
     (reply,) = await chat.read()
     assert reply["text"] == "Language set to English."
@@ -72,7 +72,7 @@ async def test_conversation_state_survives_a_crash(harness: Harness) -> None:
 async def test_redelivered_update_changes_nothing(bot: Harness) -> None:
     chat = bot.chat(5007, "en")
     sent = await chat.send("/lang zh")
-    assert (await chat.read())[0]["text"] == "语言已切换为中文。"
+    assert (await chat.read())[0]["text"] == "语言已切换为简体中文。"
     await chat.send("/lang en")
     assert (await chat.read())[0]["text"] == "Language set to English."
     await bot.post("/sandbox/redeliver", {"update_id": sent["update_id"]})
@@ -87,7 +87,7 @@ async def test_updates_of_one_chat_are_processed_in_order(bot: Harness) -> None:
     texts: list[str] = []
     while len(texts) < 6:
         texts += [m["text"] for m in await chat.read()]
-    assert texts == ["语言已切换为中文。", "Language set to English."] * 3
+    assert texts == ["语言已切换为简体中文。", "Language set to English."] * 3
 
 
 async def test_many_chats_concurrently_without_crosstalk(bot: Harness) -> None:

@@ -29,7 +29,7 @@ from tests.instances import register, start_instance
 pytestmark = pytest.mark.postgres
 
 CLAIM = 1.0  # seconds before a dead instance's claims fall to the survivor
-EN, ZH = "Language set to English.", "语言已切换为中文。"
+EN, ZH = "Language set to English.", "语言已切换为简体中文。"
 
 
 @pytest.fixture

@@ -119,10 +119,10 @@ async def test_question_in_chinese_gets_amounts_clauses_and_buttons(bot: Harness
     assert {"qa:report", "qa:human"} <= set(datas(reply))
 
 
-async def test_traditional_question_is_answered_in_simplified(bot: Harness) -> None:
+async def test_traditional_question_is_answered_in_traditional(bot: Harness) -> None:
     reply = await bot.chat(5111, "zh-hant").ask("南山上門一次多少錢")
     first = shipped_policy()["fees"]["onsite"]["city"]["first_visit"]
-    assert f"{first} 元" in reply["text"] and "上门服务费" in reply["text"]
+    assert f"{first} 元" in reply["text"] and "上門服務費" in reply["text"]
 
 
 async def test_english_follow_up_with_buttons_then_answer(bot: Harness) -> None:

@@ -49,14 +49,35 @@ def test_local_table_wins_over_library() -> None:
     assert day_info(D(2026, 3, 11), local).source == "library"
 
 
-def test_uncovered_year_falls_back_to_monday_friday() -> None:
+def test_years_past_the_package_follow_the_statutory_rule() -> None:
     years = covered_years()
     assert 2025 in years and 2026 in years and 2040 not in years
     assert coverage_warning(2026) is None
     warning = coverage_warning(2040)
-    assert warning is not None and "2040" in warning
-    assert day_info(D(2040, 1, 2)).kind == "workday"  # Monday
-    assert day_info(D(2040, 1, 1)).kind == "rest"     # Sunday
-    assert day_info(D(2040, 1, 2)).source == "fallback"
+    assert warning is not None and "2040" in warning and "sdbot calendar add" in warning
+    new_year = day_info(D(2040, 1, 1))
+    assert (new_year.kind, new_year.name, new_year.source) == ("holiday", "New Year's Day", "rule")
+    assert (day_info(D(2040, 1, 2)).kind, day_info(D(2040, 1, 2)).source) == ("workday", "rule")  # Monday
+    assert day_info(D(2040, 1, 7)).kind == "rest"  # Saturday
     local = CalendarOverrides(holidays=(Holiday(D(2040, 1, 2), "New Year"),))
     assert day_info(D(2040, 1, 2), local).kind == "holiday"
+    with_makeup = CalendarOverrides(workdays=(Holiday(D(2040, 1, 7), source="stored"),))
+    assert coverage_warning(2040, with_makeup) is None
+    info = day_info(D(2040, 1, 7), with_makeup)
+    assert (info.kind, info.makeup, info.source) == ("workday", True, "stored")
+
+
+def test_before_the_rule_and_the_package_monday_friday() -> None:
+    assert covered_years().start > 2000
+    assert (day_info(D(2000, 1, 3)).kind, day_info(D(2000, 1, 3)).source) == ("workday", "fallback")
+    assert day_info(D(2000, 1, 1)).kind == "rest"  # a Saturday; no rule computed before 2025
+    assert "update the chinesecalendar package" in (coverage_warning(2000) or "")
+
+
+def test_new_years_day_2027_is_a_holiday_not_an_office_day() -> None:
+    """The issue: 2027-01-01 came out as an office day with the office engineer on duty."""
+    from bot.roster import DEFAULT_ROSTER, calendar_table, load_roster
+
+    row = calendar_table(load_roster(DEFAULT_ROSTER), D(2027, 1, 1), D(2027, 1, 1))[0]
+    assert (row.day.kind, row.day.name) == ("holiday", "New Year's Day")
+    assert row.assignments["office"] == [] and row.assignments["after_hours"]

@@ -155,4 +155,5 @@ async def test_roster_warns_when_the_official_calendar_ends(harness: Harness) ->
     c = await _start(harness, 2026, 12, 29, 10, 0)
     cal = (await c["zhao"].ask("/roster 7"))["text"]
     assert "官方节假日日历尚未包含 2027 年" in cal and "01-04 一" in cal
+    assert "01-01 五 节假日（元旦）\n  值班 08:00–22:30" in cal  # 2027: by the statutory rule, no office hours
     assert "尚未包含" not in (await c["zhao"].ask("/roster 2"))["text"]

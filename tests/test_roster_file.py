@@ -131,7 +131,7 @@ def test_cli_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert len(out) == 2 and "National Day" in out[0] and "after_hours: li 08:00-22:30" in out[0]
     assert main(["roster", "show", "--from", "2040-01-01", "--to", "2040-01-01", "--json"]) == 0
     captured = capsys.readouterr()
-    assert json.loads(captured.out)[0]["calendar_source"] == "fallback"
+    assert json.loads(captured.out)[0]["calendar_source"] == "rule"  # past chinesecalendar: the statutory rule
     assert "2040" in captured.err
     bad = write(tmp_path, "members = {}")
     assert main(["roster", "show", "--file", str(bad), "--from", "2026-01-01", "--to", "2026-01-01"]) == 2

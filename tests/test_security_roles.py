@@ -64,6 +64,7 @@ COMMANDS: dict[str, tuple[set[str], str]] = {
     "cover": (MANAGERS, "zhang li 2026-12-01"),
     "swap": ({"engineer"}, "li 2026-12-01 2026-12-02"),
     "staff": ({"admin"}, "role zhang admin"),
+    "calendar": ({"admin"}, "add 2027-02-20 workday"),
 }
 STATEFUL_WHEN_ALLOWED = {"report", "unlink", "cover", "swap", "lang", "register"}
 

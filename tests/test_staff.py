@@ -109,7 +109,7 @@ async def test_admin_manages_staff_in_chat_and_roles_apply_at_once(harness: Harn
     await wait_for(c["admin"], "没有可派单的值班工程师")
 
     assert "在职" in (await c["admin"].ask("/staff activate li"))["text"]
-    assert "supervisor" in (await c["admin"].ask("/staff role zhang supervisor"))["text"]
+    assert "主管" in (await c["admin"].ask("/staff role zhang supervisor"))["text"]
     assert "/cover" in (await c["zhang"].ask("/cover"))["text"]  # now a supervisor's command works
     cli = await sdbot(harness, "staff", "role", "zhang", "engineer")
     assert cli.returncode == 0

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.roster.model import CalendarOverrides
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -100,19 +103,34 @@ async def check_bot_api(settings: Settings, token: str | None = None) -> Check:
     return Check("bot_api", OK, f"@{me.username}{hook}")
 
 
-def check_calendar(roster: Any, today: dt.date) -> Check:
-    """Official (or local) holiday data covers every day of the coming year."""
-    from bot.roster.calendar import coverage_warning, covered_years
+def check_calendar(roster: Any, today: dt.date, stored: CalendarOverrides | None = None) -> Check:
+    """Every day of the coming year has official data or, past it, entered make-up working days
+    (``stored``: the table admins entered in the database, when it could be read)."""
+    from bot.roster.calendar import coverage_warning
+    from bot.roster.calendar_store import merge
 
-    local = getattr(roster, "calendar", None)
-    local_years = {e.date.year for e in (*getattr(local, "holidays", ()), *getattr(local, "workdays", ()))}
+    table = merge(roster.calendar, stored) if stored is not None else roster.calendar
     end = today + dt.timedelta(days=365)
-    missing = [
-        y for y in range(today.year, end.year + 1) if y not in covered_years() and y not in local_years
-    ]
-    if missing:
-        return Check("calendar", WARN, coverage_warning(missing[0]) or f"no data for {missing}")
+    for year in range(today.year, end.year + 1):
+        warning = coverage_warning(year, table)
+        if warning:
+            return Check("calendar", WARN, warning)
     return Check("calendar", OK, f"covered until {end.isoformat()}")
+
+
+async def stored_calendar(settings: Settings) -> CalendarOverrides | None:
+    """The make-up days and days off entered in the database (None if it cannot be read)."""
+    from bot.roster.calendar_store import as_table, stored_days
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        async with db.read() as s:
+            return as_table(await stored_days(s))
+    except Exception:  # reported by the database checks already
+        return None
+    finally:
+        await db.dispose()
 
 
 async def run_checks(overrides: dict[str, Any] | None = None, *, token: str | None = None,
@@ -124,11 +142,12 @@ async def run_checks(overrides: dict[str, Any] | None = None, *, token: str | No
         return checks
     roster, file_checks = check_files(settings)
     checks += file_checks
-    checks += await check_database(settings)
+    db_checks = await check_database(settings)
+    checks += db_checks
     checks.append(await check_bot_api(settings, token))
     if roster is not None:
-        day = today or settings.clock().now().date()
-        checks.append(check_calendar(roster, day))
+        stored = await stored_calendar(settings) if all(c.status == OK for c in db_checks) else None
+        checks.append(check_calendar(roster, today or settings.clock().now().date(), stored))
     return checks
 
 

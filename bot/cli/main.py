@@ -8,7 +8,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from bot.cli import ask, bench, ops, registry, roster, rules, staff
+from bot.cli import ask, bench, calendar_days, ops, registry, roster, rules, staff
 from bot.cli.common import settings_or_exit
 from bot.config import Settings
 from bot.core.logs import setup_logging
@@ -34,7 +34,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = settings_or_exit()
     _check_files(settings)
-    setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""])
+    setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""],
+                  sql=settings.log_sql)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings, webhook=args.webhook))
     return 0
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="load demo data").set_defaults(func=cmd_demo)
 
-    for module in (rules, ask, ops, roster, staff, registry, bench):
+    for module in (rules, ask, ops, roster, calendar_days, staff, registry, bench):
         module.register(sub)
     return parser
 

@@ -13,7 +13,7 @@ from bot.config import desk_now
 from bot.roster.calendar import coverage_warning
 from bot.roster.duty import calendar_table, tz_of
 from bot.roster.loader import DEFAULT_ROSTER, load_roster
-from bot.roster.model import Assignment, CalendarRow, RosterError
+from bot.roster.model import Assignment, CalendarRow, Roster, RosterError
 
 
 def _date(text: str) -> dt.date:
@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     show.add_argument("--to", dest="end", type=_date, help="last date, inclusive (default: from + 6 days)")
     show.add_argument("--file", default=str(DEFAULT_ROSTER), help="roster TOML file")
     show.add_argument("--json", action="store_true", help="machine-readable output")
-    show.add_argument("--db", action="store_true", help="include the covers and swaps stored in DATABASE_URL")
+    show.add_argument("--db", action="store_true",
+                      help="include what is stored in DATABASE_URL: covers, swaps, make-up days and days off")
     show.set_defaults(func=cmd_show)
     cover = sub.add_parser("cover", help="store a cover: MEMBER takes COVERED's duty on DATES")
     cover.add_argument("member")
@@ -55,6 +56,8 @@ def _row_text(row: CalendarRow) -> str:
     label = day.kind + (" (make-up)" if day.makeup else "")
     if day.name:
         label += f" {day.name}"
+    if day.source == "stored":
+        label += " [entered]"
     parts = []
     for layer, items in row.assignments.items():
         if not items:
@@ -89,12 +92,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     if end < start:
         print("roster: --to must not be before --from", file=sys.stderr)
         return 2
-    for year in range(start.year, end.year + 1):
-        warning = coverage_warning(year)
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
     if getattr(args, "db", False):
         roster = _with_stored(roster)
+    for year in range(start.year, end.year + 1):
+        warning = coverage_warning(year, roster.calendar)
+        if warning:
+            print(f"warning: {warning}" + ("" if args.db else " (entries stored in the database: --db)"),
+                  file=sys.stderr)
     rows = calendar_table(roster, start, end)
     if args.json:
         print(json.dumps([_row_json(r) for r in rows], ensure_ascii=False, indent=2))
@@ -104,7 +108,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _in_db(fn: Any) -> Any:
+def in_db(fn: Any) -> Any:
     """Run ``fn(session, now)`` in one write transaction on the configured database."""
     import asyncio
 
@@ -126,17 +130,22 @@ def _in_db(fn: Any) -> Any:
     return asyncio.run(go())
 
 
-def _with_stored(roster: Any) -> Any:
+def _with_stored(roster: Roster) -> Roster:
+    """``roster`` with the covers, swaps and calendar days stored in the database."""
     import dataclasses
 
+    from bot.roster.calendar_store import as_table, merge, stored_days
     from bot.roster.model import Override
     from bot.roster.store import current_overrides
 
-    async def fetch(session: Any, now: dt.datetime) -> list[Override]:
+    async def fetch(session: Any, now: dt.datetime) -> Roster:
         rows = await current_overrides(session, now)
-        return [Override(r.member, r.covers, r.starts_at, r.ends_at, None, r.kind) for r in rows if r.status == "active"]
+        covers = [Override(r.member, r.covers, r.starts_at, r.ends_at, None, r.kind)
+                  for r in rows if r.status == "active"]
+        calendar = merge(roster.calendar, as_table(await stored_days(session)))
+        return dataclasses.replace(roster, overrides=roster.overrides + tuple(covers), calendar=calendar)
 
-    return dataclasses.replace(roster, overrides=roster.overrides + tuple(_in_db(fetch)))
+    return in_db(fetch)
 
 
 def cmd_cover(args: argparse.Namespace) -> int:
@@ -151,7 +160,7 @@ def cmd_cover(args: argparse.Namespace) -> int:
             row = await add_cover(session, roster, args.member, args.covered, span, now, "cli")
             return f"cover #{row.id}: {row.member} for {row.covers}, {span_text(row.starts_at, row.ends_at, tz_of(roster))}"
 
-        print(_in_db(go))
+        print(in_db(go))
     except RosterError as exc:
         print(f"roster: {exc}", file=sys.stderr)
         return 2
@@ -170,7 +179,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
                 for r in await current_overrides(session, now)]
 
     try:
-        lines = _in_db(go)
+        lines = in_db(go)
     except RosterError as exc:
         print(f"roster: {exc}", file=sys.stderr)
         return 2

@@ -49,7 +49,12 @@ def escalation_chain(desk: Any) -> list[str]:
 
 
 async def effective_roster(uow: uow_mod.UnitOfWork, desk: Any) -> Any:
-    """The roster file plus the covers and accepted swaps stored in the database."""
+    """The roster file plus the covers, accepted swaps and calendar days stored in the database."""
+    stored = desk.stored_calendar
+    roster = desk.roster
+    calendar = await stored.merged(uow.session, roster.calendar)
+    if calendar is not roster.calendar:
+        roster = dataclasses.replace(roster, calendar=calendar)
     rows = (
         await uow.session.scalars(
             select(RosterOverride)
@@ -58,11 +63,11 @@ async def effective_roster(uow: uow_mod.UnitOfWork, desk: Any) -> Any:
         )
     ).all()
     if not rows:
-        return desk.roster
+        return roster
     extra = tuple(
         Override(member=r.member, covers=r.covers, start=r.starts_at, end=r.ends_at, note=r.kind) for r in rows
     )
-    return dataclasses.replace(desk.roster, overrides=desk.roster.overrides + extra)
+    return dataclasses.replace(roster, overrides=roster.overrides + extra)
 
 
 @dataclass

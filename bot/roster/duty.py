@@ -235,6 +235,18 @@ def shifts_for(roster: Roster, member: str, start: dt.datetime, end: dt.datetime
     return shifts
 
 
+def upcoming_shifts(roster: Roster, member: str, now: dt.datetime, days: int) -> list[Shift]:
+    """``member``'s whole shifts on the ``days`` local dates from today that have not ended.
+
+    Unlike ``shifts_for(now, now + days)``, no shift is cut: one under way keeps its real start
+    and the horizon is a midnight, so the last day is not clipped at the time of asking.
+    """
+    today = _local(roster, now).date()
+    start = _at_minutes(roster, today, 0)
+    end = _at_minutes(roster, today + dt.timedelta(days=days), 0)
+    return [s for s in shifts_for(roster, member, start, end) if s.end > now]
+
+
 def calendar_table(roster: Roster, start_date: dt.date, end_date: dt.date) -> list[CalendarRow]:
     """One row per local date in ``[start_date, end_date]`` with the day kind and assignments."""
     return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 WindowKind = Literal["office", "after_hours", "explicit"]
@@ -17,7 +18,16 @@ DAY_FILTERS: tuple[str, ...] = ("all", "workday", "rest")
 
 
 class RosterError(ValueError):
-    """Invalid roster file, roster data or override request."""
+    """Invalid roster file, roster data or override request.
+
+    ``code`` and ``params`` let chat commands say it in the user's language
+    (templates ``roster/text#roster_error``); the message stays for files, CLI and logs.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def fmt_minutes(minutes: int) -> str:
@@ -80,12 +90,17 @@ class Override:
     note: str = ""
 
 
+DaySource = Literal["library", "rule", "local", "stored", "fallback"]
+
+
 @dataclass(frozen=True)
 class Holiday:
-    """A local calendar entry (date plus optional name)."""
+    """A local calendar entry (date plus optional name); ``stored`` when an admin entered it in
+    the database (``/calendar``), else from the roster file."""
 
     date: dt.date
     name: str = ""
+    source: Literal["local", "stored"] = "local"
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,13 @@ class CalendarOverrides:
 
     workdays: tuple[Holiday, ...] = ()
     holidays: tuple[Holiday, ...] = ()
+
+    @cached_property
+    def by_date(self) -> dict[dt.date, tuple[DayKind, Holiday]]:
+        """Date → (``workday``/``holiday``, entry): one dict look-up per day on the hot path."""
+        table: dict[dt.date, tuple[DayKind, Holiday]] = {e.date: ("workday", e) for e in self.workdays}
+        table.update({e.date: ("holiday", e) for e in self.holidays})
+        return table
 
 
 @dataclass(frozen=True)
@@ -155,7 +177,7 @@ class DayInfo:
     kind: DayKind
     name: str | None = None
     makeup: bool = False
-    source: Literal["library", "local", "fallback"] = "library"
+    source: DaySource = "library"
 
     @property
     def is_workday(self) -> bool:

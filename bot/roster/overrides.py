@@ -25,7 +25,7 @@ def to_datetime(value: Moment, tz: ZoneInfo, *, end: bool = False) -> dt.datetim
         try:
             value = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
         except ValueError:
-            raise RosterError(f"not an ISO date or datetime: {value!r}") from None
+            raise RosterError(f"not an ISO date or datetime: {value!r}", code="bad_date", value=text) from None
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
     if isinstance(value, dt.date):
@@ -36,7 +36,7 @@ def to_datetime(value: Moment, tz: ZoneInfo, *, end: bool = False) -> dt.datetim
 
 def _check_member(roster: Roster, key: str, what: str) -> None:
     if key not in roster.members:
-        raise RosterError(f"{what} {key!r} is not a member of the roster")
+        raise RosterError(f"{what} {key!r} is not a member of the roster", code="not_member", key=key)
 
 
 def make_override(
@@ -53,12 +53,13 @@ def make_override(
     _check_member(roster, member, "member")
     _check_member(roster, covers, "covered member")
     if member == covers:
-        raise RosterError(f"{member!r} cannot cover themselves")
+        raise RosterError(f"{member!r} cannot cover themselves", code="self_cover", key=member)
     if layer is not None:
         roster.layer(layer)
     begin, finish = to_datetime(start, tz), to_datetime(end, tz, end=True)
     if begin >= finish:
-        raise RosterError(f"override must end after it starts ({begin.isoformat()} >= {finish.isoformat()})")
+        raise RosterError(f"override must end after it starts ({begin.isoformat()} >= {finish.isoformat()})",
+                          code="end_before_start")
     return Override(member, covers, begin, finish, layer, note)
 
 
@@ -91,14 +92,15 @@ def propose_swap(
     mine = make_override(roster, partner, proposer, *give, layer=layer)
     theirs = make_override(roster, proposer, partner, *take, layer=layer)
     if mine.start < theirs.end and theirs.start < mine.end:
-        raise RosterError("the two ranges of a swap must not overlap")
+        raise RosterError("the two ranges of a swap must not overlap", code="swap_overlap")
     for who, o in ((proposer, mine), (partner, theirs)):
         shifts = shifts_for(roster, who, o.start, o.end)
         if layer is not None:
             shifts = [s for s in shifts if layer in s.layers]
         if not shifts:
             raise RosterError(
-                f"{who!r} has no duty between {o.start.isoformat()} and {o.end.isoformat()}"
+                f"{who!r} has no duty between {o.start.isoformat()} and {o.end.isoformat()}",
+                code="no_duty", key=who,
             )
     return SwapProposal(proposer, partner, (mine.start, mine.end), (theirs.start, theirs.end), layer)
 

@@ -29,9 +29,9 @@ def parse_range(text: str, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     start = to_datetime(first, tz)
     end = to_datetime(last if sep else first, tz, end=True)
     if start >= end:
-        raise RosterError(f"{text}: the end must be after the start")
+        raise RosterError(f"{text}: the end must be after the start", code="end_before_start")
     if end - start > MAX_SPAN:
-        raise RosterError(f"{text}: at most {MAX_SPAN.days} days at a time")
+        raise RosterError(f"{text}: at most {MAX_SPAN.days} days at a time", code="too_long", days=MAX_SPAN.days)
     return start, end
 
 
@@ -42,7 +42,7 @@ async def add_cover(
     """``member`` covers ``covers``'s duty during ``span`` (validated against the roster)."""
     override = make_override(roster, member, covers, span[0], span[1])
     if override.end <= now:
-        raise RosterError("that period is already over")
+        raise RosterError("that period is already over", code="over")
     row = RosterOverride(
         member=member, covers=covers, starts_at=override.start, ends_at=override.end, kind="cover",
         status="active", created_at=now, created_by=by, data={},
@@ -60,7 +60,7 @@ async def add_swap_proposal(
     ``take``. Stored as one ``proposed`` row until the partner accepts."""
     proposal = propose_swap(roster, proposer, give, partner, take)
     if min(proposal.give[0], proposal.take[0]) <= now:
-        raise RosterError("a swap can only move duty that has not started yet")
+        raise RosterError("a swap can only move duty that has not started yet", code="started")
     row = RosterOverride(
         member=partner, covers=proposer, starts_at=proposal.give[0], ends_at=proposal.give[1], kind="swap",
         status="proposed", created_at=now, created_by=proposer,
@@ -120,7 +120,7 @@ async def cancel_override(session: AsyncSession, override_id: int) -> RosterOver
     """Withdraw a cover (or a swap, both halves)."""
     row = await session.get(RosterOverride, override_id)
     if row is None or row.status not in ("active", "proposed"):
-        raise RosterError(f"no current cover or swap #{override_id}")
+        raise RosterError(f"no current cover or swap #{override_id}", code="no_override", id=override_id)
     row.status = "cancelled"
     pair = (row.data or {}).get("pair")
     others = await session.scalars(select(RosterOverride).where(RosterOverride.kind == "swap"))

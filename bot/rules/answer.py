@@ -222,7 +222,7 @@ def _follow_up(policy: Any, intent: str, params: dict[str, Any], missing: str, l
     choices: list[tuple[str, str]] = []
     if missing == "zone":
         names = city_districts(policy)
-        if locale != "zh":
+        if locale == "en":
             names = tuple(k.title() for k, v in DISTRICTS.items() if v in names and k.isalpha() and k.isascii())
         districts = "/".join(names)
         choices = [

@@ -9,56 +9,128 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from storage.db import Database
-from storage.models import InboxUpdate
+from storage.models import InboxUpdate, OutboxMessage
 from storage.repo import claim_rows
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+HELD_RETRY_SECONDS = 0.5  # how soon to ask again for an update held back (see ``Stored.held``)
 
 
-async def store_updates(
-    db: Database, updates: Sequence[Update], now: dt.datetime
-) -> list[Update]:
-    """Insert updates into the inbox; return those that still need processing."""
+def content_hash(payload: dict[str, Any]) -> str:
+    """sha256 of an update's JSON (keys sorted): equal for a re-delivery, different for a new update."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Stored:
+    """What ``store_updates`` made of a batch."""
+
+    fresh: list[Update] = field(default_factory=list)  # stored and still to be processed
+    # not stored: their id belongs to an earlier update, with other content, still waiting to be
+    # processed; leave them unconfirmed so Telegram delivers them again once it is done
+    held: list[Update] = field(default_factory=list)
+
+
+async def store_updates(db: Database, updates: Sequence[Update], now: dt.datetime) -> Stored:
+    """Insert updates into the inbox; a re-delivery (same id, same content) changes nothing.
+
+    An id seen before with *other* content is a new update — Telegram restarts its update ids
+    after a quiet week, and so does a restarted sandbox — so the finished row is replaced by it
+    (and that is logged); while the earlier one is still pending the new one is held back.
+    """
+    result = Stored()
     if not updates:
-        return []
+        return result
+    payloads = {u.update_id: u.to_dict() for u in updates}
+    hashes = {uid: content_hash(p) for uid, p in payloads.items()}
     rows: list[dict[str, Any]] = [
         {
             "update_id": u.update_id,
             "chat_id": u.effective_chat.id if u.effective_chat else None,
-            "payload": u.to_dict(),
+            "payload": payloads[u.update_id],
+            "content_hash": hashes[u.update_id],
             "received_at": now,
             "status": "pending",
         }
         for u in updates
     ]
     insert = pg_insert if not db.is_sqlite else sqlite_insert
-    ids = [u.update_id for u in updates]
     async with db.write() as s:
         await s.execute(insert(InboxUpdate).values(rows).on_conflict_do_nothing())
-        pending = set(
-            (
-                await s.scalars(
-                    select(InboxUpdate.update_id).where(
-                        InboxUpdate.update_id.in_(ids), InboxUpdate.status == "pending"
-                    )
+        stored = (
+            await s.execute(
+                select(InboxUpdate.update_id, InboxUpdate.status, InboxUpdate.content_hash)
+                .where(InboxUpdate.update_id.in_(list(payloads)))
+            )
+        ).all()
+        known = {uid: (status, digest) for uid, status, digest in stored}
+        unhashed = [uid for uid, (_, digest) in known.items() if digest is None]
+        if unhashed:  # rows stored before hashes were kept
+            for uid, payload in (
+                await s.execute(
+                    select(InboxUpdate.update_id, InboxUpdate.payload)
+                    .where(InboxUpdate.update_id.in_(unhashed))
                 )
-            ).all()
-        )
-    return [u for u in updates if u.update_id in pending]
+            ).all():
+                known[uid] = (known[uid][0], content_hash(payload))
+        for row, u in zip(rows, updates, strict=True):
+            status, digest = known[u.update_id]
+            if digest == row["content_hash"]:
+                if status == "pending":
+                    result.fresh.append(u)
+                continue  # a re-delivery of what was processed already
+            if status == "pending":
+                log.warning("update id %s re-used while the earlier update is pending: held", u.update_id)
+                result.held.append(u)
+                continue
+            log.warning("update id %s re-used with other content: processed as a new update", u.update_id)
+            await s.execute(
+                sql_update(InboxUpdate)
+                .where(InboxUpdate.update_id == u.update_id)
+                .values(**row, processed_at=None, claimed_by=None, claimed_until=None)
+            )
+            result.fresh.append(u)
+    return result
+
+
+async def seen_ids(db: Database) -> tuple[int, int]:
+    """The highest update id and message id the database knows (0, 0 when empty or unmigrated).
+
+    The sandbox starts above them, so a bot restarted on the same data is not handed ids it has
+    processed before. Message ids come from the bot's sent messages and the users' updates.
+    """
+    payload = InboxUpdate.payload
+    message_ids = [
+        payload[kind]["message_id"].as_integer() for kind in ("message", "edited_message")
+    ] + [payload["callback_query"]["message"]["message_id"].as_integer()]
+    try:
+        async with db.read() as s:
+            top_update = await s.scalar(select(func.max(InboxUpdate.update_id)))
+            tops = (await s.execute(select(*(func.max(m) for m in message_ids)))).one()
+            top_sent = await s.scalar(select(func.max(OutboxMessage.message_id)))
+    except DBAPIError:  # no tables yet: a new database
+        return 0, 0
+    return int(top_update or 0), max(int(v or 0) for v in (*tops, top_sent))
 
 
 async def pending_updates(db: Database, bot: Bot) -> list[Update]:
@@ -92,16 +164,17 @@ class Poller:
         self.now = now
         self.timeout = timeout
         self._task: asyncio.Task[None] | None = None
-        self._queued: set[int] = set()
+        self._queued: dict[tuple[int, str], None] = {}  # (update id, content hash), oldest first
 
     async def _enqueue(self, updates: Sequence[Update]) -> None:
         for u in updates:
-            if u.update_id in self._queued:
+            key = (u.update_id, content_hash(u.to_dict()))
+            if key in self._queued:
                 continue
-            self._queued.add(u.update_id)
+            self._queued[key] = None
             await self.queue.put(u)
         if len(self._queued) > 100_000:
-            self._queued = set(sorted(self._queued)[-10_000:])
+            self._queued = dict.fromkeys(list(self._queued)[-10_000:])
 
     async def run(self) -> None:
         """Poll until cancelled."""
@@ -131,9 +204,13 @@ class Poller:
                 continue
             if not updates:
                 continue
-            fresh = await store_updates(self.db, updates, self.now())
-            offset = updates[-1].update_id + 1  # confirmed only now that they are stored
-            await self._enqueue(fresh)
+            stored = await store_updates(self.db, updates, self.now())
+            # confirmed only now that they are stored; a held one (and what follows) comes again
+            held = {u.update_id for u in stored.held}
+            offset = next((u.update_id for u in updates if u.update_id in held), updates[-1].update_id + 1)
+            await self._enqueue(stored.fresh)
+            if held:
+                await asyncio.sleep(HELD_RETRY_SECONDS)
 
     def start(self) -> None:
         """Start polling in the background."""

@@ -13,15 +13,17 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.runtime.botapi import call, without_uploads
-from bot.runtime.pacing import OUTBOUND_PRIORITY
+from bot.runtime.pacing import OUTBOUND_PRIORITY, retry_seconds
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repo import claim_rows
@@ -29,6 +31,8 @@ from storage.repo import claim_rows
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 60
+MAX_IN_FLIGHT = 64  # the loop's sends under way at once (one per chat)
+QUEUE_BEHIND_SECONDS = 20.0  # a direct send waits this long behind an earlier one (claims last 30 s)
 TOO_LARGE = "Request Entity Too Large"  # an upload over Telegram's size limit
 MAX_BACKOFF = 120.0
 
@@ -36,6 +40,11 @@ MAX_BACKOFF = 120.0
 def backoff(attempts: int) -> float:
     """Seconds to wait after ``attempts`` failures: 1, 2, 4 … capped."""
     return min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
+
+
+async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]) -> None:
+    """Write the outcome of one attempt."""
+    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
 
 
 class OutboxSender:
@@ -48,6 +57,11 @@ class OutboxSender:
         self.instance = f"out-{uuid.uuid4().hex[:8]}"
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()  # the loop's sends under way
+        # chats whose rows a direct send handed back to the loop while an earlier row was on its
+        # way: the loop is woken when that one is sent (else it would wait for its idle poll)
+        self._handed_back: set[int] = set()
+        self._tails: dict[int, asyncio.Task[None]] = {}  # per chat: the latest send under way here
         self.sent = 0
         self.failed = 0
 
@@ -74,6 +88,9 @@ class OutboxSender:
     async def claim(self, limit: int = 50) -> list[OutboxMessage]:
         """Claim due rows (at most one per chat, the earliest) for this sender."""
         now = self.now()
+        async with self.db.read() as s:  # a look first: most wake-ups find nothing to claim, and
+            if await s.scalar(self._eligible(now).with_only_columns(OutboxMessage.id).limit(1)) is None:
+                return []  # then need not queue for SQLite's one writer (timers and updates do)
         async with self.db.write() as s:
             rows = await claim_rows(
                 s, self._eligible(now).limit(limit), OutboxMessage.id, self.instance,
@@ -105,6 +122,13 @@ class OutboxSender:
 
     async def deliver(self, row: OutboxMessage) -> bool:
         """Try one row once and record the outcome; True when the row is finished."""
+        values = await self._attempt(row)
+        async with self.db.write() as s:
+            await _record(s, row, values)
+        return "status" in values
+
+    async def _attempt(self, row: OutboxMessage) -> dict[str, object]:
+        """Try one row once; the column values that record the outcome (``status`` if finished)."""
         values: dict[str, object]
         try:
             if not await self._resolve_edit(row):
@@ -116,8 +140,7 @@ class OutboxSender:
             finally:
                 OUTBOUND_PRIORITY.reset(token)
         except RetryAfter as exc:
-            retry = exc.retry_after
-            seconds = retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
+            seconds = retry_seconds(exc)
             values = self._retry(row, seconds, f"429 retry after {seconds}s", count=False)
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
@@ -139,11 +162,7 @@ class OutboxSender:
                 values["payload"] = slim
         values.setdefault("claimed_by", None)
         values.setdefault("claimed_until", None)
-        async with self.db.write() as s:
-            await s.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
-            )
-        return "status" in values
+        return values
 
     def _retry(
         self, row: OutboxMessage, seconds: float, error: str, *, count: bool = True
@@ -160,20 +179,102 @@ class OutboxSender:
         log.error("outbox %s %s to chat %s refused: %s", row.id, row.method, row.chat_id, error)
         return {"status": "dead", "attempts": row.attempts + 1, "last_error": error[:500]}
 
-    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
-        """Deliver a committed handler's rows immediately, in order; failures fall to the loop."""
+    async def _blocked_chats(self, rows: Sequence[OutboxMessage]) -> set[int]:
+        """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
+
+        One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
+        instances: a row another instance failed to send blocks this one's later rows too.
+        """
+        last: dict[int, int] = {}
+        for row in rows:
+            last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
+        ours = [r.id for r in rows]
+        async with self.db.read() as s:
+            found = await s.scalars(
+                select(OutboxMessage.chat_id)
+                .where(
+                    or_(*(
+                        (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
+                        for chat, top in last.items()
+                    )),
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.id.not_in(ours),
+                )
+                .distinct()
+            )
+            return set(found.all())
+
+    async def _release(self, rows: Sequence[OutboxMessage]) -> None:
+        """Hand rows claimed for a direct send back to the loop (it sends them in order)."""
+        if rows:
+            self._handed_back.update(r.chat_id for r in rows)  # before: the earlier row may finish now
+            async with self.db.write() as s:
+                await s.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([r.id for r in rows]))
+                    .values(claimed_by=None, claimed_until=None)
+                )
+            self.wake.set()
+
+    async def _send_chat(self, rows: Sequence[OutboxMessage]) -> None:
+        """One chat's rows in order; on the first failure the rest go back to the loop."""
         for i, row in enumerate(rows):
             if not await self.deliver(row):
-                rest = [r.id for r in rows[i + 1 :]]
-                if rest:
-                    async with self.db.write() as s:
-                        await s.execute(
-                            update(OutboxMessage)
-                            .where(OutboxMessage.id.in_(rest))
-                            .values(claimed_by=None, claimed_until=None)
-                        )
+                await self._release(rows[i + 1 :])
                 self.wake.set()
                 return
+        if rows and rows[0].chat_id in self._handed_back:  # rows queued behind these may go now
+            self._handed_back.discard(rows[0].chat_id)
+            self.wake.set()
+
+    def _track(self, chat_id: int, job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``job`` (sends to ``chat_id``) as the chat's latest send under way here."""
+        task = asyncio.create_task(job, name=f"outbox-{chat_id}")
+        self._tails[chat_id] = task
+        self._in_flight.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._in_flight.discard(done)
+            if self._tails.get(chat_id) is done:
+                del self._tails[chat_id]
+
+        task.add_done_callback(finished)
+        return task
+
+    async def _send_after(self, before: asyncio.Task[None], rows: Sequence[OutboxMessage]) -> None:
+        """Send one chat's rows once this instance's earlier send to the chat is done (if that one
+        left a row pending, or takes too long for our claim, they go to the loop instead)."""
+        await asyncio.wait({before}, timeout=QUEUE_BEHIND_SECONDS)
+        if before.done() and not await self._blocked_chats(rows):
+            await self._send_chat(rows)
+        else:
+            await self._release(rows)
+
+    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
+        """Deliver a committed handler's rows at once: chats side by side, each chat in order.
+
+        A direct send never overtakes an earlier row of its chat still pending in the outbox
+        (one indexed query, so it holds across instances): behind this instance's own send to
+        the chat the rows go right after it, in the background; behind anything else (a failed
+        send waiting for its retry, another instance) they go to the loop, which sends them in
+        order.
+        """
+        if not rows:
+            return
+        blocked = await self._blocked_chats(rows)
+        by_chat: dict[int, list[OutboxMessage]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        now: list[Awaitable[None]] = []
+        for chat, chat_rows in by_chat.items():
+            before = self._tails.get(chat)
+            if chat not in blocked:
+                now.append(self._track(chat, self._send_chat(chat_rows)))
+            elif before is not None:
+                self._track(chat, self._send_after(before, chat_rows))
+            else:
+                now.append(self._release(chat_rows))
+        await asyncio.gather(*now)
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -183,19 +284,52 @@ class OutboxSender:
         await asyncio.gather(*(self.deliver(r) for r in rows))
         return len(rows)
 
+    async def _send_in_turn(self, row: OutboxMessage) -> None:
+        """Send ``row``, then its chat's next due rows back to back, until one fails or none is due.
+
+        The next row is claimed in the transaction that records the one before, so a chat's
+        backlog costs one write per row rather than one round of the loop per row.
+        """
+        current: OutboxMessage | None = row
+        try:
+            while current is not None:
+                values = await self._attempt(current)
+                async with self.db.write() as s:
+                    await _record(s, current, values)
+                    current = None
+                    if "status" in values:  # finished: the chat's next row may go
+                        now = self.now()
+                        claimed = await claim_rows(
+                            s, self._eligible(now).where(OutboxMessage.chat_id == row.chat_id).limit(1),
+                            OutboxMessage.id, self.instance, now + dt.timedelta(seconds=CLAIM_SECONDS),
+                        )
+                        current = claimed[0] if claimed else None
+        except Exception:  # the claim runs out and the row is tried again
+            log.exception("outbox: sending to chat %s failed", row.chat_id)
+        finally:
+            self.wake.set()
+
     async def run(self, idle_seconds: float = 1.0) -> None:
-        """Send forever: wakes on new rows, otherwise polls for retries that came due."""
+        """Send forever: wakes on new rows and finished sends, otherwise polls for due retries.
+
+        Every claimed row is sent in a task of its own, so a slow send (a timeout) holds up only
+        its own chat; the chat's next row is claimable once it is done (the claim's order rule).
+        """
         while True:
-            try:
-                tried = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # keep the sender alive whatever happens
-                log.exception("outbox loop error")
-                tried = 0
-            if tried:
-                continue
             self.wake.clear()
+            rows: list[OutboxMessage] = []
+            room = MAX_IN_FLIGHT - len(self._in_flight)
+            if room > 0:
+                try:
+                    rows = await self.claim(room)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # keep the sender alive whatever happens
+                    log.exception("outbox loop error")
+            for row in rows:
+                self._track(row.chat_id, self._send_in_turn(row))
+            if rows:
+                continue
             with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
                 async with asyncio.timeout(idle_seconds):
                     await self.wake.wait()
@@ -205,13 +339,18 @@ class OutboxSender:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="outbox-sender")
 
-    async def stop(self) -> None:
-        """Stop the background loop."""
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop the background loop; sends under way get ``grace_seconds`` to finish."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def pending(self) -> int:
         """Rows still waiting to be sent."""

@@ -3,7 +3,10 @@
 Telegram allows a bot about 30 messages a second overall and about one a second per chat (with a
 short burst). python-telegram-bot's ``AIORateLimiter`` paces only the overall rate and groups, and
 after any 429 it pauses *every* request, so one chatty private chat can stall dispatches to
-everybody. ``PacedRateLimiter`` adds a token bucket per private chat and serves the overall budget
+everybody. ``ScopedRetryLimiter`` keeps a 429 to what it concerns: a refused message is handed
+back to the outbox (which retries that row, holding only its chat), other requests wait on their
+own, and only when several chats are refused in a row — Telegram limiting the bot as a whole — do
+all messages wait. ``PacedRateLimiter`` adds a token bucket per private chat and serves the overall budget
 by priority: the outbox sets :data:`OUTBOUND_PRIORITY` (0 = dispatches and escalations) around each
 send, so when the overall cap is the bottleneck urgent messages go first.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime as dt
 import heapq
 import itertools
 import math
@@ -35,6 +39,9 @@ OVERALL_BURST_SHARE = 0.5
 #: Methods that put a message in a chat, and count against the flood limits.
 PACED_PREFIXES = ("send", "edit", "copy", "forward")
 MAX_IDLE_BUCKETS = 10_000
+#: This many different chats refused with 429 with no message getting through in between: the
+#: bot as a whole is over its limit, and every message waits the longest ``retry_after`` given.
+BOT_WIDE_CHATS = 3
 
 
 class PriorityBucket:
@@ -87,8 +94,67 @@ class PriorityBucket:
                 future.set_result(None)
 
 
-class PacedRateLimiter(CountingRateLimiter):
-    """``CountingRateLimiter`` with per-chat pacing and a priority-ordered overall rate."""
+def retry_seconds(exc: RetryAfter) -> float:
+    """The wait a 429 asks for, in seconds."""
+    retry = exc.retry_after
+    return retry.total_seconds() if isinstance(retry, dt.timedelta) else float(retry)
+
+
+class ScopedRetryLimiter(CountingRateLimiter):
+    """``CountingRateLimiter`` whose 429s hold only what they concern (not every request).
+
+    A refused message (``send…``/``edit…`` to a chat) raises at once: the outbox schedules that
+    row again after ``retry_after`` and keeps the chat's later rows behind it. Any other request
+    (``getFile``, ``answerCallbackQuery`` …) sleeps and retries by itself, up to ``max_retries``.
+    ``BOT_WIDE_CHATS`` chats refused in a row make every message wait (``hold_until``).
+    """
+
+    def __init__(self, overall_max_rate: float, max_retries: int) -> None:
+        super().__init__(overall_max_rate=overall_max_rate, max_retries=0)
+        self.retries = max_retries
+        self.hold_until = 0.0  # time.monotonic(): messages wait until then (bot-wide 429)
+        self._refused: set[str] = set()  # chats refused since the last message got through
+
+    async def _wait_hold(self) -> None:
+        while (left := self.hold_until - time.monotonic()) > 0:  # noqa: ASYNC110  (a hold may grow)
+            await asyncio.sleep(left)
+
+    def _refused_chat(self, chat_id: object, seconds: float) -> None:
+        self._refused.add(str(chat_id))
+        if len(self._refused) >= BOT_WIDE_CHATS:
+            self.hold_until = max(self.hold_until, time.monotonic() + seconds)
+            self._refused.clear()
+
+    async def process_request(  # type: ignore[override]
+        self, callback: Any, args: Any, kwargs: dict[str, Any], endpoint: str,
+        data: dict[str, Any], rate_limit_args: int | None,
+    ) -> Any:
+        """Send once; a 429 is the outbox's to retry (messages) or waited out here (the rest)."""
+        chat_id = data.get("chat_id")
+        message = chat_id is not None and endpoint.startswith(PACED_PREFIXES)
+        attempt = 0
+        while True:
+            if message:
+                await self._wait_hold()
+            try:
+                result = await super().process_request(callback, args, kwargs, endpoint, data, 0)
+            except RetryAfter as exc:
+                seconds = retry_seconds(exc)
+                if message:
+                    self._refused_chat(chat_id, seconds)
+                    raise
+                attempt += 1
+                if attempt > self.retries:
+                    raise
+                await asyncio.sleep(seconds)
+                continue
+            if message:
+                self._refused.clear()
+            return result
+
+
+class PacedRateLimiter(ScopedRetryLimiter):
+    """``ScopedRetryLimiter`` with per-chat pacing and a priority-ordered overall rate."""
 
     def __init__(self, overall_max_rate: float, max_retries: int) -> None:
         super().__init__(overall_max_rate=0, max_retries=max_retries)  # overall: ours, below

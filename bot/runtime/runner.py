@@ -10,11 +10,14 @@ from typing import Any
 
 from bot.app import ServiceDeskApp
 from bot.config import Settings
+from bot.core.clock import Clock
 from bot.demo import load_demo
+from bot.runtime.inbox import seen_ids
 from bot.runtime.webhook import WebhookServer, derive_secret
 from bot.sandbox import SandboxServer
 from bot.webchat import WebChat
 from bot.webchat.duty import on_duty_user_ids
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,7 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         token = settings.token
         base_url, file_url = settings.bot_api_base_url, settings.bot_api_file_url
     else:
-
-        sandbox = SandboxServer(  # its webhook is this process's own plain-http listener
-            settings.sandbox_host, settings.sandbox_port, allow_insecure_webhook=True,
-            clock=lambda: clock.now().timestamp(),
-        )
-        await sandbox.start()
+        sandbox = await start_sandbox(settings, clock)
         token, base_url, file_url = SANDBOX_TOKEN, sandbox.bot_base_url, sandbox.file_base_url
     desk = ServiceDeskApp(
         settings,
@@ -72,6 +70,22 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         await desk.stop()
         if sandbox is not None:
             await sandbox.stop()
+
+
+async def start_sandbox(settings: Settings, clock: Clock) -> SandboxServer:
+    """The built-in Bot API sandbox, numbering updates and messages above what the database has
+    seen (a second ``make run`` on the same data would otherwise hand out ids already processed)."""
+    db = Database(settings.database_url)
+    try:
+        top_update, top_message = await seen_ids(db)
+    finally:
+        await db.dispose()
+    sandbox = SandboxServer(  # its webhook is this process's own plain-http listener
+        settings.sandbox_host, settings.sandbox_port, allow_insecure_webhook=True,
+        clock=lambda: clock.now().timestamp(), start_ids=(top_update + 1, top_message + 1),
+    )
+    await sandbox.start()
+    return sandbox
 
 
 async def run_webhook(

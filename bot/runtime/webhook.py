@@ -21,8 +21,9 @@ import time
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import text
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.app import ServiceDeskApp
 from bot.runtime.inbox import ALLOWED_UPDATES, InboxClaimer, store_updates
@@ -33,6 +34,63 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024
 READY_CACHE_SECONDS = 5.0
+
+
+class _Strict(BaseModel):
+    """Types as the Bot API documents them (no "1" for 1); fields not listed pass as they are."""
+
+    model_config = ConfigDict(strict=True, extra="allow", populate_by_name=True)
+
+
+class _User(_Strict):
+    id: int
+    is_bot: bool
+    first_name: str
+
+
+class _Chat(_Strict):
+    id: int
+    type: str
+
+
+class _Message(_Strict):
+    message_id: int
+    date: int
+    chat: _Chat
+    sender: _User | None = Field(None, alias="from")
+    text: str | None = None
+
+
+class _CallbackQuery(_Strict):
+    id: str
+    sender: _User = Field(alias="from")
+    message: _Message | None = None
+    data: str | None = None
+
+
+class UpdateSchema(_Strict):
+    """The parts of an update the bot relies on (the kinds it asks for, checked in depth)."""
+
+    update_id: int = Field(ge=0, lt=2**63)
+    message: _Message | None = None
+    edited_message: _Message | None = None
+    callback_query: _CallbackQuery | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> UpdateSchema:
+        kinds = {k for k in self.model_fields_set | set(self.model_extra or {}) if k in Update.ALL_TYPES}
+        if len(kinds) != 1:
+            raise ValueError(f"an update carries exactly one kind, not {sorted(kinds)}")
+        return self
+
+
+def parse_update(data: object, bot: Bot) -> Update | None:
+    """The update in a webhook body, or None when it is not a well-formed Telegram update."""
+    try:
+        UpdateSchema.model_validate(data)
+        return Update.de_json(data, bot)  # type: ignore[arg-type]  (a dict: validated above)
+    except (ValidationError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def derive_secret(token: str) -> str:
@@ -181,21 +239,23 @@ class WebhookServer:
             self.metrics.rejected.labels(reason="secret").inc()
             log.warning("webhook request with a wrong secret from %s", request.remote)
             return web.Response(status=403, text="forbidden")
+        app = self.desk_app.application
+        assert app is not None
         try:
-            data = await request.json()
-            app = self.desk_app.application
-            assert app is not None
-            update = Update.de_json(data, app.bot) if isinstance(data, dict) else None
-        except (ValueError, KeyError, TypeError):
+            update = parse_update(await request.json(), app.bot)
+        except ValueError:  # not JSON
             update = None
-        if update is None:
+        if update is None:  # nothing stored: a malformed update would never be processed
             self.metrics.rejected.labels(reason="malformed").inc()
+            log.warning("webhook request with a malformed update from %s", request.remote)
             return web.Response(status=400, text="malformed update")
         try:
-            await store_updates(self.desk_app.db, [update], self.desk_app.clock.now())
+            stored = await store_updates(self.desk_app.db, [update], self.desk_app.clock.now())
         except Exception:  # Telegram re-sends what we fail to store
             log.exception("could not store update %s", update.update_id)
             return web.Response(status=500, text="not stored")
+        if stored.held:  # its id is still taken by a pending update: Telegram retries later
+            return web.Response(status=503, text="held", headers={"Retry-After": "1"})
         self.received += 1
         self.metrics.count_update(update)
         assert self.claimer is not None

@@ -69,13 +69,14 @@ class SandboxServer:
         flood_limits: bool = False,
         allow_insecure_webhook: bool = False,
         clock: Callable[[], float] = time.time,
+        start_ids: tuple[int, int] = (1, 1),
     ) -> None:
         """``allow_insecure_webhook``: accept an http:// webhook on any port (a local bot
         listener in tests and in the bot's own sandbox mode); Telegram requires HTTPS on port
         443, 80, 88 or 8443."""
         self.host = host
         self.port = port
-        self.world = World(clock)
+        self.world = World(clock, start_ids=start_ids)  # (first update id, first message id)
         self.world.delay_ms = float(delay_ms)
         self.world.flood_enabled = flood_limits
         self.world.allow_insecure_webhook = allow_insecure_webhook

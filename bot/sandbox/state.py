@@ -280,10 +280,12 @@ def image_size(data: bytes) -> tuple[int, int]:
 class World:
     """Everything the fake Telegram knows. Single-threaded (one asyncio loop)."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], *, start_ids: tuple[int, int] = (1, 1)) -> None:
         self.clock = clock
         self.bot_id = 0
-        self.next_update_id = 1  # never reset: a running bot's offset must stay valid
+        # (first update id, first message id of each chat): a restart on a bot's database
+        # continues above the ids it has seen, as Telegram does
+        self.next_update_id, self.first_message_id = start_ids  # never reset: offsets stay valid
         self.seq = 0  # change sequence for messages, never reset
         self.updates_signal = Signal()
         self.messages_signal = Signal()
@@ -360,7 +362,7 @@ class World:
         if user is None:
             user = User(user_id, str(profile.get("first_name") or f"User{user_id}"))
             self.users[user_id] = user
-            self.chats[user_id] = Chat(user)
+            self.chats[user_id] = Chat(user, last_message_id=self.first_message_id - 1)
         for key in ("first_name", "last_name", "username", "language_code"):
             if profile.get(key):
                 setattr(user, key, str(profile[key]))

@@ -20,7 +20,13 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
 class StaffError(ValueError):
-    """A staff operation was refused; the message says why."""
+    """A staff operation was refused; the message says why (for the CLI and logs), ``code`` and
+    ``params`` say it in chat in the admin's language (``admin/text#staff_error``)."""
+
+    def __init__(self, message: str, *, code: str = "invalid", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def _hash(code: str) -> str:
@@ -43,11 +49,11 @@ async def add_staff(
 ) -> tuple[Staff, str]:
     """Create a staff record and a one-time invite code (returned in clear once)."""
     if role not in ROLES:
-        raise StaffError(f"role must be one of {', '.join(ROLES)}")
+        raise StaffError(f"role must be one of {', '.join(ROLES)}", code="bad_role", role=role)
     if not key.isidentifier() or len(key) > 32:
-        raise StaffError("key must be a short identifier such as zhang or li_na")
+        raise StaffError("key must be a short identifier such as zhang or li_na", code="bad_key", key=key)
     if await session.scalar(select(Staff.id).where(Staff.key == key)) is not None:
-        raise StaffError(f"staff key {key!r} already exists")
+        raise StaffError(f"staff key {key!r} already exists", code="key_taken", key=key)
     staff = Staff(key=key, name=name.strip()[:100], role=role, phone=phone, active=True)
     session.add(staff)
     await session.flush()
@@ -124,7 +130,7 @@ async def set_active(session: AsyncSession, key: str, active: bool, now: dt.date
 async def set_role(session: AsyncSession, key: str, role: str, now: dt.datetime, actor: str) -> Staff:
     """Change a staff member's role."""
     if role not in ROLES:
-        raise StaffError(f"role must be one of {', '.join(ROLES)}")
+        raise StaffError(f"role must be one of {', '.join(ROLES)}", code="bad_role", role=role)
     staff = await _get(session, key)
     staff.role = role
     audit(session, now, actor, "staff.role", key=key, role=role)
@@ -134,5 +140,5 @@ async def set_role(session: AsyncSession, key: str, role: str, now: dt.datetime,
 async def _get(session: AsyncSession, key: str) -> Staff:
     staff = await session.scalar(select(Staff).where(Staff.key == key))
     if staff is None:
-        raise StaffError(f"no staff member with key {key!r}")
+        raise StaffError(f"no staff member with key {key!r}", code="no_staff", key=key)
     return staff

@@ -15,7 +15,6 @@ from bot.core.i18n import render
 from bot.core.notify import locale_of, tell
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
-from bot.roster.calendar import coverage_warning
 from bot.roster.duty import period_index, period_start
 from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
@@ -359,17 +358,6 @@ async def warn_roster_staff(session: AsyncSession, desk: Any, now: dt.datetime) 
             logging.getLogger(__name__).warning("roster member %r has no staff record (sdbot staff add --key %s)", key, key)
         elif not active or tg is None:
             logging.getLogger(__name__).warning("roster member %r is %s", key, "inactive" if not active else "not registered")
-
-
-async def warn_calendar_coverage(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
-    """Log a warning when the official calendar does not cover this year or the next."""
-    import logging
-
-
-    for year in (now.year, now.year + 1):
-        warning = coverage_warning(year)
-        if warning:
-            logging.getLogger(__name__).warning("roster calendar: %s", warning)
 
 
 async def handoff_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:

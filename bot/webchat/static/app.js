@@ -249,7 +249,7 @@ class Pane {
     const bits = [p.role, `id ${p.user_id}`];
     if (p.customer) bits.push(p.customer);
     if (p.phone) bits.push(p.phone);
-    bits.push(p.language_code === "en" ? "English app" : "中文 app");
+    bits.push(p.language_code === "en" ? "English app" : p.language_code === "zh-TW" ? "繁體中文 app" : "中文 app");
     if (state.onDuty.has(p.user_id)) bits.push("on duty now");
     this.q(".who-meta").textContent = bits.join(" · ");
     this.q(".avatar").textContent = (p.first_name || "?").slice(0, 1);
