@@ -71,7 +71,8 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         filters.PHOTO | filters.Document.ALL | filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE
         | filters.AUDIO
     )
-    app.add_handler(MessageHandler(filters.REPLY & (filters.TEXT | files), followup.on_reply))
+    # replies to a ticket message (text or files), and any text: it may answer a paused ticket
+    app.add_handler(MessageHandler(filters.TEXT | (filters.REPLY & files), followup.on_reply))
     app.add_handler(MessageHandler(files, report.on_attachment))  # joins or starts a report
     app.add_handler(MessageHandler(filters.TEXT | filters.CONTACT, route_message))
     app.add_handler(MessageHandler(filters.ALL, report.on_unsupported))  # common.unsupported outside a report

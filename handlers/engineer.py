@@ -35,6 +35,7 @@ from bot.roster.store import (
 from bot.staff import ical_tokens
 from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
+from bot.tickets import pause as pauses
 from bot.tickets import work as worklog
 from handlers.base import STAFF_ROLES, Actor, desk_of, guarded
 from handlers.flows import flow
@@ -43,7 +44,7 @@ from storage.repo import clear_conversation, get_conversation, set_conversation
 
 CONTACT_KINDS = ("phone", "remote", "onsite")
 TEXT_MAX = 1000
-_CALLBACK = re.compile(r"^dp:(ack|contact|resolve|handover):([0-9]{1,12})$")
+_CALLBACK = re.compile(r"^dp:(ack|contact|resolve|handover|pause_customer|pause_parts|resume):([0-9]{1,12})$")
 
 
 def _staff(actor: Actor) -> Staff:
@@ -93,7 +94,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     if not (_may_work(actor, ticket) or (action == "handover" and await _may_hand_over(uow, actor, ticket))):
         actor.reply("work/text#not_yours", number=ticket.number)
         return
-    if action == "contact":
+    if action.startswith("pause_") or action == "resume":
+        await _pause_or_resume(uow, desk, actor, ticket, action)
+    elif action == "contact":
         await set_conversation(uow.session, actor.chat_id, "work", "contact_kind", {"ticket_id": ticket.id}, uow.now)
         buttons = [[(actor.t(f"work/labels#kind_{k}"), f"wk:kind:{k}") for k in CONTACT_KINDS]]
         actor.reply("work/text#ask_kind", buttons=buttons, number=ticket.number)
@@ -103,6 +106,31 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     else:
         await set_conversation(uow.session, actor.chat_id, "work", "handover", {"ticket_id": ticket.id}, uow.now)
         actor.reply("work/text#ask_handover_reason", number=ticket.number)
+
+
+async def _pause_or_resume(uow: uow_mod.UnitOfWork, desk: Any, actor: Actor, ticket: Ticket, action: str) -> None:
+    """Pause/Resume of the SLA clock: the holding engineer only (re-checked in the domain)."""
+    staff = _staff(actor)
+    if action == "resume":
+        paused = await pauses.resume_by_engineer(uow, desk, ticket, staff)
+        if paused is None:
+            key = "work/text#resume_not_paused" if ticket.assignee_id == staff.id else "work/text#not_yours"
+            actor.reply(key, number=ticket.number)
+            return
+        tz = uow.now.tzinfo
+        actor.reply("work/text#resume_done", number=ticket.number, minutes=round(paused.total_seconds() / 60),
+                    **{k: (getattr(ticket, c).astimezone(tz) if getattr(ticket, c) else None)
+                       for k, c in (("due_first", "first_response_due"), ("due_onsite", "onsite_due"),
+                                    ("due_fix", "fix_due"))})
+        return
+    reason = action.removeprefix("pause_")
+    outcome = await pauses.pause(uow, desk, ticket, staff, reason)
+    if outcome == "paused":
+        actor.reply("work/text#pause_done", number=ticket.number, reason=reason)
+    elif outcome == "already":
+        actor.reply("work/text#pause_already", number=ticket.number)
+    else:
+        actor.reply("work/text#not_yours", number=ticket.number)
 
 
 def _may_work(actor: Actor, ticket: Ticket) -> bool:

@@ -4,7 +4,8 @@ An open ticket gets the text (and a photo, file, voice or video message) added; 
 told and the file forwarded. For a resolved or closed ticket the
 customer is asked whether the same fault is back; "yes" reopens and re-dispatches it (policy §5:
 it also becomes a complaint). Replies that are not about a ticket of theirs, and replies during a
-running conversation, go on to the normal message routing.
+running conversation, go on to the normal message routing. A customer's plain message while one of
+their tickets waits for them (SLA paused, issue 14) is their answer to that ticket: it resumes it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
 from bot.tickets import lifecycle as tickets
+from bot.tickets import pause as pauses
 from bot.tickets import work as worklog
 from handlers import report
 from handlers.base import Actor, desk_of, guarded
@@ -52,6 +54,8 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
     free = conv is None or (item is not None and conv.flow == "qa")  # a file is no answer to a question
     if actor.role == "customer" and (text or item) and free:
         ticket = await _replied_ticket(update, actor)
+        if ticket is None and item is None and conv is None:  # plain text while a ticket waits for them
+            ticket = await pauses.waiting_for(uow.session, actor.user.id)
     if ticket is None:  # a file goes on to the report (joins or starts one), text to the routing
         fallback = report.on_attachment if item is not None else route_message
         await fallback.__wrapped__(update, context, actor)  # type: ignore[attr-defined]

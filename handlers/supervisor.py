@@ -24,6 +24,7 @@ from bot.core import uow as uow_mod
 from bot.core.i18n import render, simplified
 from bot.desk import Desk
 from bot.dispatch import assign, cards
+from bot.dispatch import sla as sla_due
 from bot.reports import chart, dutylog, export, onduty, paging, periods, stats, ticketviews
 from bot.reports.intent import intent_of
 from bot.reports.sqlx import staff_names
@@ -219,8 +220,11 @@ async def show_ticket_history(desk: Desk, actor: Actor, text: str) -> None:
         return d.astimezone(tz).strftime("%m-%d %H:%M") if d else "—"
 
     due = {"first": when(ticket.first_response_due), "onsite": when(ticket.onsite_due), "fix": when(ticket.fix_due)}
+    paused = {"minutes": round(sla_due.paused_total(ticket, uow.now).total_seconds() / 60),
+              "since": when(ticket.paused_at) if ticket.paused_at else None, "reason": ticket.pause_reason}
     events = [_history_line(e) for e in items]
-    await _paged(actor, actor.t("supervisor/ticket", t=ticket, assignee=assignee, due=due, items=events))
+    await _paged(actor, actor.t("supervisor/ticket", t=ticket, assignee=assignee, due=due, paused=paused,
+                                items=events))
 
 
 _LINE_KEYS = ("done", "result", "reason", "level", "summary", "rating", "score", "text")

@@ -319,6 +319,10 @@ class Ticket(Base):
     closed_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(Integer)
+    # SLA pause (issue 14): set while waiting for the customer / for parts or payment
+    paused_at: Mapped[dt.datetime | None]
+    pause_reason: Mapped[str | None] = mapped_column(String(16))  # customer|parts
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # finished pauses
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id"

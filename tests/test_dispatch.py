@@ -123,8 +123,9 @@ async def test_acknowledge_tells_the_customer_name_and_promised_time(harness: Ha
     got = await collect(li, f"已接单：{number}", "已由 李娜 接单")
     edited = [m for m in got if m["id"] == card["id"]][-1]
     assert "已由 李娜 接单" in edited["text"]
-    assert [b["data"] for row in edited["buttons"] for b in row] == [
-        f"dp:contact:{tid}", f"dp:resolve:{tid}", f"dp:handover:{tid}"]
+    assert [b["data"] for row in edited["buttons"] for b in row] == [  # the holder may pause the SLA clock
+        f"dp:contact:{tid}", f"dp:resolve:{tid}", f"dp:pause_customer:{tid}", f"dp:pause_parts:{tid}",
+        f"dp:handover:{tid}"]
     await li.press(card, f"dp:ack:{tid}", forge=True)  # a second tap that raced the edit
     assert "已在您名下" in (await wait_for(li, "已在您名下"))["text"]
     notice = await wait_for(customer, "李娜")
@@ -219,7 +220,8 @@ async def test_due_times_and_warranty_stage_come_from_the_policy(harness: Harnes
     # 2023-09-01, two years' repair warranty) is out of warranty now
     tid, number, _, _ = await open_ticket(harness, sla=None, customer_number="C1002")
     card = await card_of(c["li"], number)
-    assert "首次响应 11-23 12:00｜到场 11-23 18:00｜修复 11-24 10:00" in card["text"], card["text"]
+    # fix: 24 h of duty time (08:00–22:30): 12.5 h on Monday, 11.5 h on Tuesday
+    assert "首次响应 11-23 12:00｜到场 11-23 18:00｜修复 11-24 19:30" in card["text"], card["text"]
     assert "已过保" in card["text"] and "郊区" in card["text"]
     t = await ticket(harness, tid)
     assert t.onsite_due - t.created_at == dt.timedelta(hours=8)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
 from bot.dispatch import sla as due
+from bot.roster import load_roster
 from bot.rules.policy import load_policy
 from storage.models import Customer, Ticket
 
@@ -15,7 +16,7 @@ T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 
 
 def _desk() -> SimpleNamespace:
-    return SimpleNamespace(policy=load_policy())
+    return SimpleNamespace(policy=load_policy(), roster=load_roster())
 
 
 def _customer(zone: str) -> Customer:
@@ -29,8 +30,10 @@ def test_due_times_from_the_policy_by_zone() -> None:
     due.fill_due_times(_desk(), suburb, _customer("suburb"))
     due.fill_due_times(_desk(), unknown, None)
     h = dt.timedelta(hours=1)
+    # 10:00 in Shenzhen: response and on site within the day's duty time; the fix's 24 duty hours
+    # run to 22:30 (12.5 h) and on from 08:00 (11.5 h): 19:30 the next day
     assert (city.first_response_due, city.onsite_due, city.fix_due) == (
-        T0 + sla.first_response_hours * h, T0 + sla.onsite_city_hours * h, T0 + sla.fix_general_hours * h)
+        T0 + sla.first_response_hours * h, T0 + sla.onsite_city_hours * h, T0 + 33.5 * h)
     assert suburb.onsite_due == T0 + sla.onsite_suburb_hours * h
     assert unknown.onsite_due is None and unknown.first_response_due == T0 + sla.first_response_hours * h
 

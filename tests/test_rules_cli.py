@@ -78,7 +78,9 @@ def test_other_rules_commands(capsys: pytest.CaptureFixture[str]) -> None:
     sla = run(capsys, "rules", "sla", "--zone", "city", "--contract", "annual", "--json")
     assert sla["onsite_hours"] == 4 and sla["loaner"] is True
     due = run(capsys, "rules", "sla", "--zone", "suburb", "--reported", "2026-11-24T10:00", "--json")
-    assert due["onsite"] == "2026-11-24T18:00:00"
+    assert due["onsite"] == "2026-11-24T18:00:00+08:00"  # a wall-clock time of the desk's zone
+    night = run(capsys, "rules", "sla", "--zone", "city", "--reported", "2026-11-24T22:31", "--json")
+    assert (night["first_response"], night["onsite"]) == ("2026-11-25T10:00:00+08:00", "2026-11-25T12:00:00+08:00")
     ship = run(capsys, "rules", "shipping", "--in-warranty", "--quality-fault", "--json")
     assert ship["outbound"] == "company"
     assert len(run(capsys, "rules", "exclusions", "--lang", "en", "--json")["entries"]) == 5

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.core import uow as uow_mod
+from bot.dispatch import sla
+from bot.rules import calculators as calc
 from bot.tickets import work as worklog
 from storage.models import Staff, Ticket, TicketEvent
 from tests.dispatchkit import (
@@ -44,6 +46,7 @@ async def test_reopened_ticket_gets_fresh_sla_timers(harness: Harness) -> None:
     assert harness.app is not None
     policy = harness.app.desk.policy
     grace = dt.timedelta(minutes=policy.sla_watch.grace_minutes)
+    duty = sla.duty_window(harness.app.desk)
     tid, number, _, _ = await open_ticket(harness)  # first response 2 h, on site 4 h, fix 24 h
     rating = await _ack_and_resolve(c, tid, number)  # resolved at once: the first cycle is kept
     first_cycle = await pending_timers(harness, f"sla:{tid}:")
@@ -64,7 +67,8 @@ async def test_reopened_ticket_gets_fresh_sla_timers(harness: Harness) -> None:
     assert set(fresh) == {f"sla:{tid}:{k}:r1" for k in hours}
     for kind, h in hours.items():
         t = fresh[f"sla:{tid}:{kind}:r1"]
-        assert t.due_at == reopened_at + dt.timedelta(hours=h) + grace
+        # on the duty calendar (the fix's 24 h run past 22:30 into the next day)
+        assert t.due_at == calc.add_service_time(reopened_at, dt.timedelta(hours=h), duty) + grace
         assert t.payload["since"] == reopened_at.isoformat()
     assert await fire_due(harness) == 3  # the first cycle's timers: kept (resolved in time), no alert
     assert await texts(c["zhao"], 0.3) == []

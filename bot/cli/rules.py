@@ -215,6 +215,18 @@ def _load(path: str | None) -> Any:
     return load_policy(load_settings().policy_file)
 
 
+def _duty_window() -> Any:
+    """The duty window of the desk's roster file (ROSTER_FILE, else the built-in one): the
+    service calendar of the ``duty`` SLA clauses, as the desk itself uses it."""
+    from zoneinfo import ZoneInfo
+
+    from bot.config import load_settings
+    from bot.roster import DEFAULT_ROSTER, load_roster
+
+    roster = load_roster(load_settings().roster_file or DEFAULT_ROSTER)
+    return _calc().ServiceWindow(roster.hours.duty_start, roster.hours.duty_end, ZoneInfo(roster.timezone))
+
+
 def _runner(func: Callable[[Any, argparse.Namespace], Any]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from bot.config import ConfigError
@@ -293,7 +305,11 @@ def _sla(policy: Any, a: argparse.Namespace) -> Any:
         reported = dt.datetime.fromisoformat(a.reported)
     except ValueError:
         raise RulesError(f"--reported: not a date and time (YYYY-MM-DDTHH:MM): {a.reported!r}") from None
-    return calc.sla_due_times(policy, reported, a.zone, complex_fault=a.complex, contract_type=a.contract)
+    window = _duty_window()
+    if reported.tzinfo is None:  # a wall-clock time of the desk: the roster's zone
+        reported = reported.replace(tzinfo=window.tz)
+    return calc.sla_due_times(policy, reported, a.zone, complex_fault=a.complex, contract_type=a.contract,
+                              window=window)
 
 
 def _shipping(policy: Any, a: argparse.Namespace) -> Any:

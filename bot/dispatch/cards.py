@@ -51,14 +51,23 @@ def assign_ref(ticket_id: int) -> str:
     return f"assign:{ticket_id}"
 
 
-def card_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.Buttons:
-    """The dispatch card's buttons (before and after acknowledgement)."""
+def card_buttons(
+    locale: str, ticket_id: int, acknowledged: bool, *, holder: bool = False, paused: bool = False
+) -> uow_mod.Buttons:
+    """The dispatch card's buttons (before and after acknowledgement); the holding engineer's
+    card also pauses the SLA clock (waiting for the customer / for parts or payment) or resumes it."""
     def label(name: str) -> str:
         return render(locale, f"dispatch/labels#{name}")
 
     work = [(label("contact"), f"dp:contact:{ticket_id}"), (label("resolve"), f"dp:resolve:{ticket_id}")]
     if acknowledged:
-        return [work, [(label("handover"), f"dp:handover:{ticket_id}")]]
+        rows = [work]
+        if holder and paused:
+            rows.append([(label("resume"), f"dp:resume:{ticket_id}")])
+        elif holder:
+            rows.append([(label("pause_customer"), f"dp:pause_customer:{ticket_id}"),
+                         (label("pause_parts"), f"dp:pause_parts:{ticket_id}")])
+        return [*rows, [(label("handover"), f"dp:handover:{ticket_id}")]]
     return [[(label("ack"), f"dp:ack:{ticket_id}")], work, [(label("handover"), f"dp:handover:{ticket_id}")]]
 
 
@@ -105,6 +114,8 @@ async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> di
         "due_first": ticket.first_response_due.astimezone(tz) if ticket.first_response_due else None,
         "due_onsite": ticket.onsite_due.astimezone(tz) if ticket.onsite_due else None,
         "due_fix": ticket.fix_due.astimezone(tz) if ticket.fix_due else None,
+        "paused_since": ticket.paused_at.astimezone(tz) if ticket.paused_at else None,
+        "pause_reason": ticket.pause_reason,
         "created": ticket.created_at.astimezone(tz),
         "photos": len(ticket.photos or []),
         "attached": attachments.counts(attachments.on_ticket(ticket)),
@@ -235,7 +246,9 @@ async def edit_cards(
         text = render(locale, "dispatch/text#card", reason=None, note=None, outcome=outcome, by=name, **ctx)
         payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
         if chat_id == keep_for:
-            payload["reply_markup"] = uow_mod.inline_keyboard(card_buttons(locale, ticket.id, True))
+            payload["reply_markup"] = uow_mod.inline_keyboard(
+                card_buttons(locale, ticket.id, True, holder=True, paused=ticket.paused_at is not None)
+            )
         uow.queue(
             chat_id, "editMessageText", payload, priority=uow_mod.PRIORITY_URGENT, edit_ref=card_ref(ticket.id),
         )

@@ -7,6 +7,9 @@ fix by the resolution; a resolution before a due time keeps every commitment. Br
 A reopened ticket starts a fresh cycle: new timers with due times counted from the reopening (the
 policy's hours, the customer's zone and contract), judged only by what happened since then. The
 ticket's own due times stay those of the original report (the reports measure that promise).
+
+Pauses (``bot.tickets.pause``): a timer firing while the ticket is paused, or for a due time a
+resume has since moved, does nothing; the resume schedules ``rewatch_after_pause`` timers.
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ async def watch_sla(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
         await timers.schedule_once(uow.session, "sla", key, due + grace, payload)
 
 
+async def rewatch_after_pause(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, pause_no: int) -> None:
+    """Fresh SLA timers at the ticket's due times as a resume moved them (``pause_no``: which
+    pause ended; the timers of earlier due times skip themselves when they fire)."""
+    grace = dt.timedelta(minutes=desk.policy.sla_watch.grace_minutes)
+    for kind in SLA_KINDS:
+        due = _due_of(ticket, kind)
+        if due is None or due <= uow.now:
+            continue
+        payload: dict[str, Any] = {"ticket_id": ticket.id, "kind": kind, "due": due.isoformat()}
+        await timers.schedule_once(uow.session, "sla", f"sla:{ticket.id}:{kind}:p{pause_no}", due + grace, payload)
+
+
 async def _reopened_cycle(
     uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket
 ) -> tuple[int, dt.datetime, dict[str, dt.datetime | None]] | None:
@@ -57,7 +72,7 @@ async def _reopened_cycle(
         return None
     since = reopened[-1]
     customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
-    due = sla.due_times(desk.policy, since, customer)
+    due = sla.due_times(desk, since, customer)
     if due is None:
         return None
     return len(reopened), since, {"first_response": due.first_response, "onsite": due.onsite, "fix": due.fix}
@@ -101,6 +116,10 @@ async def sla_check_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, A
     kind = payload["kind"]
     due = dt.datetime.fromisoformat(payload["due"])
     since = dt.datetime.fromisoformat(payload["since"]) if payload.get("since") else None
+    if ticket.paused_at is not None:  # the clock is stopped: the resume schedules fresh timers
+        return
+    if since is None and _due_of(ticket, kind) != due:  # a pause moved it: the later timer checks
+        return
     if await sla_met(uow, ticket, kind, due, since):
         return
     count = await cards.alert_breach(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.dispatch import sla as sla_due
 from bot.reports import sla, sqlx
 from bot.reports.dutylog import ToStaff, engineer_expr
 from bot.reports.periods import Period
@@ -32,7 +33,7 @@ TICKET_COLUMNS = (
     "ticket_number", "created", "customer", "category", "severity", "status", "complaint", "assignee",
     "first_response_due", "first_response_at", "first_response_min", "first_response_met",
     "onsite_due", "first_onsite_at", "onsite_met", "fix_due", "resolved_at", "fix_met",
-    "acknowledged_at", "closed_at", "rating",
+    "acknowledged_at", "closed_at", "rating", "paused_min",
 )
 
 Actor = aliased(Staff, name="actor_staff")
@@ -126,6 +127,7 @@ async def _tickets(session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt
             _local(t.onsite_due, tz), _local(_aware(site), tz), _met(flags[2], flags[3]),
             _local(t.fix_due, tz), _local(t.resolved_at, tz), _met(flags[4], flags[5]),
             _local(t.acknowledged_at, tz), _local(t.closed_at, tz), t.rating,
+            round(sla_due.paused_total(t, now).total_seconds() / 60),
         ))
     return out
 

@@ -32,6 +32,7 @@ class Row:
     complaint: bool
     late_by: dt.timedelta | None = None
     late_what: str | None = None
+    late_due: dt.datetime | None = None  # the due time missed (local)
     rating: int | None = None
 
 
@@ -71,12 +72,20 @@ def _contacted(onsite: bool = False) -> Any:
     return exists().where(*cond)
 
 
+def _passed(due: Any, now: dt.datetime) -> Any:
+    """The due time has passed: before ``now``, or for a paused ticket before its pause (the
+    clock stopped then). Two plain comparisons keep the column type's bind handling (SQLite)."""
+    return ((Ticket.paused_at.is_(None) & (due < now))
+            | (Ticket.paused_at.is_not(None) & (due < Ticket.paused_at)))
+
+
 async def overdue_tickets(session: AsyncSession, now: dt.datetime, tz: dt.tzinfo) -> Listing:
     """Open tickets with a promise still pending past its due time (nobody contacted the customer,
-    nobody on site, not fixed); each ticket once, by its longest delay; latest first."""
-    late_first = (Ticket.first_response_due < now) & ~_contacted()
-    late_onsite = (Ticket.onsite_due < now) & ~_contacted(onsite=True)
-    late_fix = Ticket.fix_due < now
+    nobody on site, not fixed); each ticket once, by its longest delay; latest first. A paused
+    ticket is late only for a due time that passed before its pause."""
+    late_first = _passed(Ticket.first_response_due, now) & ~_contacted()
+    late_onsite = _passed(Ticket.onsite_due, now) & ~_contacted(onsite=True)
+    late_fix = _passed(Ticket.fix_due, now)
     cond = Ticket.status.in_(OPEN_STATES) & or_(late_first, late_onsite, late_fix)
     total = await session.scalar(select(func.count()).select_from(Ticket).where(cond))
     stmt = (
@@ -89,9 +98,9 @@ async def overdue_tickets(session: AsyncSession, now: dt.datetime, tz: dt.tzinfo
         row = _row(t, name, tz)
         passed = [("first_response", t.first_response_due) if first else None,
                   ("onsite", t.onsite_due) if onsite else None,
-                  ("fix", t.fix_due) if t.fix_due is not None and t.fix_due < now else None]
+                  ("fix", t.fix_due) if t.fix_due is not None and t.fix_due < (t.paused_at or now) else None]
         what, due = min((p for p in passed if p is not None), key=lambda p: p[1])
-        row.late_what, row.late_by = what, now - due
+        row.late_what, row.late_by, row.late_due = what, now - due, due.astimezone(tz)
         rows.append(row)
     rows.sort(key=lambda r: r.late_by or dt.timedelta(), reverse=True)
     return Listing(rows, int(total or 0))

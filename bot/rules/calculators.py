@@ -46,12 +46,15 @@ from bot.rules.shipping import ShippingCost, shipping_cost
 from bot.rules.sla import (
     DepotDue,
     ResponsePromise,
+    ServiceWindow,
     SlaDue,
     SlaPromises,
+    add_service_time,
     depot_due,
     loaner_due,
     onsite_hours,
     response_promise,
+    service_time_between,
     sla_due_times,
     sla_promises,
 )
@@ -81,6 +84,6 @@ __all__ = [
     "hardware_terms", "labour_fee", "last_covered_day", "loaner_due", "maintenance_fee", "money", "onsite_fee",
     "onsite_hours", "parse_annual_item", "phone_fee", "proxy_fee", "remote_fee", "repair_charge",
     "repeat_return", "response_promise", "rule", "sample_return", "service_year", "shipping_cost",
-    "sla_due_times", "sla_promises", "software_payments", "training_fee", "warranty_stage", "warranty_start",
+    "ServiceWindow", "add_service_time", "service_time_between", "sla_due_times", "sla_promises", "software_payments", "training_fee", "warranty_stage", "warranty_start",
     "warranty_years", "zone_of",
 ]

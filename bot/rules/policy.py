@@ -118,8 +118,24 @@ class Warranty(_Section):
 # --- SLA and contracts ---------------------------------------------------------------------------
 
 
+SlaCalendarName = Literal["duty", "24x7"]
+SLA_CLOCKS = ("first_response", "onsite", "fix", "loaner")
+
+
+class SlaCalendar(_Section):
+    """The service calendar each hour-counted SLA clause runs on (issue 14): ``duty`` counts only
+    the duty window of the roster file (08:00–22:30 every day by default), ``24x7`` every hour."""
+
+    first_response: SlaCalendarName = "duty"
+    onsite: SlaCalendarName = "duty"
+    fix: SlaCalendarName = "duty"
+    loaner: SlaCalendarName = "duty"
+
+
 class Sla(_Section):
     """Response and repair times (policy §2)."""
+
+    calendar: SlaCalendar = SlaCalendar()
 
     first_response_hours: Hours
     answer_working_days: Count

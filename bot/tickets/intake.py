@@ -146,10 +146,18 @@ class Outcome:
             "first_response_due": self.first_response_due, "onsite_due": self.onsite_due,
             "queued": self.pickup_at is not None, "pickup_at": self.pickup_at,
             "duty_from": self.duty_from, "duty_to": self.duty_to,
+            "first_response_duty": _past_hours(self.created, self.first_response_due, p.first_response_hours),
+            "onsite_duty": _past_hours(self.created, self.onsite_due, p.onsite_hours),
             "warranty": p.warranty, "warranty_end": p.warranty_end, "charged": p.charged,
             "free_because": p.free_because, "visit_fee": p.visit_fee, "loaner_after_hours": p.loaner_after_hours,
             "complaint": self.complaint,
         }
+
+
+def _past_hours(start: dt.datetime, due: dt.datetime | None, hours: int | None) -> bool:
+    """Whether ``due`` lies beyond ``hours`` wall-clock hours of ``start``: the promise is counted
+    in duty hours (issue 14), and the receipt says so."""
+    return due is not None and hours is not None and due - start > dt.timedelta(hours=hours, minutes=2)
 
 
 async def _facts(session: AsyncSession, data: dict[str, Any]) -> tuple[Customer | None, Equipment | None]:
@@ -200,7 +208,7 @@ async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) 
     files = attachments.of_report(data)
     rule = promise.complaint(desk.policy, data.get("symptom", ""), await _history(session, item, tz), today) if item else None
     claimed = await session.get(Customer, data["customer_id"]) if data.get("customer_id") else None
-    due = sla.due_times(desk.policy, now, claimed)
+    due = sla.due_times(desk, now, claimed)
     if data.get("phone") and not user.phone:
         user.phone = str(data["phone"])[:32]
     new = tickets.NewTicket(

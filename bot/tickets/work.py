@@ -19,6 +19,7 @@ from bot.roster.duty import period_index, period_start
 from bot.staff.lookup import staff_by_key
 from bot.tickets import attachments
 from bot.tickets import lifecycle as tickets
+from bot.tickets import pause as pauses
 from storage.models import Staff, Ticket, TicketEvent
 
 RATING_KEYS = ("very_satisfied", "satisfied", "average", "no_opinion", "dissatisfied")
@@ -79,6 +80,8 @@ async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Sta
 
     Raises TicketChanged (nothing done) when a concurrent hand-over or resolve got there first."""
     actor = tickets.Actor("staff", staff.id)
+    if ticket.paused_at is not None:  # resolving ends the pause (its time still counts as paused)
+        await pauses.resume(uow, desk, ticket, actor)
     seen = await _claim(uow, ticket, "resolved", resolved_at=uow.now)
     tickets.record(
         uow.session, ticket, "resolved", actor, uow.now, from_status=seen, to_status="resolved",
@@ -220,6 +223,8 @@ async def customer_follow_up(
         return "closed"
     attachments.add(ticket, files)
     tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data=data)
+    if ticket.paused_at is not None:  # the customer's reply restarts a paused SLA clock
+        await pauses.resume_by_customer(uow, desk, ticket)
     assignee = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
     if assignee is not None and assignee.telegram_user_id is not None:
         await tell(
