@@ -36,6 +36,7 @@ BLOCK_VALUES = {
     "dispatch/text#sla_breach": {"kind": "onsite"},
     "report/text#submitted": {"warranty": "repair"},
     "roster/text#calendar": {"kind": "workday"},
+    "dispatch/text#complaint_alert": {"why": "explicit"},
 }
 _values: dict[str, str] = dict(ATTR_CODES)  # what a probe's attribute holds, for the block being rendered
 _default = [NUMBER]  # what any other probe holds: NUMBER, or "" for the pass where everything is empty
@@ -53,7 +54,7 @@ ALLOWED = {
 BILINGUAL = {"common/lang_prompt"}
 COMMAND_SYNTAX = {"admin/text#staff_usage", "admin/text#staff_error", "roster/text#cover_usage", "roster/text#swap_usage",
                   "calendar/text#usage", "calendar/text#list", "calendar/text#reminder",
-                  "calendar/text#bad_kind"}  # they quote /calendar add … workday|off: the words to type
+                  "calendar/text#bad_kind", "dispatch/text#assign_usage"}  # they quote /calendar add … workday|off: the words to type
 BLOCK_WORDS = {"supervisor/text#export_csv_caption": {"events"}}  # the XLSX sheet's name
 LANGUAGE_NAMES = ("简体中文", "繁體中文", "中文")  # may stand in English text, on /lang's line
 
