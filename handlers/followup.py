@@ -2,8 +2,9 @@
 
 An open ticket gets the text added (the engineer is told). For a resolved or closed ticket the
 customer is asked whether the same fault is back; "yes" reopens and re-dispatches it (policy §5:
-it also becomes a complaint). Replies that are not about a ticket of theirs, and replies during a
-running conversation, go on to the normal message routing.
+it also becomes a complaint). A reply about a ticket of theirs always reaches the ticket, whatever
+conversation is pending: a leftover question conversation is closed, a report under way is kept
+(its step is asked again). Replies that are not about a ticket of theirs go on to the normal routing.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from telegram.ext import ContextTypes
 from bot.core import uow as uow_mod
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
+from handlers import report
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import route_message
 from storage.models import Ticket
-from storage.repo import get_conversation
+from storage.repo import clear_conversation, get_conversation
 
 _NUMBER = re.compile(r"SD-[0-9]{4}-[0-9]{6}")
 _CALLBACK = re.compile(r"^fu:(reopen|no):([0-9]{1,12})$")
-TEXT_MAX = 2000
 
 
 async def _replied_ticket(update: Update, actor: Actor) -> Ticket | None:
@@ -44,13 +45,14 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
     uow = uow_mod.current()
     msg = update.effective_message
     text = ((msg.text or msg.caption or "") if msg else "").strip()
-    ticket = None
-    if actor.role == "customer" and text and await get_conversation(uow.session, actor.chat_id) is None:
-        ticket = await _replied_ticket(update, actor)
+    ticket = await _replied_ticket(update, actor) if actor.role == "customer" and text else None
     if ticket is None:
         await route_message.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
         return
-    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text[:TEXT_MAX])
+    conv = await get_conversation(uow.session, actor.chat_id)
+    if conv is not None and conv.flow != report.FLOW:  # a leftover question: closed, it never eats the reply
+        await clear_conversation(uow.session, actor.chat_id)
+    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text)  # whole: a message is at most 4096 characters
     if outcome == "ask_reopen":
         buttons = [[(actor.t("work/labels#reopen_yes"), f"fu:reopen:{ticket.id}"),
                     (actor.t("work/labels#reopen_no"), f"fu:no:{ticket.id}")]]
@@ -59,6 +61,8 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
         actor.reply("work/text#info_added", number=ticket.number)
     else:
         actor.reply("work/text#already_rated", number=ticket.number)
+    if conv is not None and conv.flow == report.FLOW:  # a report under way is kept: ask its step again
+        await report.prompt(actor, conv.step, dict(conv.data))
 
 
 @guarded(roles=("customer",))

@@ -75,17 +75,18 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
     if actor.role != "customer" or not text:
         actor.reply("common/help", role=actor.role)
         return
-    await answer_text(update, context, actor, text[:QUESTION_MAX])
+    await answer_text(update, context, actor, text)
 
 
 async def answer_text(
     update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str
 ) -> None:
-    """Classify and answer ``text``; hand over, ask a follow-up or reply with the answer."""
+    """Classify and answer ``text`` (its first ``QUESTION_MAX`` characters); hand over, ask a
+    follow-up or reply with the answer. A report or a hand-over gets the whole text."""
     desk = desk_of(context)
     locale = text_locale(actor, text)
     ans = qa.respond(
-        desk.policy, text, locale=locale, today=_today(context), customer=await _facts(actor),
+        desk.policy, text[:QUESTION_MAX], locale=locale, today=_today(context), customer=await _facts(actor),
         hours=getattr(desk.roster, "hours", None),
     )
     await deliver(context, actor, ans, text, locale)
@@ -97,7 +98,7 @@ async def deliver(
     """Send an answer: hand over to a report or a person, or store the follow-up / last question."""
     uow = uow_mod.current()
     if ans.action == "report_fault":
-        await report.begin(actor, first_text=question)
+        await report.begin(actor, desk_of(context).policy, first_text=question)
         return
     if ans.action in ("human", "complaint"):
         await clear_conversation(uow.session, actor.chat_id)
@@ -147,7 +148,7 @@ async def on_flow_message(
             return
     await clear_conversation(uow_mod.current().session, actor.chat_id)
     if actor.role == "customer":
-        await answer_text(update, context, actor, text[:QUESTION_MAX])
+        await answer_text(update, context, actor, text)
     else:
         actor.reply("common/help", role=actor.role)
 
@@ -174,7 +175,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     mine = conv if conv is not None and conv.flow == FLOW else None
     action = parts[1] if len(parts) > 1 else ""
     if action == "report":
-        await report.begin(actor)
+        await report.begin(actor, desk_of(context).policy)
         return
     if action == "why" and mine is not None and mine.step == "answered" and mine.data.get("clauses"):
         # the clauses come from the stored answer, never from the (untrusted) callback data

@@ -199,8 +199,9 @@ async def hand_over(
 
 
 async def customer_follow_up(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, text: str) -> str:
-    """A customer's reply about a ticket: ``added`` to an open ticket (the assignee is told),
-    ``ask_reopen`` for a resolved/closed one (the customer confirms the fault is back), else ``closed``."""
+    """A customer's reply about a ticket: ``added`` to an open ticket (the assignee is told; before
+    anyone acknowledged it, whoever holds its dispatch card), ``ask_reopen`` for a resolved/closed
+    one (the customer confirms the fault is back), else ``closed``."""
     actor = tickets.Actor("customer", ticket.reporter_user_id)
     if ticket.status in ("resolved", "closed"):
         tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={"text": text, "after": ticket.status})
@@ -210,8 +211,12 @@ async def customer_follow_up(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket,
     tickets.record(uow.session, ticket, "customer_info", actor, uow.now, data={"text": text})
     assignee = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
     if assignee is not None and assignee.telegram_user_id is not None:
+        told = [assignee.telegram_user_id]
+    else:
+        told = [c for c in await cards.card_holders(uow, ticket.id) if c != ticket.reporter_user_id]
+    for chat_id in told:
         await tell(
-            uow, assignee.telegram_user_id, "work/text#customer_added", default_locale=desk.settings.default_locale,
+            uow, chat_id, "work/text#customer_added", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_NOTICE, number=ticket.number, text=text,
         )
     return "added"
