@@ -193,6 +193,7 @@ async def on_message(
     text = _text(update)
     if await _maybe_question(actor, conv.step, data, text, desk_of(context)):
         return
+    data.pop("pending", None)  # text typed instead of answering "Is this your …?"
     handler = _TEXT_STEPS.get(conv.step)
     if handler is None:  # a button step: repeat the question
         actor.reply("report/text#use_buttons")
@@ -245,7 +246,7 @@ async def _maybe_question(actor: Actor, step: str, data: dict[str, Any], text: s
     """The answerer looks first at every free-text step. A clear question (the answerer's verdict:
     a policy intent it can answer) is answered and the step asked again; text that looks like a
     question but is not clear gets "Is this your …?" with buttons. True when the text was taken."""
-    if step not in _TEXT_STEPS or not text or len(text) > QUESTION_MAX:
+    if not text or len(text) > QUESTION_MAX:
         return False
     asked = looks_like_question(text)
     answer = intake.mid_flow_answer(desk, text, actor.locale, step, uow_mod.current().now)
@@ -254,13 +255,14 @@ async def _maybe_question(actor: Actor, step: str, data: dict[str, Any], text: s
         actor.reply("report/text#answer_then_continue", answer=answer)
         await prompt(actor, step, data)
         return True
-    if not (asked or answer is not None):
-        return False
+    if step not in _TEXT_STEPS or not (asked or answer is not None):
+        return False  # a button step repeats its question; plain data goes to the step
     data["pending"] = {"step": step, "text": text}
     await _save(actor, step, data)
     buttons = [[(actor.t("report/labels#this_is_data"), "rp:as:yes"),
                 (actor.t("report/labels#this_is_not_data"), "rp:as:no")]]
-    actor.reply("report/text#is_this_data", buttons=buttons, text=text, step=step.split("_")[0])
+    field = {"pick_customer": "ident"}.get(step, step.split("_")[0])
+    actor.reply("report/text#is_this_data", buttons=buttons, text=text, step=field)
     return True
 
 
