@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.reports import paging
 from bot.tickets import intake
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
@@ -21,7 +22,8 @@ async def my_tickets(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: 
         {"number": t.number, "status": t.status, "equipment": t.equipment_label, "symptom": t.symptom}
         for t in rows
     ]
-    actor.reply("tickets/text#mine", items=items)
+    uow = uow_mod.current()
+    await paging.send_paged(uow, actor.chat_id, actor.user.id, actor.t("tickets/text#mine", items=items))
 
 
 @guarded(roles=("customer",))

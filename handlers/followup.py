@@ -3,9 +3,11 @@
 An open ticket gets the text (and a photo, file, voice or video message) added; the engineer is
 told and the file forwarded. For a resolved or closed ticket the
 customer is asked whether the same fault is back; "yes" reopens and re-dispatches it (policy §5:
-it also becomes a complaint). Replies that are not about a ticket of theirs, and replies during a
-running conversation, go on to the normal message routing. A customer's plain message while one of
-their tickets waits for them (SLA paused, issue 14) is their answer to that ticket: it resumes it.
+it also becomes a complaint). A reply about a ticket of theirs (text or a file) always reaches the
+ticket, whatever conversation is pending: a leftover question conversation is closed, a report under
+way is kept (its step is asked again). A customer's plain message while one of their tickets waits
+for them (SLA paused) is their answer to that ticket: it resumes it. Anything else goes on to the
+normal routing (a file to the report it joins or starts).
 """
 
 from __future__ import annotations
@@ -23,11 +25,10 @@ from handlers import report
 from handlers.base import Actor, desk_of, guarded
 from handlers.flows import route_message
 from storage.models import Ticket
-from storage.repo import get_conversation
+from storage.repo import clear_conversation, get_conversation
 
 _NUMBER = re.compile(r"SD-[0-9]{4}-[0-9]{6}")
 _CALLBACK = re.compile(r"^fu:(reopen|no):([0-9]{1,12})$")
-TEXT_MAX = 2000
 
 
 async def _replied_ticket(update: Update, actor: Actor) -> Ticket | None:
@@ -51,8 +52,7 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
     item = report.attachment_of(msg)
     ticket = None
     conv = await get_conversation(uow.session, actor.chat_id)
-    free = conv is None or (item is not None and conv.flow == "qa")  # a file is no answer to a question
-    if actor.role == "customer" and (text or item) and free:
+    if actor.role == "customer" and (text or item):
         ticket = await _replied_ticket(update, actor)
         if ticket is None and item is None and conv is None:  # plain text while a ticket waits for them
             ticket = await pauses.waiting_for(uow.session, actor.user.id)
@@ -60,8 +60,11 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
         fallback = report.on_attachment if item is not None else route_message
         await fallback.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
         return
+    if conv is not None and conv.flow != report.FLOW:  # a leftover question: closed, it never eats the reply
+        await clear_conversation(uow.session, actor.chat_id)
     files = [item] if item is not None else None
-    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text[:TEXT_MAX], files)
+    # whole: a message is at most 4096 characters
+    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text, files)
     if outcome == "ask_reopen":
         buttons = [[(actor.t("work/labels#reopen_yes"), f"fu:reopen:{ticket.id}"),
                     (actor.t("work/labels#reopen_no"), f"fu:no:{ticket.id}")]]
@@ -70,6 +73,8 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
         actor.reply("work/text#info_added", number=ticket.number)
     else:
         actor.reply("work/text#already_rated", number=ticket.number)
+    if conv is not None and conv.flow == report.FLOW:  # a report under way is kept: ask its step again
+        await report.prompt(actor, conv.step, dict(conv.data))
 
 
 @guarded(roles=("customer",))

@@ -76,17 +76,18 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
     if actor.role != "customer" or not text:
         actor.reply("common/help", role=actor.role)
         return
-    await answer_text(update, context, actor, text[:QUESTION_MAX])
+    await answer_text(update, context, actor, text)
 
 
 async def answer_text(
     update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str
 ) -> None:
-    """Classify and answer ``text``; hand over, ask a follow-up or reply with the answer."""
+    """Classify and answer ``text`` (its first ``QUESTION_MAX`` characters); hand over, ask a
+    follow-up or reply with the answer. A report or a hand-over gets the whole text."""
     desk = desk_of(context)
     locale = text_locale(actor, text)
     ans = qa.respond(
-        desk.policy, text, locale=locale, today=_today(context), customer=await _facts(actor),
+        desk.policy, text[:QUESTION_MAX], locale=locale, today=_today(context), customer=await _facts(actor),
         hours=getattr(desk.roster, "hours", None),
     )
     await deliver(context, actor, ans, text, locale)
@@ -98,7 +99,7 @@ async def deliver(
     """Send an answer: hand over to a report or a person, or store the follow-up / last question."""
     uow = uow_mod.current()
     if ans.action == "report_fault":
-        await report.begin(actor, first_text=question)
+        await report.begin(actor, desk_of(context).policy, first_text=question)
         return
     if ans.action in ("human", "complaint"):
         await clear_conversation(uow.session, actor.chat_id)
@@ -171,7 +172,7 @@ async def on_flow_message(
             await _finish(context, actor, data, filled)
             return
     if actor.role == "customer":  # the new answer replaces this conversation, keeping its "Why?" clauses
-        await answer_text(update, context, actor, text[:QUESTION_MAX])
+        await answer_text(update, context, actor, text)
     else:
         await clear_conversation(uow_mod.current().session, actor.chat_id)
         actor.reply("common/help", role=actor.role)
@@ -199,7 +200,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     mine = conv if conv is not None and conv.flow == FLOW else None
     action = parts[1] if len(parts) > 1 else ""
     if action == "report":
-        await report.begin(actor)
+        await report.begin(actor, desk_of(context).policy)
         return
     stored = (mine.data.get("why") or {}) if mine is not None else {}
     if action == "why" and len(parts) == 3 and stored.get(parts[2]):

@@ -15,6 +15,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.rules.policy import Policy
 from bot.tickets import attachments, intake
 from bot.tickets.attachments import Attachment
 from handlers.base import Actor, desk_of, guarded
@@ -59,12 +60,8 @@ def _contact_keyboard(actor: Actor) -> dict[str, Any]:
 async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
     """Ask the question of ``step``."""
     uow = uow_mod.current()
-    if step == "ident":
+    if step in ("ident", "pick_customer"):  # pick_customer: a step of older versions
         uow.send(actor.chat_id, actor.t("report/text#ask_ident"), reply_markup=_contact_keyboard(actor))
-    elif step == "pick_customer":
-        buttons = [[(label, f"rp:cust:{cid}")] for cid, label in data.get("candidates", [])]
-        buttons.append([(actor.t("report/labels#none_of_these"), "rp:cust:none")])
-        actor.reply("report/text#pick_customer", buttons=buttons)
     elif step == "name":
         uow.send(
             actor.chat_id,
@@ -94,7 +91,8 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
     elif step == "symptom":
         hint = data.get("symptom_hint")
         buttons = [[(actor.t("report/labels#use_hint_button"), "rp:hint")]] if hint else None
-        actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=buttons)
+        actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=buttons,
+                    min=SYMPTOM_MIN, max=_symptom_max(data))
     elif step == "severity":
         buttons = [[(actor.t(f"report/labels#severity_{s}"), f"rp:sev:{s}")] for s in SEVERITIES]
         actor.reply("report/text#ask_severity", buttons=buttons)
@@ -125,7 +123,7 @@ async def _advance(actor: Actor, data: dict[str, Any], step: str) -> None:
     step is skipped when a file's caption already described the problem."""
     if step == "symptom" and data.get("symptom"):
         step = "severity"
-    if data.get("editing") and step != "pick_customer":
+    if data.get("editing"):
         data["editing"] = False
         step = "confirm" if _complete(data) else step
     await _save(actor, step, data)
@@ -142,15 +140,15 @@ def _complete(data: dict[str, Any]) -> bool:
 
 
 async def begin(
-    actor: Actor, first_text: str | None = None, first_file: Attachment | None = None, caption: str = ""
+    actor: Actor, policy: Policy, first_text: str | None = None, first_file: Attachment | None = None,
+    caption: str = "",
 ) -> None:
-    """Start a report; a linked account skips identification (and the name when known). A file
-    sent outside a report (``first_file``) starts one with it attached, its caption the symptom."""
+    """Start a report; a linked account skips identification (and the name when known). A first
+    message that described the fault is offered as the symptom, whole (see ``_keep_symptom``); a
+    file sent outside a report (``first_file``) starts one with it attached, its caption the symptom."""
     uow = uow_mod.current()
-    data: dict[str, Any] = {"attachments": []}
+    data: dict[str, Any] = {"attachments": [], "symptom_max": policy.report.symptom_max_chars}
     linked = await intake.linked_identity(uow.session, actor.user)
-    if first_text and len(first_text) >= SYMPTOM_MIN:
-        data["symptom_hint"] = first_text[:SYMPTOM_MAX]
     if linked is not None:
         data.update(linked)
         step = "equipment" if data.get("reporter_name") else "name"
@@ -159,6 +157,8 @@ async def begin(
     actor.reply("report/text#intro")
     if first_file is not None:
         _attach(actor, data, first_file, caption)
+    if first_text and len(first_text) >= SYMPTOM_MIN:
+        data["symptom_hint"], data["symptom_hint_rest"] = _keep_symptom(actor, data, first_text)
     await _save(actor, step, data)
     await prompt(actor, step, data)
 
@@ -166,7 +166,7 @@ async def begin(
 @guarded(roles=("customer",))
 async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/report``."""
-    await begin(actor)
+    await begin(actor, desk_of(context).policy)
 
 
 @guarded()
@@ -201,9 +201,9 @@ async def on_message(
         await _on_attachment(actor, data, conv.step, item, _text(update))
         return
     text = _text(update)
-    if await _maybe_question(actor, conv.step, text, desk_of(context)):
-        await prompt(actor, conv.step, data)
+    if await _maybe_question(actor, conv.step, data, text, desk_of(context)):
         return
+    data.pop("pending", None)  # text typed instead of answering "Is this your …?"
     handler = _TEXT_STEPS.get(conv.step)
     if handler is None:  # a button step: repeat the question
         actor.reply("report/text#use_buttons")
@@ -248,39 +248,63 @@ def looks_like_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
 
-async def _maybe_question(actor: Actor, step: str, text: str, desk: Any) -> bool:
-    """A policy question typed mid-flow is answered, then the same step is asked again."""
-    if not text or len(text) > QUESTION_MAX or not looks_like_question(text):
-        return False  # a description ("夜里画面全黑") must not be taken for a question about night duty
-    answer = intake.mid_flow_answer(desk, text, actor.locale, step, uow_mod.current().now)
-    if answer is None:
+async def _maybe_question(actor: Actor, step: str, data: dict[str, Any], text: str, desk: Any) -> bool:
+    """The answerer looks first at every free-text step. A clear question (the answerer's verdict:
+    a policy intent it can answer) is answered and the step asked again; text that looks like a
+    question but is not clear gets "Is this your …?" with buttons. True when the text was taken."""
+    if not text or len(text) > QUESTION_MAX:
         return False
-    actor.reply("report/text#answer_then_continue", answer=answer)
+    asked = looks_like_question(text)
+    answer = intake.mid_flow_answer(desk, text, actor.locale, step, uow_mod.current().now)
+    if answer is not None and (asked or step != "symptom"):
+        # at the symptom step only a question counts: "夜里画面全黑" is a fault, not night duty
+        actor.reply("report/text#answer_then_continue", answer=answer)
+        await prompt(actor, step, data)
+        return True
+    if step not in _TEXT_STEPS or not (asked or answer is not None):
+        return False  # a button step repeats its question; plain data goes to the step
+    data["pending"] = {"step": step, "text": text}
+    await _save(actor, step, data)
+    buttons = [[(actor.t("report/labels#this_is_data"), "rp:as:yes"),
+                (actor.t("report/labels#this_is_not_data"), "rp:as:no")]]
+    field = {"pick_customer": "ident"}.get(step, step.split("_")[0])
+    actor.reply("report/text#is_this_data", buttons=buttons, text=text, step=field)
     return True
 
 
+async def _as_data(actor: Actor, data: dict[str, Any], step: str, yes: bool) -> None:
+    """The answer to "Is this your …?": the kept text goes to the step, or the step is asked again."""
+    pending = data.pop("pending", None)
+    if not isinstance(pending, dict) or pending.get("step") != step or step not in _TEXT_STEPS:
+        actor.reply("report/text#stale")
+        return
+    if yes:
+        await _TEXT_STEPS[step](actor, data, str(pending.get("text", "")))
+        return
+    actor.reply("report/text#not_data")
+    await _save(actor, step, data)
+    await prompt(actor, step, data)
+
+
 async def _ident_text(actor: Actor, data: dict[str, Any], text: str) -> None:
+    """A typed customer number or company name is kept as typed, and the answer is the same
+    whether or not it is registered: before verification nothing registered is shown, not even
+    whether it exists. The registered customer it names (if any) is noted for the desk only."""
     if not text or len(text) > 200 or not re.search(r"\w", text):
         actor.reply("report/text#bad_ident")
         return
     uow = uow_mod.current()
-    found = await intake.identify(uow.session, text)
     data.pop("candidates", None)
-    data["typed_ident"] = text
-    if found.exact is not None:
-        data.update(customer_id=found.exact, customer_label=text, verified=False)
-        await _advance(actor, data, "name")
-    elif found.candidates:
-        data["candidates"] = found.candidates
-        await _save(actor, "pick_customer", data)
-        await prompt(actor, "pick_customer", data)
-    else:
-        data.update(customer_id=None, customer_label=text, verified=False)
-        actor.reply("report/text#unknown_customer")
-        await _advance(actor, data, "name")
+    data.update(typed_ident=text, customer_id=await intake.identify(uow.session, text),
+                customer_label=text, verified=False)
+    actor.reply("report/text#ident_kept", typed=text)
+    await _advance(actor, data, "name")
 
 
 async def _name_text(actor: Actor, data: dict[str, Any], text: str) -> None:
+    if not data.get("verified") and intake.looks_like_customer_number(text):
+        await _number_at_name(actor, data, text)
+        return
     if not (2 <= len(text) <= NAME_MAX) or not _LETTER.search(text):
         actor.reply("report/text#bad_name", max=NAME_MAX)
         return
@@ -288,6 +312,20 @@ async def _name_text(actor: Actor, data: dict[str, Any], text: str) -> None:
     actor.user.display_name = text
     uow_mod.current().send(actor.chat_id, actor.t("report/text#name_noted", name=text), reply_markup={"remove_keyboard": True})
     await _advance(actor, data, "equipment")
+
+
+async def _number_at_name(actor: Actor, data: dict[str, Any], number: str) -> None:
+    """A customer number sent at the name step (as its prompt invites): noted like any typed
+    identification, the same answer whether it exists or not; the name is asked again."""
+    uow = uow_mod.current()
+    typed = str(data.get("typed_ident") or "")
+    label = number if not typed or typed == number else f"{typed} / {number}"
+    found = await intake.identify(uow.session, number)
+    data.update(customer_id=found if found is not None else data.get("customer_id"),
+                customer_label=label[:200], verified=False)
+    actor.reply("report/text#ident_kept", typed=number)
+    await _save(actor, "name", data)
+    await prompt(actor, "name", data)
 
 
 async def _equipment_text(actor: Actor, data: dict[str, Any], text: str) -> None:
@@ -299,11 +337,26 @@ async def _equipment_text(actor: Actor, data: dict[str, Any], text: str) -> None
 
 
 async def _symptom_text(actor: Actor, data: dict[str, Any], text: str) -> None:
-    if len(text) < SYMPTOM_MIN or len(text) > SYMPTOM_MAX:
-        actor.reply("report/text#bad_symptom", min=SYMPTOM_MIN, max=SYMPTOM_MAX, length=len(text))
+    if len(text) < SYMPTOM_MIN:
+        actor.reply("report/text#bad_symptom", min=SYMPTOM_MIN, max=_symptom_max(data), length=len(text))
         return
-    data["symptom"] = text
+    data["symptom"], data["symptom_rest"] = _keep_symptom(actor, data, text)
     await _advance(actor, data, "severity")
+
+
+def _symptom_max(data: dict[str, Any]) -> int:
+    """The policy's symptom limit, as it was when this report began."""
+    return int(data.get("symptom_max") or SYMPTOM_MAX)
+
+
+def _keep_symptom(actor: Actor, data: dict[str, Any], text: str) -> tuple[str, str]:
+    """(symptom, rest): a text over the policy's limit is split, never cut — the rest goes to the
+    ticket as a note on submit, and the customer is told so."""
+    limit = _symptom_max(data)
+    if len(text) <= limit:
+        return text, ""
+    actor.reply("report/text#long_kept", length=len(text), max=limit, rest=len(text) - limit)
+    return text[:limit], text[limit:]
 
 
 _TEXT_STEPS = {
@@ -371,11 +424,11 @@ def _attach(actor: Actor, data: dict[str, Any], item: Attachment, caption: str) 
     data["attachments"] = attachments.dump(files)
     data.pop("photos", None)  # a report begun before typed attachments: now in ``attachments``
     actor.reply("report/text#attachment_received", kind=item.kind, name=item.name, attached=attachments.counts(files))
-    if not data.get("symptom") and SYMPTOM_MIN <= len(caption) <= SYMPTOM_MAX:
+    if not data.get("symptom") and SYMPTOM_MIN <= len(caption) <= _symptom_max(data):
         data["symptom"] = caption
         data.pop("symptom_hint", None)
         actor.reply("report/text#caption_as_symptom", symptom=caption)
-    elif caption and data.get("symptom") and len(data["symptom"]) + len(caption) + 3 <= SYMPTOM_MAX:
+    elif caption and data.get("symptom") and len(data["symptom"]) + len(caption) + 3 <= _symptom_max(data):
         mark = "📷" if item.kind == "photo" else "📎"
         data["symptom"] = f"{data['symptom']}\n{mark} {caption}"  # a caption added later is kept with the text
     return True
@@ -408,7 +461,7 @@ async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         return
     if item is not None and actor.role == "customer" and (conv is None or conv.flow == "qa"):
         await clear_conversation(uow.session, actor.chat_id)
-        await begin(actor, first_file=item, caption=_text(update))
+        await begin(actor, desk_of(context).policy, first_file=item, caption=_text(update))
         return
     await route_message.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
 
@@ -429,8 +482,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     data = dict(conv.data)
     action, arg = parts[1], (parts[2] if len(parts) > 2 else "")
     step = conv.step
-    if action == "cust" and step == "pick_customer":
-        await _pick_customer(actor, data, arg)
+    if action == "as" and arg in ("yes", "no"):
+        await _as_data(actor, data, step, arg == "yes")
     elif action == "eq" and step == "equipment":
         await _pick_equipment(actor, data, arg)
     elif action == "cat" and step in ("equipment", "equipment_free") and arg in CATEGORIES:
@@ -443,7 +496,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
     elif action == "submit" and step == "confirm" and _complete(data):
         await _submit(actor, data, desk_of(context))
     elif action == "hint" and step == "symptom" and data.get("symptom_hint"):
-        data["symptom"] = data.pop("symptom_hint")
+        data["symptom"], data["symptom_rest"] = data.pop("symptom_hint"), data.pop("symptom_hint_rest", "")
         await _advance(actor, data, "severity")
     elif action == "edit" and step == "confirm":
         await _save(actor, "edit_pick", data)
@@ -452,7 +505,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         data["editing"] = True
         target = {"customer": "ident"}.get(arg, arg)
         if arg == "customer":
-            for key in ("customer_id", "customer_label", "verified", "candidates", "equipment_id"):
+            for key in ("customer_id", "customer_label", "verified", "candidates", "equipment_id", "typed_ident"):
                 data.pop(key, None)
         await _save(actor, target, data)
         await prompt(actor, target, data)
@@ -472,19 +525,6 @@ async def _stale(actor: Actor, parts: list[str]) -> None:
             actor.reply("report/text#already_submitted", number=number)
             return
     actor.reply("report/text#stale")
-
-
-async def _pick_customer(actor: Actor, data: dict[str, Any], arg: str) -> None:
-    allowed = {str(cid): label for cid, label in data.get("candidates", [])}
-    if arg == "none":
-        data.update(customer_id=None, customer_label=data.get("typed_ident", ""), verified=False)
-    elif arg in allowed:
-        data.update(customer_id=int(arg), customer_label=allowed[arg], verified=False)
-    else:
-        actor.reply("report/text#stale")
-        return
-    data.pop("candidates", None)
-    await _advance(actor, data, "name" if not data.get("reporter_name") else "equipment")
 
 
 async def _pick_equipment(actor: Actor, data: dict[str, Any], arg: str) -> None:
@@ -519,5 +559,4 @@ async def _submit(actor: Actor, data: dict[str, Any], desk: Any) -> None:
 # the free-text equipment steps reuse the text handler
 _TEXT_STEPS["equipment_text"] = _equipment_text
 _TEXT_STEPS["equipment_free"] = _equipment_text
-# typing another name instead of pressing one of the offered customers searches again
-_TEXT_STEPS["pick_customer"] = _ident_text
+_TEXT_STEPS["pick_customer"] = _ident_text  # a conversation left at a step of older versions

@@ -55,13 +55,7 @@ def _args(context: ContextTypes.DEFAULT_TYPE) -> str:
 
 
 async def _paged(actor: Actor, text: str) -> None:
-    pages = paging.split_pages(text)
-    uow = uow_mod.current()
-    if len(pages) == 1:
-        uow.send(actor.chat_id, pages[0])
-        return
-    set_id = await paging.store(uow.session, actor.user.id, pages, uow.now)
-    uow.send(actor.chat_id, pages[0], buttons=paging.buttons(set_id, 0, len(pages)))
+    await paging.send_paged(uow_mod.current(), actor.chat_id, actor.user.id, text)
 
 
 def _usage(actor: Actor, cmd: str) -> None:
@@ -377,7 +371,7 @@ def send_chart(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> N
 # --- paging and plain questions ------------------------------------------------------------------
 
 
-@guarded(roles=STAFF_ROLES)
+@guarded()  # customers page their own lists too; page_of checks the set is the presser's
 async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``sv:pg:<set>:<page>``: turn a page; only the person who asked may."""
     query = update.callback_query

@@ -56,7 +56,7 @@ async def test_media_at_every_step_explains_and_asks_again(bot: Harness) -> None
     got = await say(chat, contact={"phone_number": PHONE_A})
     await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_equipment_registered"), "rp:eq:")
     got = await tap(chat, got, datas(got, "rp:eq:")[0])
-    await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_symptom", attached=[], hint=None))
+    await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_symptom", attached=[], hint=None, min=5, max=2000))
     got = await say(chat, "录像机没有画面，所有摄像头黑屏")
     await _media_everywhere(bot, chat, "zh", _plain("report/text#ask_severity"), "rp:sev:")
     got = await tap(chat, got, "rp:sev:down")

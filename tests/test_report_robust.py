@@ -204,11 +204,15 @@ async def test_bad_input_at_every_step_is_answered_and_changes_nothing(bot: Harn
     got = await tap(chat, got, "rp:cat:cctv")
     assert "2–200" in joined(await say(chat, huge))
     await say(chat, "门口摄像头")
-    assert "5–2000" in joined(await say(chat, huge))
     assert "5–2000" in joined(await say(chat, "坏了"))
     conv = await _conversation(bot, 5305)
     assert conv is not None and conv.step == "symptom" and "symptom" not in conv.data
-    got = await say(chat, "夜里画面全黑，白天正常")
+    # over the policy's limit: kept whole (the rest as a note) and the customer is told so
+    got = await say(chat, huge)
+    assert "共 10000 字" in joined(got) and "最多 2000 字" in joined(got)
+    conv = await _conversation(bot, 5305)
+    assert conv is not None and conv.step == "severity"
+    assert conv.data["symptom"] + conv.data["symptom_rest"] == huge
     old = await tap(chat, categories, "rp:cat:network")  # a button of an earlier step
     assert "已失效" in joined(old)
     got = await tap(chat, got, "rp:sev:down")

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.textsplit import split_html
 from storage.models import OutboxMessage
 
 Buttons = list[list[tuple[str, str]]]
@@ -112,9 +113,16 @@ class UnitOfWork:
         ref: str | None = None,
         reply_to: int | None = None,
     ) -> OutboxMessage:
-        """Queue a text message (HTML)."""
+        """Queue a text message (HTML); one longer than Telegram allows goes as several messages,
+        split on line boundaries (the first one replies to ``reply_to``, the last one carries the
+        buttons, keyboard and ``ref``). Returns the last row."""
+        parts = split_html(text)
+        for part in parts[:-1]:
+            payload = message_payload(chat_id, part, reply_to=reply_to)
+            self.queue(chat_id, "sendMessage", payload, priority=priority)
+            reply_to = None
         payload = message_payload(
-            chat_id, text, buttons=buttons, reply_markup=reply_markup, reply_to=reply_to
+            chat_id, parts[-1], buttons=buttons, reply_markup=reply_markup, reply_to=reply_to
         )
         return self.queue(chat_id, "sendMessage", payload, priority=priority, ref=ref)
 

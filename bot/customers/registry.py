@@ -126,3 +126,13 @@ async def contact_by_phone(
         if contact.customer_id == prefer_customer:
             return contact
     return found[0] if found else None
+
+
+_NUMBER_FORM = re.compile(r"[A-Za-z]{0,4}-?[0-9]{3,12}")
+
+
+def looks_like_number(text: str) -> bool:
+    """Whether typed text has the form of a customer number ("C1001", "Ｃ１００２", "KH-20240001"),
+    registered or not: the answer to it must not tell which."""
+    return bool(_NUMBER_FORM.fullmatch("".join(unicodedata.normalize("NFKC", text).split())))
+

@@ -13,6 +13,7 @@ import re
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.uow import UnitOfWork
 from storage.models import ReportPages
 
 PAGE_LIMIT = 3500  # characters of HTML per page; Telegram allows 4096 characters of text
@@ -80,3 +81,14 @@ def buttons(set_id: int, n: int, count: int) -> list[list[tuple[str, str]]]:
         (f"{n + 1}/{count}", f"sv:pg:{set_id}:{n}"),
         ("▶", f"sv:pg:{set_id}:{next_n}"),
     ]]
+
+
+async def send_paged(uow: UnitOfWork, chat_id: int, owner_user_id: int, text: str) -> None:
+    """Send a list: as one message when it fits a page, else its first page with ◀ n/N ▶ buttons
+    (the pages kept for ``owner_user_id``). Every list command replies through this."""
+    pages = split_pages(text)
+    if len(pages) == 1:
+        uow.send(chat_id, pages[0])
+        return
+    set_id = await store(uow.session, owner_user_id, pages, uow.now)
+    uow.send(chat_id, pages[0], buttons=buttons(set_id, 0, len(pages)))

@@ -286,6 +286,12 @@ class SlaWatch(_Section):
     grace_minutes: int = Field(default=0, ge=0, le=1440)
 
 
+class Report(_Section):
+    """Limits of the fault report conversation."""
+
+    symptom_max_chars: int = Field(default=2000, ge=100, le=3500)
+
+
 class Clause(_Section):
     """A clause's seed reference and wording."""
 
@@ -308,6 +314,7 @@ class Policy(_Section):
     satisfaction: Satisfaction
     escalation: Escalation = Escalation()
     sla_watch: SlaWatch = SlaWatch()
+    report: Report = Report()
     clauses: dict[str, Clause]
 
     def clause(self, clause_id: str) -> Clause | None:

@@ -6,7 +6,7 @@ Nothing here imports Telegram; handlers pass in the session and plain values.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import timers
 from bot.core.notify import tell
-from bot.customers.registry import contact_by_phone, find_customers
+from bot.customers.registry import contact_by_phone, find_customers, looks_like_number
 from bot.dispatch import cards, sla
 from bot.dispatch import routing as dispatch
 from bot.roster.model import fmt_minutes
@@ -23,29 +23,27 @@ from bot.tickets import attachments, promise
 from bot.tickets import lifecycle as tickets
 from storage.models import Contact, Customer, Equipment, TelegramUser, Ticket
 
-CANDIDATE_MIN_SCORE = 70
 EXACT_NAME_SCORE = 92
 
 
-@dataclass
-class Identified:
-    """Result of matching typed identification: one customer id, or candidates to choose from."""
+async def identify(session: AsyncSession, text: str) -> int | None:
+    """The registered customer a typed number or company name names without doubt, else None.
 
-    exact: int | None = None
-    candidates: list[tuple[int, str]] = field(default_factory=list)
-
-
-async def identify(session: AsyncSession, text: str) -> Identified:
-    """Customer number or company name → a customer id (not revealed) or candidates."""
-    matches = await find_customers(session, text, limit=5)
-    strong = [(c, score) for c, score in matches if score >= CANDIDATE_MIN_SCORE]
-    if not strong:
-        return Identified()
-    best, best_score = strong[0]
-    runner_up = strong[1][1] if len(strong) > 1 else 0
+    For the desk only: before verification the customer is never shown what matched (not a name,
+    not a number, not even whether anything did), so near matches are not offered either."""
+    matches = await find_customers(session, text, limit=2)
+    if not matches:
+        return None
+    best, best_score = matches[0]
+    runner_up = matches[1][1] if len(matches) > 1 else 0
     if best_score >= 100 or (best_score >= EXACT_NAME_SCORE and best_score - runner_up >= 5):
-        return Identified(exact=best.id)
-    return Identified(candidates=[(c.id, c.name) for c, _ in strong])
+        return best.id
+    return None
+
+
+def looks_like_customer_number(text: str) -> bool:
+    """Whether typed text has the form of a customer number (registered or not)."""
+    return looks_like_number(text)
 
 
 async def linked_identity(session: AsyncSession, user: TelegramUser) -> dict[str, Any] | None:
@@ -224,6 +222,9 @@ async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) 
         fix_due=due.fix if due else None,
     )
     ticket = await tickets.open_ticket(session, new, now, tz)
+    if data.get("symptom_rest"):  # the part of a long description over the symptom limit: kept as a note
+        tickets.record(session, ticket, "customer_info", tickets.Actor("customer", user.id), now,
+                       data={"text": str(data["symptom_rest"]), "note": "symptom_rest"})
     sent = await dispatch.dispatch(uow, desk, ticket, notify_customer=False)
     hours = desk.roster.hours
     return Outcome(

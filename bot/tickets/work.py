@@ -208,8 +208,9 @@ async def customer_follow_up(
     files: list[attachments.Attachment] | None = None,
 ) -> str:
     """A customer's reply about a ticket (text and/or files): ``added`` to an open ticket (the
-    assignee is told, files forwarded), ``ask_reopen`` for a resolved/closed one (the customer
-    confirms the fault is back; the files are kept on the ticket), else ``closed``."""
+    assignee is told, files forwarded; before anyone acknowledged it, whoever holds its dispatch
+    card), ``ask_reopen`` for a resolved/closed one (the customer confirms the fault is back; the
+    files are kept on the ticket), else ``closed``."""
     actor = tickets.Actor("customer", ticket.reporter_user_id)
     files = files or []
     data: dict[str, Any] = {"text": text}
@@ -227,12 +228,16 @@ async def customer_follow_up(
         await pauses.resume_by_customer(uow, desk, ticket)
     assignee = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
     if assignee is not None and assignee.telegram_user_id is not None:
+        told = [assignee.telegram_user_id]
+    else:
+        told = [c for c in await cards.card_holders(uow, ticket.id) if c != ticket.reporter_user_id]
+    for chat_id in told:
         await tell(
-            uow, assignee.telegram_user_id, "work/text#customer_added", default_locale=desk.settings.default_locale,
+            uow, chat_id, "work/text#customer_added", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_NOTICE, number=ticket.number, text=text,
             attached=attachments.counts(files),
         )
-        cards.forward_attachments(uow, assignee.telegram_user_id, ticket.number, files)
+        cards.forward_attachments(uow, chat_id, ticket.number, files)
     return "added"
 
 
