@@ -317,7 +317,7 @@ async def _phones_taken(session: AsyncSession, plan: Plan) -> list[RowError]:
         .where(Contact.phone.in_(list(owner)))
     )).all()
     return [RowError(plan.phone_rows[phone], "contact_phone", f"already a contact of {number}")
-            for phone, number in rows if owner.get(phone) not in (None, number)]
+            for phone, number in rows if phone is not None and owner.get(phone) not in (None, number)]
 
 
 def _set_customer(customer: Customer, fields: dict[str, Any]) -> None:
