@@ -255,7 +255,7 @@ _SWAP_CALLBACK = re.compile(r"^sw:(ok|no):([0-9]{1,12})$")
 ROSTER_DAYS_MAX = 31
 
 
-def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: object) -> str:
+def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:
 
     return span_text(start, end, tz)
 

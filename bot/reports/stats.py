@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import sla, sqlx
 from bot.reports.periods import Period
+from bot.rules.policy import Policy
 from storage.models import Staff, Ticket, TicketEvent
 
 
@@ -129,7 +130,7 @@ async def _escalations(session: AsyncSession, period: Period, tz: dt.tzinfo) -> 
     return await _grouped(session, level, where)
 
 
-def policy_promises(policy: Any) -> dict[str, dict[str, float]]:
+def policy_promises(policy: Policy | None) -> dict[str, dict[str, float]]:
     """The SLA promises (minutes) stated in the policy file, for whatever it defines.
 
     Read tolerantly from ``policy.sla``. The report shows the operator's numbers, never a
@@ -173,7 +174,7 @@ def _minutes(value: Any, parent: Any, name: str) -> float | None:
 
 
 async def stats(
-    session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime, policy: Any = None
+    session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime, policy: Policy | None = None
 ) -> Stats:
     """The statistics of tickets created (and ratings given) in ``period``."""
     dia = sqlx.dialect(session)

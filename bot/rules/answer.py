@@ -17,6 +17,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.core.i18n import render
+from bot.roster.model import Hours
 from bot.rules import qa_calc
 from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify
@@ -100,7 +101,7 @@ def respond(
     locale: str,
     today: dt.date,
     customer: CustomerFacts | None = None,
-    hours: Any = None,
+    hours: Hours | None = None,
 ) -> Answer:
     """Answer a free-text question (classification, parameters, calculation, rendering).
 
@@ -168,7 +169,7 @@ def respond_intent(
     locale: str,
     today: dt.date,
     customer: CustomerFacts | None = None,
-    hours: Any = None,
+    hours: Hours | None = None,
 ) -> Answer:
     """Answer ``intent`` with ``params`` (a follow-up question when one is missing)."""
     params = qa_calc.relevant(intent, params)

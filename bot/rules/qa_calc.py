@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.roster.model import Hours
 from bot.rules import qa_compose
 from bot.rules.policy import Policy
 
@@ -88,7 +89,7 @@ def general_params(intent: str, ask: str, params: dict[str, Any]) -> dict[str, A
 
 def compute(
     policy: Policy, intent: str, params: dict[str, Any], *, locale: str, today: dt.date,
-    customer: Any = None, hours: Any = None,
+    customer: Any = None, hours: Hours | None = None,
 ) -> dict[str, Any]:
     """The template context of ``intent``'s answer, with ``clauses`` (ids applied)."""
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.i18n import render
+from bot.roster.model import Hours
 from bot.rules import qa_facts as facts
 from bot.rules.extract import items as items_in
 from bot.rules.normalize import normalize
@@ -148,7 +149,7 @@ def _sla(policy: Policy, p: dict[str, Any], *, locale: str, customer: Any = None
 
 
 @builder("service.hours")
-def _hours(policy: Policy, p: dict[str, Any], *, hours: Any = None, **_: Any) -> dict[str, Any]:
+def _hours(policy: Policy, p: dict[str, Any], *, hours: Hours | None = None, **_: Any) -> dict[str, Any]:
     return facts.service_hours(policy, hours)
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.roster import DEFAULT_ROSTER, load_roster
+from bot.roster.model import Hours
 from bot.rules import calculators as calc
 from bot.rules.policy import Policy
 from bot.rules.result import RulesError
@@ -167,7 +168,7 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def service_hours(policy: Policy, hours: Any) -> dict[str, Any]:
+def service_hours(policy: Policy, hours: Hours | None) -> dict[str, Any]:
     """Office and duty hours (from the roster's ``[hours]``), with the duty clause id."""
     if hours is None:
 
