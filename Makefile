@@ -28,6 +28,7 @@ test: $(BIN)/.installed
 test-sqlite: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	env -u TEST_DATABASE_URL $(BIN)/pytest -q
 
 # The SQLite suite with the machine's clock a year ahead (libfaketime): no test may depend on
@@ -39,6 +40,7 @@ test-timeshift: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

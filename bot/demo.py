@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ DEMO_STAFF = [
     ("admin", "系统管理员", "admin", None, 9001),
 ]
 
-DEMO_CUSTOMERS = [
+DEMO_CUSTOMERS: list[dict[str, Any]] = [
     {
         "number": "C1001",
         "name": "深圳市华南物流有限公司",

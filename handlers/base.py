@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,12 +87,13 @@ def _follow_script(user: TelegramUser, update: Update) -> None:
 
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor], Awaitable[Any]]
+Guarded = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]  # what PTB calls
 
 
-def guarded(roles: Collection[str] = ROLES) -> Callable[[Handler], Callable[..., Awaitable[Any]]]:
+def guarded(roles: Collection[str] = ROLES) -> Callable[[Handler], Guarded]:
     """Load the actor, enforce ``roles``, answer the button press; then call the handler."""
 
-    def wrap(fn: Handler) -> Callable[..., Awaitable[Any]]:
+    def wrap(fn: Handler) -> Guarded:
         @functools.wraps(fn)
         async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
             if update.effective_chat is not None and update.effective_chat.type != "private":

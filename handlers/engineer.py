@@ -286,7 +286,7 @@ _SWAP_CALLBACK = re.compile(r"^sw:(ok|no):([0-9]{1,12})$")
 ROSTER_DAYS_MAX = 31
 
 
-def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: object) -> str:
+def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:
 
     return span_text(start, end, tz)
 
@@ -335,7 +335,7 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
         actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     names = await _staff_names(uow)
-    ctx = {"member": names.get(row.member, row.member), "covers": names.get(row.covers, row.covers),
+    ctx: dict[str, Any] = {"member": names.get(row.member, row.member), "covers": names.get(row.covers, row.covers),
            "span": _span(actor, row.starts_at, row.ends_at, desk.clock.tz), "id": row.id}
     actor.reply("roster/text#cover_saved", **ctx)
     for key in (row.member, row.covers):
@@ -369,7 +369,7 @@ async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
         actor.reply("roster/text#roster_error", code=exc.code, **exc.params)
         return
     take_start, take_end = (dt.datetime.fromisoformat(x) for x in row.data["take"])
-    ctx = {"proposer": me.name, "partner": partner.name,
+    ctx: dict[str, Any] = {"proposer": me.name, "partner": partner.name,
            "give": _span(actor, row.starts_at, row.ends_at, desk.clock.tz),
            "take": _span(actor, take_start, take_end, desk.clock.tz)}
     actor.reply("roster/text#swap_proposed", **ctx)

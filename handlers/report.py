@@ -90,8 +90,8 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
         actor.reply("report/text#which_field", buttons=buttons)
     elif step == "symptom":
         hint = data.get("symptom_hint")
-        buttons = [[(actor.t("report/labels#use_hint_button"), "rp:hint")]] if hint else None
-        actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=buttons,
+        hint_buttons = [[(actor.t("report/labels#use_hint_button"), "rp:hint")]] if hint else None
+        actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=hint_buttons,
                     min=SYMPTOM_MIN, max=_symptom_max(data))
     elif step == "severity":
         buttons = [[(actor.t(f"report/labels#severity_{s}"), f"rp:sev:{s}")] for s in SEVERITIES]

@@ -353,7 +353,7 @@ def send_chart(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> N
         async with desk.db.read() as s:
             series = await chart.day_series(s, period, tz, now)
         # chart labels in Chinese only when a font can draw them
-        locale = actor.locale if actor.locale == "en" or await asyncio.to_thread(chart.cjk_font) else "en"
+        locale = actor.locale if actor.locale == "en" or bool(await asyncio.to_thread(chart.cjk_font)) else "en"
 
         def label(name: str) -> str:
             return render(locale, f"supervisor/text#{name}", label=period.label)

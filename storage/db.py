@@ -7,10 +7,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -85,3 +85,9 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+def rowcount(result: Result[Any] | Result[*tuple[Any, ...]]) -> int:
+    """The rows an UPDATE or DELETE matched: its result is a ``CursorResult`` (which has
+    ``rowcount``), though ``AsyncSession.execute`` is typed to return a plain ``Result``."""
+    return cast("CursorResult[Any]", result).rowcount

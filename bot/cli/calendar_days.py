@@ -42,8 +42,8 @@ def register(subparsers: Any) -> None:
 
 def _file_table() -> CalendarOverrides:
     """The roster file's own [calendar] table (ROSTER_FILE, else the built-in roster)."""
-    from bot.app import load_desk_roster
     from bot.config import load_settings
+    from bot.desk import load_desk_roster
 
     return load_desk_roster(load_settings()).calendar
 

@@ -143,7 +143,7 @@ async def copy_database(source_url: str, target_url: str) -> dict[str, int]:
 
 async def prune(database_url: str, now: dt.datetime, days: int) -> dict[str, int]:
     """Delete processed inbox rows, sent outbox rows and finished timers older than ``days``."""
-    from storage.db import Database
+    from storage.db import Database, rowcount
     from storage.models import InboxUpdate, OutboxMessage, Timer
 
     cutoff = now - dt.timedelta(days=days)
@@ -158,4 +158,4 @@ async def prune(database_url: str, now: dt.datetime, days: int) -> dict[str, int
                 Timer.status != "pending", Timer.due_at < cutoff))
     finally:
         await db.dispose()
-    return {"inbox": inbox.rowcount, "outbox": outbox.rowcount, "timers": timers.rowcount}
+    return {"inbox": rowcount(inbox), "outbox": rowcount(outbox), "timers": rowcount(timers)}

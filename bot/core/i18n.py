@@ -69,7 +69,7 @@ def convert(locale: str, text: str) -> str:
     """``text`` (Simplified) in ``locale``'s script; unchanged for zh and en."""
     if locale not in DERIVED or not _CJK.search(text):
         return text
-    return converter(DERIVED[locale][1]).convert(text)
+    return str(converter(DERIVED[locale][1]).convert(text))
 
 
 def simplified(text: str) -> str:

@@ -39,7 +39,8 @@ def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
         return [text]
     tokens = _TOKEN.findall(text)
     parts: list[str] = []
-    start, opened = 0, []  # the current part's first token; tags open at that token
+    start = 0  # the current part's first token
+    opened: list[str] = []  # tags open at that token
     while start < len(tokens):
         end, cut = _cut(tokens, start, limit)
         body, still_open = _close(tokens[start:cut], opened)

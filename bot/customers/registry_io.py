@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.customers.registry import canonical_phone, name_key, phone_digits
 from bot.reports.export import no_formula
 from bot.rules import calculators as calc
-from bot.rules.policy import CONTRACT_TYPES, EVENTS, ZONES
+from bot.rules.policy import CONTRACT_TYPES, EVENTS, ZONES, Policy
 from storage.models import Contact, Customer, Equipment
 
 COLUMNS = (
@@ -205,7 +205,7 @@ def _clean(column: str, value: Any, text: str) -> Any:
     return text
 
 
-def _parse_row(raw: dict[str, Any], policy: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def _parse_row(raw: dict[str, Any], policy: Policy | None) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Cleaned values of one row and its problems as (column, reason)."""
     values: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
@@ -236,7 +236,7 @@ def _parse_row(raw: dict[str, Any], policy: Any) -> tuple[dict[str, Any], list[t
     return values, problems
 
 
-def plan_import(rows: list[dict[str, Any]], policy: Any = None) -> Plan:
+def plan_import(rows: list[dict[str, Any]], policy: Policy | None = None) -> Plan:
     """Check every row; a Plan when all are valid, else RegistryImportError with every problem."""
     plan, errors = Plan(), []
     phone_owner: dict[str, tuple[str, int]] = {}
@@ -317,7 +317,7 @@ async def _phones_taken(session: AsyncSession, plan: Plan) -> list[RowError]:
         .where(Contact.phone.in_(list(owner)))
     )).all()
     return [RowError(plan.phone_rows[phone], "contact_phone", f"already a contact of {number}")
-            for phone, number in rows if owner.get(phone) not in (None, number)]
+            for phone, number in rows if phone is not None and owner.get(phone) not in (None, number)]
 
 
 def _set_customer(customer: Customer, fields: dict[str, Any]) -> None:
@@ -371,7 +371,7 @@ async def _upsert_equipment(
             item.replacements = f["replacements"]
 
 
-async def import_rows(session: AsyncSession, rows: list[dict[str, Any]], policy: Any = None) -> ImportResult:
+async def import_rows(session: AsyncSession, rows: list[dict[str, Any]], policy: Policy | None = None) -> ImportResult:
     """Check and write ``rows`` (nothing is written when any row is bad: raises RegistryImportError)."""
     return await apply_plan(session, plan_import(rows, policy))
 

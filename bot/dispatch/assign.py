@@ -19,6 +19,7 @@ from bot.dispatch import cards, routing
 from bot.roster.duty import on_duty
 from bot.staff.lookup import active_staff
 from bot.tickets import lifecycle as tickets
+from storage.db import rowcount
 from storage.models import Staff, Ticket
 
 ASSIGNABLE = frozenset({"new", "dispatched", "acknowledged", "in_progress", "reopened"})
@@ -78,7 +79,7 @@ async def assign(uow: uow_mod.UnitOfWork, desk: Desk, ticket_id: int, engineer_i
         .values(assignee_id=engineer.id).execution_options(synchronize_session=False)
     )
     await uow.session.refresh(ticket)
-    if won.rowcount != 1:
+    if rowcount(won) != 1:
         return Assigned("closed", ticket, engineer)
     tickets.record(
         uow.session, ticket, "assigned", tickets.Actor("staff", by.id), uow.now,

@@ -40,6 +40,7 @@ from bot.roster.duty import next_window_start, on_duty, rotation_member
 from bot.roster.model import Override, fmt_minutes
 from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
+from storage.db import rowcount
 from storage.models import Customer, RosterOverride, Staff, Ticket, TicketEvent
 
 
@@ -361,7 +362,7 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff:
         .execution_options(synchronize_session=False)
     )
     await uow.session.refresh(ticket)
-    if result.rowcount == 0:
+    if rowcount(result) == 0:
         holder = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
         return AckResult(False, ticket, holder)
     dispatched_at = await uow.session.scalar(

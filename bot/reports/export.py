@@ -136,9 +136,8 @@ def _aware(value: Any) -> dt.datetime | None:
     """A time from a subquery or CASE (SQLite gives text or a naive UTC datetime)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    when: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def to_xlsx(data: ExportData) -> bytes:

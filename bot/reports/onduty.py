@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.roster.duty import calendar_table
-from bot.roster.model import Override
+from bot.roster.model import Override, Roster
 from storage.models import RosterOverride
 
 
@@ -26,7 +25,7 @@ class DutySpan:
     covers: str | None = None
 
 
-async def on_duty_day(session: AsyncSession, roster: Any, day: dt.date, tz: dt.tzinfo) -> list[DutySpan]:
+async def on_duty_day(session: AsyncSession, roster: Roster | None, day: dt.date, tz: dt.tzinfo) -> list[DutySpan]:
     """Every duty stretch of ``day`` (local), in time order; [] without a roster."""
     if roster is None:
         return []

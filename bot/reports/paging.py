@@ -61,7 +61,7 @@ async def store(session: AsyncSession, owner_user_id: int, pages: list[str], now
     return row.id
 
 
-async def page_of(session: AsyncSession, data: str, user_id: int) -> tuple[int, int, list[str]] | None:
+async def page_of(session: AsyncSession, data: str | None, user_id: int) -> tuple[int, int, list[str]] | None:
     """Validate ``sv:pg:<id>:<n>``: (id, n, pages) if the set exists, is ``user_id``'s and has page n."""
     m = CALLBACK.match(data or "")
     if m is None:

@@ -52,14 +52,16 @@ def minutes_between(later: Any, earlier: Any, dia: str) -> ColumnElement[Any]:
     return func.extract("epoch", later - earlier) / 60.0
 
 
-def json_text(key: str) -> ColumnElement[Any]:
+def json_text(key: str) -> ColumnElement[str]:
     """A text value of the event's ``data``."""
-    return TicketEvent.data[key].as_string()
+    value: ColumnElement[str] = TicketEvent.data[key].as_string()
+    return value
 
 
-def json_int(key: str) -> ColumnElement[Any]:
+def json_int(key: str) -> ColumnElement[int]:
     """An integer value of the event's ``data``."""
-    return TicketEvent.data[key].as_integer()
+    value: ColumnElement[int] = TicketEvent.data[key].as_integer()
+    return value
 
 
 async def staff_names(session: AsyncSession) -> dict[int, Staff]:

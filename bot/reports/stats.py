@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import sla, sqlx
 from bot.reports.periods import Period
-from bot.rules import qa_facts
+from bot.rules.policy import Policy
 from storage.models import Staff, Ticket, TicketEvent
 
 
@@ -130,16 +130,12 @@ async def _escalations(session: AsyncSession, period: Period, tz: dt.tzinfo) -> 
     return await _grouped(session, level, where)
 
 
-def policy_promises(policy: Any) -> dict[str, dict[str, float]]:
+def policy_promises(policy: Policy | None) -> dict[str, dict[str, float]]:
     """The SLA promises (minutes) stated in the policy file, for whatever it defines.
 
-    Through the rules module's policy adapter (``bot.rules.qa_facts``: the one place that knows
-    where each value lives) when it knows them; otherwise read tolerantly from ``policy.sla``.
-    The report shows the operator's numbers, never a hard-coded one; absent values are left out.
+    Read tolerantly from ``policy.sla``. The report shows the operator's numbers, never a
+    hard-coded one; absent values are left out.
     """
-    from_rules = _rules_promises(policy)
-    if from_rules is not None:
-        return from_rules
     sla = _get(policy, "sla")
     out: dict[str, dict[str, float]] = {"first_response": {}, "onsite": {}}
     if sla is None:
@@ -154,30 +150,6 @@ def policy_promises(policy: Any) -> dict[str, dict[str, float]]:
             value = _minutes(None, sla, f"onsite_{zone}")
         if value is not None:
             out["onsite"][zone] = value
-    return out
-
-
-def _rules_promises(policy: Any) -> dict[str, dict[str, float]] | None:
-    """The promises via ``qa_facts`` (hours → minutes); None when the adapter is unavailable."""
-    if policy is None or not hasattr(qa_facts, "value") or not hasattr(qa_facts, "K"):
-        return None
-
-    def hours(name: str) -> float | None:
-        try:
-            v = qa_facts.value(policy, qa_facts.K[name])
-        except Exception:  # PolicyGap: the policy file does not state it
-            return None
-        return float(v) * 60 if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-    first, city, suburb = hours("first_response_hours"), hours("onsite_city_hours"), hours("onsite_suburb_hours")
-    if first is None and city is None and suburb is None:
-        return None  # nothing found this way: let the tolerant reader look
-    out: dict[str, dict[str, float]] = {"first_response": {}, "onsite": {}}
-    if first is not None:
-        out["first_response"][""] = first
-    for zone, v in (("city", city), ("suburb", suburb)):
-        if v is not None:
-            out["onsite"][zone] = v
     return out
 
 
@@ -202,7 +174,7 @@ def _minutes(value: Any, parent: Any, name: str) -> float | None:
 
 
 async def stats(
-    session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime, policy: Any = None
+    session: AsyncSession, period: Period, tz: dt.tzinfo, now: dt.datetime, policy: Policy | None = None
 ) -> Stats:
     """The statistics of tickets created (and ratings given) in ``period``."""
     dia = sqlx.dialect(session)

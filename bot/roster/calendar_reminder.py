@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import timers
 from bot.core import uow as uow_mod
 from bot.core.notify import tell
+from bot.desk import Desk
 from bot.roster.calendar import coverage_warning, missing_years
 from bot.roster.model import CalendarOverrides
 from storage.models import Staff, TelegramUser
@@ -36,12 +37,11 @@ def check_day(day: dt.date, table: CalendarOverrides) -> dt.date:
     return dt.date(day.year, 12, 1)
 
 
-async def _table(session: AsyncSession, desk: Any) -> CalendarOverrides:
-    stored = desk.stored_calendar
-    return await stored.merged(session, desk.roster.calendar)
+async def _table(session: AsyncSession, desk: Desk) -> CalendarOverrides:
+    return await desk.stored_calendar.merged(session, desk.roster.calendar)
 
 
-async def schedule_check(session: AsyncSession, desk: Any, now: dt.datetime, table: CalendarOverrides,
+async def schedule_check(session: AsyncSession, desk: Desk, now: dt.datetime, table: CalendarOverrides,
                          after: dt.date | None = None) -> None:
     """Make sure the next check (on or after ``after``, default today) has its timer."""
     local = now.astimezone(desk.clock.tz)
@@ -62,7 +62,7 @@ async def _reachable_admins(session: AsyncSession) -> list[int]:
     return [uid for uid in rows.all() if uid is not None]
 
 
-async def start_checks(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
+async def start_checks(session: AsyncSession, desk: Desk, now: dt.datetime) -> None:
     """Log what is missing, and seed the daily check."""
     table = await _table(session, desk)
     today = now.astimezone(desk.clock.tz).date()
@@ -73,7 +73,7 @@ async def start_checks(session: AsyncSession, desk: Any, now: dt.datetime) -> No
     await schedule_check(session, desk, now, table)
 
 
-async def check_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def check_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> None:
     """Remind the admins if something is missing today; schedule the next check.
 
     A check left over from an earlier day (the bot was down, or the clock moved) sends nothing

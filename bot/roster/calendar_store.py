@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,7 @@ class CalendarInputError(ValueError):
     def __init__(self, reason: str, **params: object) -> None:
         super().__init__(f"{reason}: {params}")
         self.reason = reason
-        self.params = params
+        self.params: dict[str, Any] = params  # a template context (Jinja2 renders any value)
 
 
 # --- parsing ---------------------------------------------------------------------------------

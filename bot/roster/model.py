@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 WindowKind = Literal["office", "after_hours", "explicit"]
 RotationKind = Literal["monthly", "weekly", "daily", "every_n_days"]
@@ -27,7 +27,7 @@ class RosterError(ValueError):
     def __init__(self, message: str, *, code: str = "invalid", **params: object) -> None:
         super().__init__(message)
         self.code = code
-        self.params = params
+        self.params: dict[str, Any] = params  # a template context (Jinja2 renders any value)
 
 
 def fmt_minutes(minutes: int) -> str:

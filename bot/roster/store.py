@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -130,7 +129,7 @@ async def cancel_override(session: AsyncSession, override_id: int) -> RosterOver
     return row
 
 
-def span_text(start: dt.datetime, end: dt.datetime, tz: Any) -> str:
+def span_text(start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:
     """``12-01 00:00 – 12-04 00:00`` in the desk's zone."""
     return f"{start.astimezone(tz):%m-%d %H:%M} – {end.astimezone(tz):%m-%d %H:%M}"
 

@@ -17,10 +17,12 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.core.i18n import render
+from bot.roster.model import Hours
 from bot.rules import qa_calc
 from bot.rules.extract import DISTRICTS, date_in, zone
 from bot.rules.intents import classify
 from bot.rules.normalize import normalize
+from bot.rules.policy import Policy
 from bot.rules.qa_calc import SIZED
 from bot.rules.qa_facts import PolicyGap, city_districts, complaint_rules
 from bot.rules.qa_figures import figures
@@ -93,13 +95,13 @@ class Answer:
 
 
 def respond(
-    policy: Any,
+    policy: Policy,
     text: str,
     *,
     locale: str,
     today: dt.date,
     customer: CustomerFacts | None = None,
-    hours: Any = None,
+    hours: Hours | None = None,
 ) -> Answer:
     """Answer a free-text question (classification, parameters, calculation, rendering).
 
@@ -136,7 +138,7 @@ def _topics(text: str, whole: str, today: dt.date) -> list[Any]:
     return [f for f in asked if first_of_each[f.intent] is f]
 
 
-def _in_parts(policy: Any, parts: list[Any], **kw: Any) -> Answer:
+def _in_parts(policy: Policy, parts: list[Any], **kw: Any) -> Answer:
     """One answer per topic, each complete (a part that would need a follow-up answers in general)."""
     answers = []
     for part in parts:
@@ -160,14 +162,14 @@ def _in_parts(policy: Any, parts: list[Any], **kw: Any) -> Answer:
 
 
 def respond_intent(
-    policy: Any,
+    policy: Policy,
     intent: str,
     params: dict[str, Any],
     *,
     locale: str,
     today: dt.date,
     customer: CustomerFacts | None = None,
-    hours: Any = None,
+    hours: Hours | None = None,
 ) -> Answer:
     """Answer ``intent`` with ``params`` (a follow-up question when one is missing)."""
     params = qa_calc.relevant(intent, params)
@@ -205,7 +207,7 @@ def respond_intent(
     return Answer(intent, params, list(result.get("clauses", [])), text, figures=stated, footer=footer)
 
 
-def _complaint_rules(policy: Any, locale: str) -> dict[str, Any]:
+def _complaint_rules(policy: Policy, locale: str) -> dict[str, Any]:
     """The automatic complaint rule (empty when the policy cannot state it)."""
 
     try:
@@ -218,7 +220,7 @@ def _block(intent: str) -> str:
     return intent.replace(".", "_")
 
 
-def _follow_up(policy: Any, intent: str, params: dict[str, Any], missing: str, locale: str) -> Answer:
+def _follow_up(policy: Policy, intent: str, params: dict[str, Any], missing: str, locale: str) -> Answer:
     choices: list[tuple[str, str]] = []
     if missing == "zone":
         names = city_districts(policy)
@@ -292,7 +294,7 @@ def fill(missing: str, value: str, params: dict[str, Any], today: dt.date) -> di
     return out
 
 
-def answer_in_flow(policy: Any, text: str, *, locale: str, today: dt.date) -> str | None:
+def answer_in_flow(policy: Policy, text: str, *, locale: str, today: dt.date) -> str | None:
     """The rendered answer when ``text`` is a policy question, else None (not a question).
 
     Used in the middle of another conversation: fault descriptions, requests for a person and

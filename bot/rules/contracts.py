@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.rules.policy import CONTRACT_TYPES, Policy
+from bot.rules.policy import CONTRACT_TYPES, ContractTerms, Policy
 from bot.rules.result import Result, RulesError
 
 
@@ -20,12 +20,13 @@ class Coverage(Result):
     maintenance_paid_up: bool
 
 
-def contract_terms(policy: Policy, contract_type: str | None):  # noqa: ANN201 - ContractTerms
+def contract_terms(policy: Policy, contract_type: str | None) -> ContractTerms:
     """The policy's terms of ``contract_type`` (None → "none")."""
     kind = contract_type or "none"
     if kind not in CONTRACT_TYPES:
         raise RulesError(f"unknown contract type {kind!r} (expected one of {', '.join(CONTRACT_TYPES)})")
-    return getattr(policy.contracts, kind)
+    terms: ContractTerms = getattr(policy.contracts, kind)
+    return terms
 
 
 def coverage(

@@ -91,12 +91,12 @@ def items(text: str) -> list[dict[str, Any]]:
             entry.pop(k, None)
     merged: dict[tuple[str, Any], dict[str, Any]] = {}
     for entry in found:
-        k = (entry["item"], entry.get("size"))
-        if k in merged:
+        item_size = (entry["item"], entry.get("size"))
+        if item_size in merged:
             if "qty" in entry:
-                merged[k]["qty"] = merged[k].get("qty", 0) + entry["qty"]
+                merged[item_size]["qty"] = merged[item_size].get("qty", 0) + entry["qty"]
             continue
-        merged[k] = entry
+        merged[item_size] = entry
     return list(merged.values())
 
 

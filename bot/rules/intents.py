@@ -9,6 +9,7 @@ the first rule that holds wins. Nothing is downloaded; a question costs well und
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -255,7 +256,7 @@ def decide(found: frozenset[str], params: dict[str, Any]) -> str:
     return "unknown"
 
 
-def classify(text: str, *, today: Any = None) -> Classified:
+def classify(text: str, *, today: dt.date | None = None) -> Classified:
     """Normalise, detect concepts, extract parameters and pick the intent of ``text``."""
 
     norm = spell_fix(normalize(text))

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.roster.model import Hours
 from bot.rules import qa_compose
+from bot.rules.policy import Policy
 
 # parameters each intent uses (the rest of what the extractor saw is noise for that intent)
 RELEVANT: dict[str, tuple[str, ...]] = {
@@ -86,8 +88,8 @@ def general_params(intent: str, ask: str, params: dict[str, Any]) -> dict[str, A
 
 
 def compute(
-    policy: Any, intent: str, params: dict[str, Any], *, locale: str, today: dt.date,
-    customer: Any = None, hours: Any = None,
+    policy: Policy, intent: str, params: dict[str, Any], *, locale: str, today: dt.date,
+    customer: Any = None, hours: Hours | None = None,
 ) -> dict[str, Any]:
     """The template context of ``intent``'s answer, with ``clauses`` (ids applied)."""
 

@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.i18n import render
+from bot.roster.model import Hours
 from bot.rules import qa_facts as facts
 from bot.rules.extract import items as items_in
 from bot.rules.normalize import normalize
+from bot.rules.policy import Policy
 
 Builder = Callable[..., dict[str, Any]]
 BUILDERS: dict[str, Builder] = {}
@@ -35,7 +37,7 @@ def _label(locale: str, name: str, **ctx: Any) -> str:
     return render(locale, f"answers/labels#{name}", **ctx)
 
 
-def _covered(policy: Any, customer: Any, today: dt.date) -> bool:
+def _covered(policy: Policy, customer: Any, today: dt.date) -> bool:
     """Maintenance paid up under a contract that makes service free (the customer's own record)."""
     if customer is None:
         return False
@@ -46,12 +48,12 @@ def _covered(policy: Any, customer: Any, today: dt.date) -> bool:
 
 
 @builder("warranty.period")
-def _warranty_period(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _warranty_period(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.warranty_terms(policy)
 
 
 @builder("warranty.start")
-def _warranty_start(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) -> dict[str, Any]:
+def _warranty_start(policy: Policy, p: dict[str, Any], *, locale: str, **_: Any) -> dict[str, Any]:
     if p.get("software") and not p.get("event"):
         signed = dt.date.fromisoformat(p["date"]) if p.get("date") else None
         return {**facts.service_year(policy, signed, locale), "software": True}
@@ -70,7 +72,7 @@ def _warranty_start(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) ->
 
 @builder("warranty.status")
 def _warranty_status(
-    policy: Any, p: dict[str, Any], *, locale: str, today: dt.date, customer: Any = None, **_: Any
+    policy: Policy, p: dict[str, Any], *, locale: str, today: dt.date, customer: Any = None, **_: Any
 ) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     clauses: list[str] = []
@@ -108,17 +110,17 @@ def _matching(equipment: list[dict[str, Any]], items: list[dict[str, Any]]) -> l
 
 
 @builder("warranty.exclusions")
-def _exclusions(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) -> dict[str, Any]:
+def _exclusions(policy: Policy, p: dict[str, Any], *, locale: str, **_: Any) -> dict[str, Any]:
     return facts.exclusions(policy, locale)
 
 
 @builder("return.policy")
-def _return(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _return(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return {**facts.warranty_terms(policy, returns=True), "day": p.get("day")}
 
 
 @builder("exchange.policy")
-def _exchange(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _exchange(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     terms = facts.warranty_terms(policy)
     clauses = [c for c in terms["clauses"] if c in ("warranty.return", "warranty.exchange")]
     return {**terms, "clauses": clauses, "day": p.get("day")}
@@ -128,17 +130,17 @@ def _exchange(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
 
 
 @builder("repair.turnaround")
-def _turnaround(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _turnaround(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.depot(policy)
 
 
 @builder("shipping.cost")
-def _shipping(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _shipping(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.shipping(policy)
 
 
 @builder("sla.response")
-def _sla(policy: Any, p: dict[str, Any], *, locale: str, customer: Any = None, **_: Any) -> dict[str, Any]:
+def _sla(policy: Policy, p: dict[str, Any], *, locale: str, customer: Any = None, **_: Any) -> dict[str, Any]:
     zone = facts.zone_of(policy, p.get("district"), p.get("zone")) or (customer.zone if customer else None)
     out = facts.sla(policy, zone)
     out["zone"] = zone
@@ -147,12 +149,12 @@ def _sla(policy: Any, p: dict[str, Any], *, locale: str, customer: Any = None, *
 
 
 @builder("service.hours")
-def _hours(policy: Any, p: dict[str, Any], *, hours: Any = None, **_: Any) -> dict[str, Any]:
+def _hours(policy: Policy, p: dict[str, Any], *, hours: Hours | None = None, **_: Any) -> dict[str, Any]:
     return facts.service_hours(policy, hours)
 
 
 @builder("loaner")
-def _loaner(policy: Any, p: dict[str, Any], *, locale: str, customer: Any = None, **_: Any) -> dict[str, Any]:
+def _loaner(policy: Policy, p: dict[str, Any], *, locale: str, customer: Any = None, **_: Any) -> dict[str, Any]:
     out = facts.loaner(policy, customer.contract_type if customer else None)
     out["contract_label"] = _label(locale, f"contract_{customer.contract_type}") if customer else ""
     return out
@@ -163,7 +165,7 @@ def _loaner(policy: Any, p: dict[str, Any], *, locale: str, customer: Any = None
 
 @builder("fee.onsite")
 def _onsite(
-    policy: Any, p: dict[str, Any], *, locale: str, today: dt.date, customer: Any = None, **_: Any
+    policy: Policy, p: dict[str, Any], *, locale: str, today: dt.date, customer: Any = None, **_: Any
 ) -> dict[str, Any]:
     zone = facts.zone_of(policy, p.get("district"), p.get("zone")) or (customer.zone if customer else None)
     covered = _covered(policy, customer, today)
@@ -200,17 +202,17 @@ def _onsite(
 
 
 @builder("fee.remote")
-def _remote(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _remote(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return {**facts.remote(policy), "kind": p.get("remote_kind")}
 
 
 @builder("fee.phone")
-def _phone(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _phone(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.phone(policy)
 
 
 @builder("fee.training")
-def _training(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _training(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     out = facts.training(policy)
     level = p.get("level")
     out.update(level=level, people=p.get("people", 1), days=p.get("days", 1), total=None, unit=None)
@@ -221,12 +223,12 @@ def _training(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
 
 
 @builder("fee.out_of_warranty")
-def _out_of_warranty(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _out_of_warranty(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.out_of_warranty(policy)
 
 
 @builder("fee.annual")
-def _annual(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) -> dict[str, Any]:
+def _annual(policy: Policy, p: dict[str, Any], *, locale: str, **_: Any) -> dict[str, Any]:
     items = p.get("items") or []
     if not items:
         table = facts.annual_table(policy)
@@ -243,14 +245,14 @@ def _annual(policy: Any, p: dict[str, Any], *, locale: str, **_: Any) -> dict[st
 
 
 @builder("fee.maintenance_contract")
-def _maintenance(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _maintenance(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     soft = Decimal(p["software_amount"]) if "software_amount" in p else None
     hard = Decimal(p["hardware_amount"]) if "hardware_amount" in p else None
     return facts.maintenance(policy, soft, hard)
 
 
 @builder("fee.proxy_purchase")
-def _proxy(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _proxy(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.proxy(policy, Decimal(p["amount"]) if "amount" in p else None)
 
 
@@ -258,20 +260,20 @@ def _proxy(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
 
 
 @builder("payment.deposit")
-def _deposit(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _deposit(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.deposit(policy)
 
 
 @builder("payment.software")
-def _software(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _software(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.software_payments(policy, Decimal(p["amount"]) if "amount" in p else None)
 
 
 @builder("payment.hardware")
-def _hardware(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _hardware(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.hardware_payments(policy)
 
 
 @builder("payment.channels")
-def _channels(policy: Any, p: dict[str, Any], **_: Any) -> dict[str, Any]:
+def _channels(policy: Policy, p: dict[str, Any], **_: Any) -> dict[str, Any]:
     return facts.channels(policy)

@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot.roster import DEFAULT_ROSTER, load_roster
+from bot.roster.model import Hours
 from bot.rules import calculators as calc
+from bot.rules.policy import Policy
 from bot.rules.result import RulesError
 
 
@@ -43,7 +45,7 @@ def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
 # --- warranty ------------------------------------------------------------------------------------
 
 
-def warranty_terms(policy: Any, *, returns: bool = False) -> dict[str, Any]:
+def warranty_terms(policy: Policy, *, returns: bool = False) -> dict[str, Any]:
     """Return / exchange windows, repair years, lifetime maintenance (and, for returns, the rest)."""
     w = _guard(lambda: policy.warranty)
     out = {
@@ -68,7 +70,7 @@ def warranty_terms(policy: Any, *, returns: bool = False) -> dict[str, Any]:
 EVENTS = ("acceptance", "express", "freight", "sale")
 
 
-def start_rules(policy: Any) -> list[dict[str, Any]]:
+def start_rules(policy: Policy) -> list[dict[str, Any]]:
     """How each event starts the warranty (days after the event date), with the clause id."""
     rules = []
     for event in EVENTS:
@@ -78,13 +80,13 @@ def start_rules(policy: Any) -> list[dict[str, Any]]:
     return rules
 
 
-def warranty_start(policy: Any, event: str, date: dt.date) -> tuple[dt.date, str]:
+def warranty_start(policy: Policy, event: str, date: dt.date) -> tuple[dt.date, str]:
     """The warranty start date for ``event`` on ``date`` and the clause applied."""
     r = _guard(calc.warranty_start, policy, event, date)
     return r.warranty_start, r.clauses[0]
 
 
-def warranty_stage(policy: Any, kind: str, event: str, date: dt.date, on: dt.date) -> dict[str, Any]:
+def warranty_stage(policy: Policy, kind: str, event: str, date: dt.date, on: dt.date) -> dict[str, Any]:
     """Stage on ``on`` (return/exchange/repair/expired) with start and last covered days."""
     s = _guard(calc.warranty_stage, policy, kind, event, date, on)
     return {
@@ -94,7 +96,7 @@ def warranty_stage(policy: Any, kind: str, event: str, date: dt.date, on: dt.dat
     }
 
 
-def service_year(policy: Any, signed: dt.date | None, locale: str) -> dict[str, Any]:
+def service_year(policy: Policy, signed: dt.date | None, locale: str) -> dict[str, Any]:
     """Software service year from the signing date (or the rule's wording without a date)."""
     rule = _guard(calc.rule, policy, "warranty.software_year", locale)
     out: dict[str, Any] = {"rule": rule.text, "signed": None, "start": None, "end": None,
@@ -105,13 +107,13 @@ def service_year(policy: Any, signed: dt.date | None, locale: str) -> dict[str, 
     return out
 
 
-def contact_letters(policy: Any, locale: str) -> dict[str, Any]:
+def contact_letters(policy: Policy, locale: str) -> dict[str, Any]:
     """The contact-letter rule of on-site repairs, worded from the policy."""
     rule = _guard(calc.rule, policy, "fee.onsite.contact_letters", locale)
     return {"text": rule.text, "clauses": list(rule.clauses)}
 
 
-def exclusions(policy: Any, locale: str) -> dict[str, Any]:
+def exclusions(policy: Policy, locale: str) -> dict[str, Any]:
     """The exclusion list worded in ``locale``."""
     r = _guard(calc.exclusions, policy, locale)
     return {"entries": list(r.entries), "clauses": list(r.clauses)}
@@ -120,7 +122,7 @@ def exclusions(policy: Any, locale: str) -> dict[str, Any]:
 # --- service levels --------------------------------------------------------------------------------
 
 
-def sla(policy: Any, zone: str | None = None) -> dict[str, Any]:
+def sla(policy: Policy, zone: str | None = None) -> dict[str, Any]:
     """Response, on-site and fix times (``onsite_hours`` for ``zone``)."""
     s = _guard(calc.sla_promises, policy, zone)
     return {
@@ -132,7 +134,7 @@ def sla(policy: Any, zone: str | None = None) -> dict[str, Any]:
     }
 
 
-def depot(policy: Any) -> dict[str, Any]:
+def depot(policy: Policy) -> dict[str, Any]:
     """Depot turnaround in and out of warranty."""
     s = _guard(calc.sla_promises, policy)
     return {
@@ -142,7 +144,7 @@ def depot(policy: Any) -> dict[str, Any]:
     }
 
 
-def shipping(policy: Any) -> dict[str, Any]:
+def shipping(policy: Policy) -> dict[str, Any]:
     """Who pays shipping for depot repairs, in and out of warranty."""
     cases = {
         "in_warranty": _guard(calc.shipping_cost, policy, in_warranty=True),
@@ -155,7 +157,7 @@ def shipping(policy: Any) -> dict[str, Any]:
     return out
 
 
-def loaner(policy: Any, contract_type: str | None) -> dict[str, Any]:
+def loaner(policy: Policy, contract_type: str | None) -> dict[str, Any]:
     """Loaner rule; ``eligible`` for an identified customer's contract type."""
     s = _guard(calc.sla_promises, policy, None, contract_type or "none")
     return {"hours": s.loaner_after_hours, "contract": contract_type,
@@ -166,7 +168,7 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def service_hours(policy: Any, hours: Any) -> dict[str, Any]:
+def service_hours(policy: Policy, hours: Hours | None) -> dict[str, Any]:
     """Office and duty hours (from the roster's ``[hours]``), with the duty clause id."""
     if hours is None:
 
@@ -181,17 +183,17 @@ def service_hours(policy: Any, hours: Any) -> dict[str, Any]:
 # --- fees ----------------------------------------------------------------------------------------
 
 
-def covered(policy: Any, contract_type: str | None, paid_until: dt.date | None, on: dt.date) -> bool:
+def covered(policy: Policy, contract_type: str | None, paid_until: dt.date | None, on: dt.date) -> bool:
     """Service free for this contract with its maintenance fee paid up to ``on``."""
     return bool(_guard(calc.coverage, policy, contract_type, maintenance_paid_until=paid_until, on=on).free)
 
 
-def city_districts(policy: Any) -> tuple[str, ...]:
+def city_districts(policy: Policy) -> tuple[str, ...]:
     """Districts the policy puts in the city zone."""
     return tuple(_guard(lambda: policy.fees.onsite.city.districts))
 
 
-def zone_of(policy: Any, district: str | None, fallback: str | None) -> str | None:
+def zone_of(policy: Policy, district: str | None, fallback: str | None) -> str | None:
     """The zone of a named district per the policy, else ``fallback``."""
     if not district:
         return fallback
@@ -206,7 +208,7 @@ def _lines(fee: Any) -> list[dict[str, Any]]:
              "amount": ln.amount} for ln in fee.lines]
 
 
-def onsite_table(policy: Any) -> list[dict[str, Any]]:
+def onsite_table(policy: Policy) -> list[dict[str, Any]]:
     """Per-visit prices of both zones (one visit, one extra visit, one transport trip)."""
     out = []
     for zone in ("city", "suburb"):
@@ -218,7 +220,7 @@ def onsite_table(policy: Any) -> list[dict[str, Any]]:
 
 
 def onsite(
-    policy: Any, zone: str, *, extra_visits: int = 0, transport_trips: int = 0, extra_hours: int = 0,
+    policy: Policy, zone: str, *, extra_visits: int = 0, transport_trips: int = 0, extra_hours: int = 0,
     covered: bool = False, engineers: int = 1,
 ) -> dict[str, Any]:
     """Per-visit fee: first visit, extra visits, transport trips, extra labour hours; 0 if covered."""
@@ -229,45 +231,45 @@ def onsite(
             "included_hours": _guard(lambda: policy.fees.included_hours)}
 
 
-def labour_rate(policy: Any) -> dict[str, Any]:
+def labour_rate(policy: Policy) -> dict[str, Any]:
     """Labour beyond the hours a visit includes, per hour."""
     fee = _guard(calc.labour_fee, policy, 1)
     return {"hour": fee.total, "included_hours": _guard(lambda: policy.fees.included_hours),
             "clauses": list(fee.clauses)}
 
 
-def complaint_rules(policy: Any, locale: str) -> dict[str, Any]:
+def complaint_rules(policy: Policy, locale: str) -> dict[str, Any]:
     """When a report becomes a complaint automatically, worded from the policy."""
     rules = [_guard(calc.rule, policy, c, locale) for c in ("complaint.repeat_fault", "complaint.multiple_faults")]
     return {"rules": [r.text for r in rules], "clauses": _clauses(*rules)}
 
 
-def remote(policy: Any) -> dict[str, Any]:
+def remote(policy: Policy) -> dict[str, Any]:
     """Remote fix prices per case."""
     sw, sy = _guard(calc.remote_fee, policy, "software"), _guard(calc.remote_fee, policy, "system")
     return {"software": sw.total, "system": sy.total, "clauses": _clauses(sw, sy)}
 
 
-def phone(policy: Any) -> dict[str, Any]:
+def phone(policy: Policy) -> dict[str, Any]:
     """Phone support prices per call."""
     ordinary, hard = _guard(calc.phone_fee, policy, "ordinary"), _guard(calc.phone_fee, policy, "hard")
     return {"ordinary": ordinary.total, "hard": hard.total, "clauses": _clauses(ordinary, hard)}
 
 
-def training(policy: Any) -> dict[str, Any]:
+def training(policy: Policy) -> dict[str, Any]:
     """Training prices per person per day."""
     basic, adv = _guard(calc.training_fee, policy, "basic"), _guard(calc.training_fee, policy, "advanced")
     return {"basic": basic.total, "advanced": adv.total, "clauses": _clauses(basic, adv)}
 
 
-def training_cost(policy: Any, level: str, people: int, days: int) -> dict[str, Any]:
+def training_cost(policy: Policy, level: str, people: int, days: int) -> dict[str, Any]:
     """people × days × the level's price."""
     fee = _guard(calc.training_fee, policy, level, people=people, days=days)
     unit = _guard(calc.training_fee, policy, level).total
     return {"unit": unit, "total": fee.total, "clauses": list(fee.clauses)}
 
 
-def out_of_warranty(policy: Any) -> dict[str, Any]:
+def out_of_warranty(policy: Policy) -> dict[str, Any]:
     """Lifetime maintenance after the warranty."""
     lifetime = bool(_guard(lambda: policy.warranty.lifetime))
     labour = _guard(calc.labour_fee, policy, 1)
@@ -275,7 +277,7 @@ def out_of_warranty(policy: Any) -> dict[str, Any]:
     return {"lifetime": lifetime, "labour_hour": labour.total, "clauses": [*clauses, "payment.paid_repair"]}
 
 
-def annual_table(policy: Any) -> list[dict[str, Any]]:
+def annual_table(policy: Policy) -> list[dict[str, Any]]:
     """The price list (one row per item and tier), straight from the policy's table."""
     out = []
     for row in _guard(lambda: policy.fees.annual):
@@ -285,14 +287,14 @@ def annual_table(policy: Any) -> list[dict[str, Any]]:
     return out
 
 
-def annual(policy: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
+def annual(policy: Policy, items: list[dict[str, Any]]) -> dict[str, Any]:
     """Annual quote (switch tiers by total count, PBX/amplifier by size) by the calculator."""
     wanted = [calc.AnnualItem(item=i["item"], qty=int(i["qty"]), size=i.get("size")) for i in items]
     fee = _guard(calc.annual_quote, policy, wanted)
     return {"total": fee.total, "lines": _lines(fee), "clauses": list(fee.clauses)}
 
 
-def maintenance(policy: Any, software: Decimal | None, hardware: Decimal | None) -> dict[str, Any]:
+def maintenance(policy: Policy, software: Decimal | None, hardware: Decimal | None) -> dict[str, Any]:
     """Yearly maintenance contract from the second year: a share of software and hardware prices."""
     fee = _guard(calc.maintenance_fee, policy, software or 0, hardware or 0)
     out: dict[str, Any] = {"software_pct": pct(fee.software_pct), "hardware_pct": pct(fee.hardware_pct),
@@ -303,20 +305,20 @@ def maintenance(policy: Any, software: Decimal | None, hardware: Decimal | None)
     return out
 
 
-def proxy(policy: Any, amount: Decimal | None) -> dict[str, Any]:
+def proxy(policy: Policy, amount: Decimal | None) -> dict[str, Any]:
     """Proxy-purchase service fee."""
     fee = _guard(calc.proxy_fee, policy, amount or 0)
     return {"pct": pct(fee.pct), "amount": fee.amount if amount is not None else None,
             "fee": fee.fee if amount is not None else None, "clauses": list(fee.clauses)}
 
 
-def deposit(policy: Any) -> dict[str, Any]:
+def deposit(policy: Policy) -> dict[str, Any]:
     """Contract deposit."""
     d = _guard(calc.deposit, policy)
     return {"amount": d.amount, "refundable": d.refundable_on_cancel, "clauses": list(d.clauses)}
 
 
-def software_payments(policy: Any, amount: Decimal | None) -> dict[str, Any]:
+def software_payments(policy: Policy, amount: Decimal | None) -> dict[str, Any]:
     """Software instalments (exact; they add up to the amount)."""
     pay = _guard(calc.software_payments, policy, amount or 0)
     return {"pcts": [pct(p) for p in pay.pcts], "final_days": pay.final_days,
@@ -325,14 +327,14 @@ def software_payments(policy: Any, amount: Decimal | None) -> dict[str, Any]:
             "clauses": [*pay.clauses, "payment.online_platform"]}
 
 
-def hardware_payments(policy: Any) -> dict[str, Any]:
+def hardware_payments(policy: Policy) -> dict[str, Any]:
     """Hardware payment terms."""
     standard, custom = _guard(calc.hardware_terms, policy), _guard(calc.hardware_terms, policy, custom=True)
     return {"return_days": standard.return_days, "standard": standard.when, "custom": custom.when,
             "clauses": [*standard.clauses, "payment.paid_repair"]}
 
 
-def channels(policy: Any) -> dict[str, Any]:
+def channels(policy: Policy) -> dict[str, Any]:
     """Official payment channels."""
     r = _guard(calc.rule, policy, "payment.private_deals")
     return {"clauses": list(r.clauses)}

@@ -19,7 +19,7 @@ def plain(value: Any) -> str:
         text = format(Decimal(str(value)).normalize(), "f")
         return text
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     text = str(value)
     try:
         return plain(Decimal(text))

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.i18n import render
+from bot.rules.policy import Policy
 
 AMOUNT_KEYS = ("amount", "software_amount", "hardware_amount")
 
@@ -54,7 +55,7 @@ def _pinyin_name(district: str) -> str:
                 district)
 
 
-def explain(policy: Any, clauses: list[str], locale: str) -> str:
+def explain(policy: Policy, clauses: list[str], locale: str) -> str:
     """The clauses applied, each with its source (S0–S4) and its wording from the policy file."""
     rows = []
     for cid in clauses:

@@ -48,6 +48,6 @@ def shipping_cost(
             inbound, outbound = legs
             clauses.append("shipping.quality_fault")
             why += ", quality fault"
-    legs = [inbound, outbound].count("company")
-    return ShippingCost(inbound=inbound, outbound=outbound, company_legs=legs, clauses=clauses,
+    company_legs = [inbound, outbound].count("company")
+    return ShippingCost(inbound=inbound, outbound=outbound, company_legs=company_legs, clauses=clauses,
                         reason=f"{why}: to us paid by {inbound}, back paid by {outbound}")

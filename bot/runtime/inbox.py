@@ -281,7 +281,7 @@ class InboxClaimer:
             await asyncio.sleep(0.02)
         return False
 
-    def _eligible(self, now: dt.datetime):  # type: ignore[no-untyped-def]
+    def _eligible(self, now: dt.datetime):
         earlier = aliased(InboxUpdate)
         blocked = exists().where(
             earlier.chat_id == InboxUpdate.chat_id,

@@ -74,7 +74,7 @@ class CountingRateLimiter(AIORateLimiter):
         super().__init__(*args, **kwargs)
         self.on_error: Callable[[str], None] | None = None
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self, callback: Any, args: Any, kwargs: dict[str, Any], endpoint: str,
         data: dict[str, Any], rate_limit_args: int | None,
     ) -> Any:

@@ -139,7 +139,7 @@ class OutboxSender:
 
     # --- claiming ---------------------------------------------------------------------------
 
-    def _eligible(self, now: dt.datetime):  # type: ignore[no-untyped-def]
+    def _eligible(self, now: dt.datetime):
         earlier = aliased(OutboxMessage)
         blocked = exists().where(
             earlier.chat_id == OutboxMessage.chat_id,

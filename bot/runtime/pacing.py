@@ -125,7 +125,7 @@ class ScopedRetryLimiter(CountingRateLimiter):
             self.hold_until = max(self.hold_until, time.monotonic() + seconds)
             self._refused.clear()
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self, callback: Any, args: Any, kwargs: dict[str, Any], endpoint: str,
         data: dict[str, Any], rate_limit_args: int | None,
     ) -> Any:
@@ -169,7 +169,7 @@ class PacedRateLimiter(ScopedRetryLimiter):
             bucket = self.chats[chat_id] = PriorityBucket(CHAT_RATE, CHAT_BURST)
         return bucket
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self, callback: Any, args: Any, kwargs: dict[str, Any], endpoint: str,
         data: dict[str, Any], rate_limit_args: int | None,
     ) -> Any:

@@ -21,7 +21,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.core import uow as uow_mod
 from bot.runtime.outbox import OutboxSender, blocked_chats
-from storage.db import Database
+from storage.db import Database, rowcount
 from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self.runner = runner
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    # PTB marks process_update final; replacing it is how updates stay in order per chat.
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:  # type: ignore[misc]
         key = chat_key(update)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
@@ -108,7 +109,7 @@ class UpdateRunner:
                     .where(InboxUpdate.update_id == update.update_id, InboxUpdate.status == "pending")
                     .values(status="done", processed_at=now)
                 )
-                if claimed.rowcount == 0:
+                if rowcount(claimed) == 0:
                     self.duplicates += 1
                     _close(coroutine)
                     return

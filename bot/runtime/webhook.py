@@ -90,7 +90,7 @@ def parse_update(data: object, bot: Bot) -> Update | None:
     """The update in a webhook body, or None when it is not a well-formed Telegram update."""
     try:
         UpdateSchema.model_validate(data)
-        return Update.de_json(data, bot)  # type: ignore[arg-type]  (a dict: validated above)
+        return Update.de_json(data, bot)  # type: ignore[arg-type]  # a dict: validated above
     except (ValidationError, ValueError, KeyError, TypeError, AttributeError):
         return None
 

@@ -9,6 +9,7 @@ bot does not use them, so any future use must be noticed (and the parser written
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
 import json
 import mimetypes
@@ -100,7 +101,7 @@ class Params:
             return default
         return v if isinstance(v, str) else json.dumps(v)
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def int(self, name: builtins.str, default: int | None = None) -> int | None:
         v = self.values.get(name)
         if v is None or v == "":
             return default
@@ -109,17 +110,17 @@ class Params:
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
-    def float(self, name: str, default: float) -> float:
+    def float(self, name: builtins.str, default: float) -> float:
         v = self.values.get(name)
         try:
             return default if v is None or v == "" else float(v)
         except (TypeError, ValueError):
             raise bad_request(f"invalid {name} specified") from None
 
-    def bool(self, name: str) -> bool:
+    def bool(self, name: builtins.str) -> bool:
         return self.values.get(name) in (True, 1, "true", "True", "1")
 
-    def json(self, name: str) -> Any:
+    def json(self, name: builtins.str) -> Any:
         v = self.values.get(name)
         if isinstance(v, str):
             try:
@@ -128,13 +129,13 @@ class Params:
                 raise bad_request(f"can't parse {name} JSON object") from None
         return v
 
-    def required(self, name: str) -> Any:
+    def required(self, name: builtins.str) -> Any:
         v = self.values.get(name)
         if v is None or v == "":
             raise bad_request(f"{name} is empty")
         return v
 
-    def input_file(self, name: str) -> Upload | str | None:
+    def input_file(self, name: builtins.str) -> Upload | builtins.str | None:
         """An uploaded file (direct part or ``attach://``) or a file_id string."""
         if name in self.uploads:
             return self.uploads[name]

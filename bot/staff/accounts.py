@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,7 @@ class StaffError(ValueError):
     def __init__(self, message: str, *, code: str = "invalid", **params: object) -> None:
         super().__init__(message)
         self.code = code
-        self.params = params
+        self.params: dict[str, Any] = params  # a template context (Jinja2 renders any value)
 
 
 def _hash(code: str) -> str:

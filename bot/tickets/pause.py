@@ -19,6 +19,7 @@ from bot.core import uow as uow_mod
 from bot.core.notify import tell
 from bot.dispatch import cards, sla, sla_watch
 from bot.tickets import lifecycle as tickets
+from storage.db import rowcount
 from storage.models import Staff, Ticket, TicketEvent
 
 PAUSE_REASONS = ("customer", "parts")
@@ -48,7 +49,7 @@ async def pause(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff
         ).values(paused_at=uow.now, pause_reason=reason).execution_options(synchronize_session=False)
     )
     await uow.session.refresh(ticket)
-    if won.rowcount != 1:
+    if rowcount(won) != 1:
         return "already" if ticket.paused_at is not None else "not_yours"
     tickets.record(uow.session, ticket, "paused", tickets.Actor("staff", staff.id), uow.now,
                    data={"reason": reason, "by": staff.key})
@@ -76,7 +77,7 @@ async def resume(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, actor: tick
         .execution_options(synchronize_session=False)
     )
     await uow.session.refresh(ticket)
-    if won.rowcount != 1:
+    if rowcount(won) != 1:
         return None
     sla.shift_for_pause(desk, ticket, since, now)
     tickets.record(uow.session, ticket, "resumed", actor, now, data={"paused_s": int(paused.total_seconds())})

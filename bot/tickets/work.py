@@ -20,6 +20,7 @@ from bot.staff.lookup import staff_by_key
 from bot.tickets import attachments
 from bot.tickets import lifecycle as tickets
 from bot.tickets import pause as pauses
+from storage.db import rowcount
 from storage.models import Staff, Ticket, TicketEvent
 
 RATING_KEYS = ("very_satisfied", "satisfied", "average", "no_opinion", "dissatisfied")
@@ -59,7 +60,7 @@ async def _claim(uow: uow_mod.UnitOfWork, ticket: Ticket, to: str, **values: Any
         .values(status=to, **values).execution_options(synchronize_session=False)
     )
     await uow.session.refresh(ticket)
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise TicketChanged(ticket.number)
     return seen
 
@@ -154,7 +155,7 @@ async def rate(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int,
         .values(status="closed", closed_at=uow.now, rating=score).execution_options(synchronize_session=False)
     )
     await uow.session.refresh(ticket)
-    if won.rowcount == 0:
+    if rowcount(won) == 0:
         return False
     tickets.record(
         uow.session, ticket, "closed", tickets.Actor("customer", user_id), uow.now,

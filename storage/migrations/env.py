@@ -31,7 +31,9 @@ MIGRATION_LOCK = 0x5D_B0_7A_1E
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "alembic.ini or the caller sets sqlalchemy.url"
+    engine = create_async_engine(url)
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
