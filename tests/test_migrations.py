@@ -61,7 +61,7 @@ def test_0006_types_the_photos_of_existing_tickets(tmp_path: Path) -> None:
                 " VALUES (?, 'C', 'R', 1, 0, '', 'cctv', 'down', 's', ?, 'new', 0, '2026-11-23 02:00:00')",
                 (number, json.dumps(photos)),
             )
-    upgrade(url, "0006")
+    upgrade(url, "0005")
     with sqlite3.connect(path) as conn:
         rows = dict(conn.execute("SELECT number, attachments FROM tickets").fetchall())
     assert json.loads(rows["SD-2026-000001"]) == [

@@ -1,7 +1,7 @@
 """SLA pause: paused_at, pause_reason, paused_seconds on tickets (issue 14)
 
-Revision ID: 0004
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = '0004'
-down_revision: str | None = '0006'
+revision: str = '0006'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
