@@ -137,7 +137,7 @@ async def to_summary(chat: Chat, *, ident: str = "C1001", phone: str | None = "+
     return await tap(chat, got, f"rp:sev:{severity}")
 
 
-async def until(chat: Chat, marker: str, wait: float = 30.0) -> list[dict[str, Any]]:
+async def until(chat: Chat, marker: str, wait: float = 60.0) -> list[dict[str, Any]]:
     """Read until a message has a button starting with ``marker`` (``rp:…``) or text containing it."""
     got: list[dict[str, Any]] = []
     loop = asyncio.get_running_loop()
