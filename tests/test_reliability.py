@@ -46,7 +46,7 @@ async def _sandbox_ids(api: Api, chats: set[int]) -> dict[int, set[int]]:
     return out
 
 
-async def _drain(h: Harness, limit: float = 30.0) -> None:
+async def _drain(h: Harness, limit: float = 90.0) -> None:
     """Until no outbox row is pending (retries included)."""
     assert h.app is not None
     loop = asyncio.get_running_loop()
@@ -114,7 +114,7 @@ async def test_kill_9_during_reports_loses_nothing(tmp_path: Path) -> None:
         procs.close()
     assert len(restarts) == 3
     assert result["reports_submitted"] >= 6
-    assert result["losses"] == 0, result
+    assert result["losses"] == 0, str(result)
 
 
 async def test_failing_bot_api_calls_lose_no_notification(bot: Harness) -> None:
@@ -134,7 +134,7 @@ async def test_failing_bot_api_calls_lose_no_notification(bot: Harness) -> None:
         await api.close()
     assert stats["errors"].get("429", 0) + stats["errors"].get("500", 0) > 0  # faults were injected
     assert result["tickets"] == 5
-    assert result["losses"] == 0, result
+    assert result["losses"] == 0, str(result)  # the whole dict: which kind of loss
 
 
 async def test_ack_timers_all_fire_under_load_and_never_early(bot: Harness) -> None:

@@ -71,7 +71,7 @@ async def test_reopened_ticket_gets_fresh_sla_timers(harness: Harness) -> None:
         assert t.due_at == calc.add_service_time(reopened_at, dt.timedelta(hours=h), duty) + grace
         assert t.payload["since"] == reopened_at.isoformat()
     assert await fire_due(harness) == 3  # the first cycle's timers: kept (resolved in time), no alert
-    assert await texts(c["zhao"], 0.3) == []
+    assert not [t for t in await texts(c["zhao"], 0.3) if "超时" in t]  # (the reopening's complaint alert may be there)
 
     # nobody answered after the reopening: the fresh first-response promise is missed (the contact
     # and resolution of the first cycle do not count)
@@ -87,7 +87,7 @@ async def test_reopened_ticket_gets_fresh_sla_timers(harness: Harness) -> None:
         await c["li"].ask(answer)
     harness.clock.set(reopened_at + dt.timedelta(hours=hours["onsite"]) + grace + dt.timedelta(seconds=5))
     assert await fire_due(harness) == 1  # on site in time: kept
-    assert await texts(c["zhao"], 0.3) == []
+    assert not [t for t in await texts(c["zhao"], 0.3) if "超时" in t]
     harness.clock.set(reopened_at + dt.timedelta(days=3))
     assert await fire_due(harness) == 1  # fix missed
     breaches = [e.data for e in await events(harness, tid) if e.kind == "sla_breach"]
