@@ -47,77 +47,6 @@ async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]
     await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
 
 
-async def blocked_chats(s: AsyncSession, rows: Sequence[OutboxMessage]) -> set[int]:
-    """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
-
-    One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
-    instances: a row another instance failed to send blocks this one's later rows too. Run in
-    the transaction that queued ``rows`` (they need their ids: flushed), it costs no session of
-    its own; a row found pending there may be sent meanwhile, which only sends ours via the loop.
-    """
-    last: dict[int, int] = {}
-    for row in rows:
-        last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
-    found = await s.scalars(
-        select(OutboxMessage.chat_id)
-        .where(
-            or_(*(
-                (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
-                for chat, top in last.items()
-            )),
-            OutboxMessage.status == "pending",
-            OutboxMessage.id.not_in([r.id for r in rows]),
-        )
-        .distinct()
-    )
-    return set(found.all())
-
-
-class OutcomeWriter:
-    """Records send outcomes in shared write transactions (group commit).
-
-    Every caller still waits until its own outcome is committed, so nothing changes for the
-    order of a chat's rows or for what a crash can lose; but outcomes that arrive while a write
-    is queued or under way (SQLite has one writer) go in one transaction with one BEGIN/COMMIT
-    instead of one each. Hand-written: a few lines, no library does group commit for a session.
-    """
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._waiting: list[tuple[OutboxMessage, dict[str, object], asyncio.Future[None]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def record(self, row: OutboxMessage, values: dict[str, object]) -> None:
-        """Write ``values`` to ``row``; returns once committed (raises if the write failed)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, values, done))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._write(), name="outbox-outcomes")
-        await asyncio.shield(done)
-
-    async def drain(self) -> None:
-        """Wait for the outcomes already handed over to be written (on stop)."""
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
-
-    async def _write(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                async with self.db.write() as s:
-                    for row, values, _ in batch:
-                        await _record(s, row, values)
-            except Exception as exc:  # noqa: BLE001  (each waiter gets it: the claim runs out, retried)
-                for *_, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for *_, done in batch:
-                if not done.done():
-                    done.set_result(None)
-
-
 class OutboxSender:
     """Background task sending outbox rows; also sends a handler's rows right after its commit."""
 
@@ -133,7 +62,6 @@ class OutboxSender:
         # way: the loop is woken when that one is sent (else it would wait for its idle poll)
         self._handed_back: set[int] = set()
         self._tails: dict[int, asyncio.Task[None]] = {}  # per chat: the latest send under way here
-        self.outcomes = OutcomeWriter(db)
         self.sent = 0
         self.failed = 0
 
@@ -195,7 +123,8 @@ class OutboxSender:
     async def deliver(self, row: OutboxMessage) -> bool:
         """Try one row once and record the outcome; True when the row is finished."""
         values = await self._attempt(row)
-        await self.outcomes.record(row, values)
+        async with self.db.write() as s:
+            await _record(s, row, values)
         return "status" in values
 
     async def _attempt(self, row: OutboxMessage) -> dict[str, object]:
@@ -251,9 +180,29 @@ class OutboxSender:
         return {"status": "dead", "attempts": row.attempts + 1, "last_error": error[:500]}
 
     async def _blocked_chats(self, rows: Sequence[OutboxMessage]) -> set[int]:
-        """Chats of ``rows`` that still have an earlier pending row outside ``rows`` (own session)."""
+        """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
+
+        One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
+        instances: a row another instance failed to send blocks this one's later rows too.
+        """
+        last: dict[int, int] = {}
+        for row in rows:
+            last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
+        ours = [r.id for r in rows]
         async with self.db.read() as s:
-            return await blocked_chats(s, rows)
+            found = await s.scalars(
+                select(OutboxMessage.chat_id)
+                .where(
+                    or_(*(
+                        (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
+                        for chat, top in last.items()
+                    )),
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.id.not_in(ours),
+                )
+                .distinct()
+            )
+            return set(found.all())
 
     async def _release(self, rows: Sequence[OutboxMessage]) -> None:
         """Hand rows claimed for a direct send back to the loop (it sends them in order)."""
@@ -301,20 +250,18 @@ class OutboxSender:
         else:
             await self._release(rows)
 
-    async def send_now(self, rows: Sequence[OutboxMessage], *, blocked: set[int] | None = None) -> None:
+    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
         """Deliver a committed handler's rows at once: chats side by side, each chat in order.
 
         A direct send never overtakes an earlier row of its chat still pending in the outbox
         (one indexed query, so it holds across instances): behind this instance's own send to
         the chat the rows go right after it, in the background; behind anything else (a failed
         send waiting for its retry, another instance) they go to the loop, which sends them in
-        order. ``blocked``: the rows' ``blocked_chats`` found in the transaction that queued them
-        (else looked up here).
+        order.
         """
         if not rows:
             return
-        if blocked is None:
-            blocked = await self._blocked_chats(rows)
+        blocked = await self._blocked_chats(rows)
         by_chat: dict[int, list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)
@@ -404,7 +351,6 @@ class OutboxSender:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        await self.outcomes.drain()
 
     async def pending(self) -> int:
         """Rows still waiting to be sent."""
