@@ -47,13 +47,19 @@ async def _sandbox_ids(api: Api, chats: set[int]) -> dict[int, set[int]]:
 
 
 async def _drain(h: Harness, limit: float = 90.0) -> None:
-    """Until no outbox row is pending (retries included)."""
+    """Until the bot has taken every update, processed it and sent every row (retries included)."""
     assert h.app is not None
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     while loop.time() < deadline:
+        if h.sandbox.world.updates:  # not yet taken by the bot (getUpdates may be failing too)
+            await asyncio.sleep(0.1)
+            continue
         async with h.app.db.read() as s:
-            if await s.scalar(select(OutboxMessage.id).where(OutboxMessage.status == "pending").limit(1)) is None:
+            busy = await s.scalar(select(InboxUpdate.update_id).where(InboxUpdate.status == "pending").limit(1))
+            if busy is None and await s.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.status == "pending").limit(1)
+            ) is None:
                 return
         await asyncio.sleep(0.1)
 
