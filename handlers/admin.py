@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.roles import Role
 from bot.staff import accounts as staff_mod
 from bot.staff import ical_tokens
 from handlers.base import Actor, guarded, role_of
@@ -26,7 +27,7 @@ async def register_command(update: Update, context: ContextTypes.DEFAULT_TYPE, a
     actor.reply("admin/text#registered", name=result.staff.name, role=role_of(actor.user))
 
 
-@guarded(roles=("admin",))
+@guarded(roles={Role.ADMIN})
 async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/staff`` | ``/staff deactivate|activate|invite|ical KEY`` | ``/staff role KEY ROLE``."""
     uow = uow_mod.current()

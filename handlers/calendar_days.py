@@ -6,12 +6,13 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.roles import Role
 from bot.roster import calendar_store as store
 from bot.roster.calendar import missing_years
 from handlers.base import Actor, desk_of, guarded
 
 
-@guarded(roles=("admin",))
+@guarded(roles={Role.ADMIN})
 async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """``/calendar`` | ``/calendar add DATE[..DATE] workday|off [NAME]`` | ``/calendar remove DATE[..DATE]``."""
     uow = uow_mod.current()

@@ -6,8 +6,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.roles import MANAGERS
 from bot.tickets import intake
-from handlers.base import MANAGERS, Actor, desk_of, guarded
+from handlers.base import Actor, desk_of, guarded
 from storage.models import Customer
 
 MAX_ARG = 40  # a ticket or customer number is short; anything longer is echoed cut

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.roles import MANAGERS
 from handlers.base import Actor, guarded
 from storage.models import Conversation
 from storage.repo import get_conversation
@@ -47,7 +48,7 @@ async def route_message(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
     conv = await get_conversation(uow_mod.current().session, actor.chat_id)
     if conv is not None and conv.flow in FLOWS:
         return await FLOWS[conv.flow](update, context, actor, conv)
-    if _manager_fallback and actor.role in ("supervisor", "admin"):
+    if _manager_fallback and actor.role in MANAGERS:
         return await _manager_fallback[0](update, context, actor)
     if _fallback:
         return await _fallback[0](update, context, actor)

@@ -13,6 +13,7 @@ from bot.core import uow as uow_mod
 from bot.core.i18n import pick_locale, render
 from bot.core.logs import mask_phones
 from bot.core.ratelimit import DROP, SERVE
+from bot.core.roles import Role
 from handlers.base import desk_of
 from storage.models import AuditEntry, Staff, TelegramUser
 
@@ -22,10 +23,10 @@ ADMIN_COMMANDS = frozenset({"staff", "calendar"})  # admin-only commands: every 
 GUARD_GROUP = -100
 
 
-async def _role(session: Any, user_id: int) -> str:
+async def _role(session: Any, user_id: int) -> Role:
     """Staff role of an active staff member linked to this Telegram account, else customer."""
     staff = await session.scalar(select(Staff).where(Staff.telegram_user_id == user_id))
-    return staff.role if staff is not None and staff.active else "customer"
+    return Role(staff.role) if staff is not None and staff.active else Role.CUSTOMER
 
 
 async def _audit_admin_command(update: Update, command: str) -> None:
@@ -36,7 +37,7 @@ async def _audit_admin_command(update: Update, command: str) -> None:
     uow.session.add(AuditEntry(
         at=uow.now, actor=f"tg:{tg_user.id}", action=f"command.{command}",
         data={"text": mask_phones(update.message.text or "")[:200], "role": role,
-              "allowed": role == "admin", "update_id": update.update_id},
+              "allowed": role == Role.ADMIN, "update_id": update.update_id},
     ))
 
 
@@ -49,7 +50,7 @@ async def guard(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     tg_user = update.effective_user
     uow = uow_mod.current()
     verdict = desk_of(context).flood.check(tg_user.id, uow.now.timestamp())
-    if verdict != SERVE and await _role(uow.session, tg_user.id) != "customer":
+    if verdict != SERVE and await _role(uow.session, tg_user.id) != Role.CUSTOMER:
         verdict = SERVE  # staff are never throttled: they may work through many tickets fast
     if verdict != SERVE:
         metrics = desk_of(context).metrics

@@ -14,6 +14,7 @@ from typing import Literal
 from sqlalchemy import select, update
 
 from bot.core import uow as uow_mod
+from bot.core.roles import Role
 from bot.desk import Desk
 from bot.dispatch import cards, routing
 from bot.roster.duty import on_duty
@@ -39,7 +40,7 @@ async def candidates(uow: uow_mod.UnitOfWork, desk: Desk) -> list[Candidate]:
     roster = await routing.effective_roster(uow, desk)
     duty = {a.member for a in on_duty(roster, uow.now)}
     out = [
-        Candidate(s, s.key in duty) for s in await active_staff(uow.session, "engineer")
+        Candidate(s, s.key in duty) for s in await active_staff(uow.session, Role.ENGINEER)
         if s.telegram_user_id is not None
     ]
     return sorted(out, key=lambda c: (not c.on_duty, c.staff.name))
@@ -47,7 +48,7 @@ async def candidates(uow: uow_mod.UnitOfWork, desk: Desk) -> list[Candidate]:
 
 def assignable_engineer(staff: Staff | None) -> bool:
     """Whether ``staff`` can be given a ticket: an active, registered engineer."""
-    return staff is not None and staff.active and staff.role == "engineer" and staff.telegram_user_id is not None
+    return staff is not None and staff.active and staff.role == Role.ENGINEER and staff.telegram_user_id is not None
 
 
 @dataclass

@@ -35,6 +35,7 @@ from sqlalchemy import select, update
 from bot.core import timers
 from bot.core import uow as uow_mod
 from bot.core.notify import tell
+from bot.core.roles import MANAGERS
 from bot.dispatch import cards, sla, sla_watch
 from bot.roster.duty import next_window_start, on_duty, rotation_member
 from bot.roster.model import Override, fmt_minutes
@@ -353,7 +354,7 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff:
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
         return AckResult(False, None)
-    if staff.role not in cards.MANAGER_ROLES and not await was_dispatched_to(uow, ticket_id, staff):
+    if staff.role not in MANAGERS and not await was_dispatched_to(uow, ticket_id, staff):
         return AckResult(False, ticket, allowed=False)
     result = await uow.session.execute(
         update(Ticket)

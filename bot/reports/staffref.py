@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.roles import Role
 from storage.models import Staff, TelegramUser
 
 
@@ -42,7 +43,7 @@ async def mentioned_staff(session: AsyncSession, text: str) -> Staff | None:
     rows = (await session.execute(
         select(Staff, TelegramUser.username).outerjoin(
             TelegramUser, (TelegramUser.staff_id == Staff.id) | (TelegramUser.id == Staff.telegram_user_id)
-        ).where(Staff.role == "engineer")
+        ).where(Staff.role == Role.ENGINEER)
     )).all()
     found = {
         staff.id: staff for staff, username in rows

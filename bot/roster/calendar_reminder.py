@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import timers
 from bot.core import uow as uow_mod
 from bot.core.notify import tell
+from bot.core.roles import Role
 from bot.desk import Desk
 from bot.roster.calendar import coverage_warning, missing_years
 from bot.roster.model import CalendarOverrides
@@ -56,7 +57,7 @@ async def _reachable_admins(session: AsyncSession) -> list[int]:
     rows = await session.scalars(
         select(Staff.telegram_user_id)
         .join(TelegramUser, TelegramUser.id == Staff.telegram_user_id)
-        .where(Staff.role == "admin", Staff.active.is_(True))
+        .where(Staff.role == Role.ADMIN, Staff.active.is_(True))
         .order_by(Staff.id)
     )
     return [uid for uid in rows.all() if uid is not None]

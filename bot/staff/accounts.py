@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.roles import STAFF_ORDER
 from storage.models import AuditEntry, Invite, Staff, TelegramUser
 
-ROLES = ("engineer", "supervisor", "admin")
+ROLES: tuple[str, ...] = tuple(r.value for r in STAFF_ORDER)
 INVITE_TTL = dt.timedelta(hours=72)
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(hours=1)
