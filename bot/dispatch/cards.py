@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
 from bot.core.i18n import render
 from bot.core.notify import locale_of, tell
+from bot.core.roles import MANAGERS
 from bot.rules import qa_facts
 from bot.staff.lookup import active_staff
 from bot.tickets import attachments
@@ -32,7 +34,6 @@ from storage.models import (
     TicketEvent,
 )
 
-MANAGER_ROLES = ("supervisor", "admin")
 FORWARD_MAX = attachments.MAX_PER_REPORT  # a report's files all follow its card
 
 
@@ -59,22 +60,22 @@ def card_buttons(
     def label(name: str) -> str:
         return render(locale, f"dispatch/labels#{name}")
 
-    work = [(label("contact"), f"dp:contact:{ticket_id}"), (label("resolve"), f"dp:resolve:{ticket_id}")]
+    work = [(label("contact"), encode("dp", "contact", ticket_id)), (label("resolve"), encode("dp", "resolve", ticket_id))]
     if acknowledged:
         rows = [work]
         if holder and paused:
-            rows.append([(label("resume"), f"dp:resume:{ticket_id}")])
+            rows.append([(label("resume"), encode("dp", "resume", ticket_id))])
         elif holder:
-            rows.append([(label("pause_customer"), f"dp:pause_customer:{ticket_id}"),
-                         (label("pause_parts"), f"dp:pause_parts:{ticket_id}")])
-        return [*rows, [(label("handover"), f"dp:handover:{ticket_id}")]]
-    return [[(label("ack"), f"dp:ack:{ticket_id}")], work, [(label("handover"), f"dp:handover:{ticket_id}")]]
+            rows.append([(label("pause_customer"), encode("dp", "pause_customer", ticket_id)),
+                         (label("pause_parts"), encode("dp", "pause_parts", ticket_id))])
+        return [*rows, [(label("handover"), encode("dp", "handover", ticket_id))]]
+    return [[(label("ack"), encode("dp", "ack", ticket_id))], work, [(label("handover"), encode("dp", "handover", ticket_id))]]
 
 
 def alert_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.Buttons:
     """A supervisor's alert: the card's buttons plus *Assign*."""
     return [*card_buttons(locale, ticket_id, acknowledged),
-            [(render(locale, "dispatch/labels#assign"), f"as:menu:{ticket_id}")]]
+            [(render(locale, "dispatch/labels#assign"), encode("as", "menu", ticket_id))]]
 
 
 
@@ -156,7 +157,7 @@ async def supervisors(uow: uow_mod.UnitOfWork) -> list[Staff]:
     """Active, registered supervisors and admins."""
     return [
         s for s in await active_staff(uow.session)
-        if s.role in MANAGER_ROLES and s.telegram_user_id is not None
+        if s.role in MANAGERS and s.telegram_user_id is not None
     ]
 
 
@@ -181,7 +182,7 @@ async def alert_holder(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, templ
     """Send ``template`` with the card context and buttons to the engineer holding the ticket
     (not when that is a supervisor, who is told as one); True when sent."""
     holder = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
-    if holder is None or not holder.active or holder.telegram_user_id is None or holder.role in MANAGER_ROLES:
+    if holder is None or not holder.active or holder.telegram_user_id is None or holder.role in MANAGERS:
         return False
     ctx = await card_context(uow, desk, ticket)
     await tell(

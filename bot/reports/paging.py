@@ -8,17 +8,16 @@ may turn them.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.callbacks import decode, encode
 from bot.core.uow import UnitOfWork
 from storage.models import ReportPages
 
 PAGE_LIMIT = 3500  # characters of HTML per page; Telegram allows 4096 characters of text
 KEEP = dt.timedelta(days=7)
-CALLBACK = re.compile(r"^sv:pg:(\d{1,12}):(\d{1,5})$")
 
 
 def split_pages(text: str, limit: int = PAGE_LIMIT) -> list[str]:
@@ -63,11 +62,11 @@ async def store(session: AsyncSession, owner_user_id: int, pages: list[str], now
 
 async def page_of(session: AsyncSession, data: str | None, user_id: int) -> tuple[int, int, list[str]] | None:
     """Validate ``sv:pg:<id>:<n>``: (id, n, pages) if the set exists, is ``user_id``'s and has page n."""
-    m = CALLBACK.match(data or "")
-    if m is None:
+    press = decode(data, "sv")
+    if press is None:
         return None
-    row = await session.get(ReportPages, int(m.group(1)))
-    n = int(m.group(2))
+    row = await session.get(ReportPages, press.num(0))
+    n = press.num(1)
     if row is None or row.owner_user_id != user_id or not 0 <= n < len(row.pages):
         return None
     return row.id, n, list(row.pages)
@@ -77,9 +76,9 @@ def buttons(set_id: int, n: int, count: int) -> list[list[tuple[str, str]]]:
     """◀ n/N ▶ (arrows wrap around)."""
     prev_n, next_n = (n - 1) % count, (n + 1) % count
     return [[
-        ("◀", f"sv:pg:{set_id}:{prev_n}"),
-        (f"{n + 1}/{count}", f"sv:pg:{set_id}:{n}"),
-        ("▶", f"sv:pg:{set_id}:{next_n}"),
+        ("◀", encode("sv", "pg", set_id, prev_n)),
+        (f"{n + 1}/{count}", encode("sv", "pg", set_id, n)),
+        ("▶", encode("sv", "pg", set_id, next_n)),
     ]]
 
 

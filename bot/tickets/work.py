@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import timers
 from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
 from bot.core.i18n import render
 from bot.core.notify import locale_of, tell
 from bot.dispatch import assign, cards
@@ -40,7 +41,7 @@ def record_contact(
 
 def rating_buttons(locale: str, ticket_id: int) -> uow_mod.Buttons:
     """The five rating buttons of policy §5."""
-    return [[(render(locale, f"work/labels#rate_{k}"), f"rt:{ticket_id}:{k}")] for k in RATING_KEYS]
+    return [[(render(locale, f"work/labels#rate_{k}"), encode("rt", "", ticket_id, k))] for k in RATING_KEYS]
 
 
 class TicketChanged(Exception):
@@ -98,7 +99,7 @@ async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Sta
         report = render(locale, "work/text#service_report", number=ticket.number, engineer=staff.name, summary=summary)
         uow.send(
             ticket.reporter_user_id, report, priority=uow_mod.PRIORITY_NOTICE, ref=f"ticket:{ticket.id}",
-            buttons=[[(render(locale, "work/labels#confirm_report"), f"sr:{ticket.id}")]],
+            buttons=[[(render(locale, "work/labels#confirm_report"), encode("sr", "", ticket.id))]],
         )
     else:
         await ask_rating(uow, desk, ticket)
