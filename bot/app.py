@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import update as sql_update
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.config import Settings
 from bot.core import uow as uow_mod
@@ -27,7 +27,7 @@ from bot.runtime.processing import ChatOrderedProcessor, UpdateRunner
 from bot.runtime.timer_worker import TimerWorker
 from bot.tickets import work
 from handlers import register_all
-from handlers.base import apologise
+from handlers.base import CONTEXT_TYPES, DESK_KEY, DeskContext, apologise
 from handlers.guard import install as install_guard
 from storage.db import Database
 from storage.migrate import upgrade_async
@@ -54,7 +54,7 @@ TIMER_STARTUP: tuple[StartupHook, ...] = (
 )
 
 
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _on_error(update: object, context: DeskContext) -> None:
     """A handler raised: mark the unit of work failed so its transaction is rolled back."""
     try:
         uow_mod.current().failed = context.error
@@ -107,6 +107,7 @@ class ServiceDeskApp:
             .base_url(base_url)
             .base_file_url(base_file_url)
             .updater(None)
+            .context_types(CONTEXT_TYPES)
             .job_queue(None)
             .rate_limiter(self._limiter(rate_limit))
             .connection_pool_size(64)
@@ -133,7 +134,7 @@ class ServiceDeskApp:
         processor = ChatOrderedProcessor(self.runner, self.settings.max_concurrent_updates)
         bot_app = self._builder.concurrent_updates(processor).build()
         self.sender.bot = bot_app.bot
-        bot_app.bot_data["desk"] = self.desk
+        bot_app.bot_data[DESK_KEY] = self.desk
         bot_app.add_error_handler(_on_error)
         register_all(bot_app)
         install_guard(bot_app)  # flood limit, admin audit

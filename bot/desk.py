@@ -1,7 +1,7 @@
 """The desk: everything a handler or domain function may need besides the update.
 
-Reachable as ``bot_data['desk']`` in handlers and passed as ``desk`` to the domain and to timer
-handlers. Built by ``bot/app.py``; the command line loads the same policy and roster with
+Reachable as ``context.desk`` in handlers (``handlers.base.DeskContext``) and passed as ``desk``
+to the domain and to timer handlers. Built by ``bot/app.py``; the command line loads the same policy and roster with
 ``load_desk_policy`` and ``load_desk_roster``.
 """
 

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.core import uow as uow_mod
 from bot.core.roles import Role
 from bot.staff import accounts as staff_mod
 from bot.staff import ical_tokens
-from handlers.base import Actor, guarded, role_of
+from handlers.base import Actor, DeskContext, guarded, role_of
 
 
 @guarded()
-async def register_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def register_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/register CODE``: link this Telegram account to a staff record."""
     if not context.args:
         actor.reply("admin/text#register_usage")
         return
-    uow = uow_mod.current()
+    uow = actor.uow
     result = await staff_mod.register(uow.session, actor.user, context.args[0], uow.now)
     if not result.ok:
         actor.reply(f"admin/text#register_{result.reason}")
@@ -28,9 +26,9 @@ async def register_command(update: Update, context: ContextTypes.DEFAULT_TYPE, a
 
 
 @guarded(roles={Role.ADMIN})
-async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def staff_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/staff`` | ``/staff deactivate|activate|invite|ical KEY`` | ``/staff role KEY ROLE``."""
-    uow = uow_mod.current()
+    uow = actor.uow
     args = context.args or []
     who = f"tg:{actor.user.id}"
     try:

@@ -9,29 +9,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.core import uow as uow_mod
+from bot.core.callbacks import Press, decode
 from bot.core.i18n import CHINESE, pick_locale, render, written_locale
+from bot.core.roles import ALL, Role
 from bot.desk import Desk
 from storage.models import TelegramUser
 from storage.repo import upsert_user
 
 log = logging.getLogger(__name__)
 
-ROLES = ("customer", "engineer", "supervisor", "admin")
-STAFF_ROLES = frozenset({"engineer", "supervisor", "admin"})
-MANAGERS = frozenset({"supervisor", "admin"})
-
 
 @dataclass
 class Actor:
-    """The person behind an update."""
+    """The person behind an update, with the unit of work of this update (its one transaction:
+    ``actor.uow.session`` reads and writes, ``actor.uow.send`` queues replies)."""
 
     user: TelegramUser
-    role: str
+    role: Role
     locale: str
     chat_id: int
+    uow: uow_mod.UnitOfWork
 
     def t(self, name: str, /, **context: Any) -> str:
         """Render a template in this person's locale."""
@@ -39,28 +39,45 @@ class Actor:
 
     def reply(self, name: str, /, *, buttons: uow_mod.Buttons | None = None, **context: Any) -> None:
         """Queue a templated reply to this chat."""
-        uow_mod.current().send(self.chat_id, self.t(name, **context), buttons=buttons)
+        self.uow.send(self.chat_id, self.t(name, **context), buttons=buttons)
 
 
-def desk_of(context: ContextTypes.DEFAULT_TYPE) -> Desk:
-    """The desk services attached to the application."""
-    return context.application.bot_data["desk"]
+class DeskContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+    """The context of every handler (``ContextTypes(context=DeskContext)`` in bot/app.py): PTB's
+    context plus the desk of this instance."""
+
+    @property
+    def desk(self) -> Desk:
+        """The desk services attached to the application (``bot_data["desk"]``, set by bot/app.py)."""
+        desk = self.application.bot_data[DESK_KEY]
+        assert isinstance(desk, Desk)
+        return desk
 
 
-def role_of(user: TelegramUser) -> str:
+DESK_KEY = "desk"
+CONTEXT_TYPES = ContextTypes(context=DeskContext)
+
+
+def pressed(update: Update, prefix: str) -> Press | None:
+    """The button press of ``update`` parsed by the callback codec; ``None`` for anything malformed,
+    forged beyond the codec's shapes, or of another prefix (answer it as a stale button)."""
+    query = update.callback_query
+    return decode(query.data if query is not None else None, prefix)
+
+
+def role_of(user: TelegramUser) -> Role:
     """Staff role when linked to an active staff record, else customer."""
     if user.staff is not None and user.staff.active:
-        return user.staff.role
-    return "customer"
+        return Role(user.staff.role)
+    return Role.CUSTOMER
 
 
-async def load_actor(update: Update, default_locale: str = "zh") -> Actor | None:
+async def load_actor(update: Update, uow: uow_mod.UnitOfWork, default_locale: str = "zh") -> Actor | None:
     """Upsert the Telegram user of ``update`` and describe them."""
     tg_user = update.effective_user
     chat = update.effective_chat
     if tg_user is None or chat is None or tg_user.is_bot:
         return None
-    uow = uow_mod.current()
     user = await upsert_user(
         uow.session,
         user_id=tg_user.id,
@@ -71,7 +88,7 @@ async def load_actor(update: Update, default_locale: str = "zh") -> Actor | None
         now=uow.now,
     )
     _follow_script(user, update)
-    return Actor(user=user, role=role_of(user), locale=user.locale, chat_id=chat.id)
+    return Actor(user=user, role=role_of(user), locale=user.locale, chat_id=chat.id, uow=uow)
 
 
 def _follow_script(user: TelegramUser, update: Update) -> None:
@@ -86,24 +103,27 @@ def _follow_script(user: TelegramUser, update: Update) -> None:
     user.locale = written_locale(text, user.locale)
 
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor], Awaitable[Any]]
-Guarded = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]  # what PTB calls
+Handler = Callable[[Update, DeskContext, Actor], Awaitable[Any]]
+Guarded = Callable[[Update, DeskContext], Coroutine[Any, Any, Any]]  # what PTB calls
 
 
-def guarded(roles: Collection[str] = ROLES) -> Callable[[Handler], Guarded]:
-    """Load the actor, enforce ``roles``, answer the button press; then call the handler."""
+def guarded(roles: Collection[Role] = ALL) -> Callable[[Handler], Guarded]:
+    """Load the actor, enforce ``roles``, answer the button press; then call the handler with
+    the actor, who carries this update's unit of work (``actor.uow``): the one place of the edge
+    that looks the unit of work up (``uow_mod.current()``, set by bot/runtime/processing.py)."""
 
     def wrap(fn: Handler) -> Guarded:
         @functools.wraps(fn)
-        async def inner(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+        async def inner(update: Update, context: DeskContext) -> Any:
+            uow = uow_mod.current()
             if update.effective_chat is not None and update.effective_chat.type != "private":
-                return _not_in_groups(update, desk_of(context).settings.default_locale)
-            actor = await load_actor(update, desk_of(context).settings.default_locale)
+                return _not_in_groups(update, uow, context.desk.settings.default_locale)
+            actor = await load_actor(update, uow, context.desk.settings.default_locale)
             if actor is None:
                 return None
             query = update.callback_query
             if query is not None:
-                uow_mod.current().after_commit.append(_answer_later(query))
+                actor.uow.after_commit.append(_answer_later(query))
             if actor.role not in roles:
                 log.info("refused %s for role %s", fn.__name__, actor.role)
                 actor.reply("common/not_allowed")
@@ -115,9 +135,8 @@ def guarded(roles: Collection[str] = ROLES) -> Callable[[Handler], Guarded]:
     return wrap
 
 
-def _not_in_groups(update: Update, default_locale: str) -> None:
+def _not_in_groups(update: Update, uow: uow_mod.UnitOfWork, default_locale: str) -> None:
     """In a group everyone reads the replies and shares one conversation: serve nothing there."""
-    uow = uow_mod.current()
     if update.callback_query is not None:
         uow.after_commit.append(_answer_later(update.callback_query))
     msg, chat = update.effective_message, update.effective_chat

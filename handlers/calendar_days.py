@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.core import uow as uow_mod
 from bot.core.roles import Role
 from bot.roster import calendar_store as store
 from bot.roster.calendar import missing_years
-from handlers.base import Actor, desk_of, guarded
+from handlers.base import Actor, DeskContext, guarded
 
 
 @guarded(roles={Role.ADMIN})
-async def calendar_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def calendar_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/calendar`` | ``/calendar add DATE[..DATE] workday|off [NAME]`` | ``/calendar remove DATE[..DATE]``."""
-    uow = uow_mod.current()
-    desk = desk_of(context)
+    uow = actor.uow
+    desk = context.desk
     args = context.args or []
     today = uow.now.astimezone(desk.clock.tz).date()
     by = actor.user.staff.key if actor.user.staff is not None else f"tg:{actor.user.id}"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
 from bot.core.i18n import LOCALES
-from handlers.base import Actor, guarded
+from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.flows import flow
 from storage.models import Conversation
 from storage.repo import clear_conversation, set_conversation
@@ -22,27 +22,27 @@ _LANG_WORDS = {
 
 
 @guarded()
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def start(update: Update, context: DeskContext, actor: Actor) -> None:
     """Greeting and what this person can do, by role."""
     actor.reply("common/start", role=actor.role, name=actor.user.first_name)
 
 
 @guarded()
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def help_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """Commands available to this person's role."""
     actor.reply("common/help", role=actor.role)
 
 
 def _lang_buttons() -> uow_mod.Buttons:
     """简体中文 | 繁體中文 | 繁體中文（香港） on one row, English under them."""
-    chinese = [(LANG_NAMES[code], f"lang:{code}") for code in LOCALES if code != "en"]
-    return [chinese, [(LANG_NAMES["en"], "lang:en")]]
+    chinese = [(LANG_NAMES[code], encode("lang", "", code)) for code in LOCALES if code != "en"]
+    return [chinese, [(LANG_NAMES["en"], encode("lang", "", "en"))]]
 
 
 @guarded()
-async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def lang_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/lang`` [zh|zh-hant|zh-hk|en]: switch at once, or ask with buttons (a one-step flow)."""
-    uow = uow_mod.current()
+    uow = actor.uow
     wanted = _match_lang(" ".join(context.args or []))
     if wanted:
         await _set_locale(actor, wanted)
@@ -52,19 +52,18 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
 
 
 @guarded()
-async def lang_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def lang_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """The language buttons (callback data ``lang:<code>``, checked against known locales)."""
-    data = update.callback_query.data if update.callback_query else ""
-    code = (data or "").partition(":")[2]
-    if code not in LOCALES:
+    press = pressed(update, "lang")
+    if press is None:
         actor.reply("common/stale_button")
         return
-    await _set_locale(actor, code)
+    await _set_locale(actor, press.text(0))
 
 
 @flow("lang")
 async def lang_step(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation
+    update: Update, context: DeskContext, actor: Actor, conv: Conversation
 ) -> None:
     """A typed answer to the language question."""
     text = update.effective_message.text if update.effective_message else ""
@@ -84,7 +83,7 @@ def _match_lang(text: str) -> str | None:
 
 
 async def _set_locale(actor: Actor, code: str) -> None:
-    uow = uow_mod.current()
+    uow = actor.uow
     actor.user.locale = code
     actor.user.locale_chosen = True
     actor.locale = code
@@ -93,24 +92,24 @@ async def _set_locale(actor: Actor, code: str) -> None:
 
 
 @guarded()
-async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def unsupported(update: Update, context: DeskContext, actor: Actor) -> None:
     """Stickers, voice, locations, files outside a flow: say what the bot understands."""
     actor.reply("common/unsupported")
 
 
 @guarded()
-async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def edited(update: Update, context: DeskContext, actor: Actor) -> None:
     """An edited message: explain that edits do not change what was submitted."""
     actor.reply("common/edited")
 
 
 @guarded()
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def unknown_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """A command nobody registered."""
     actor.reply("common/unknown_command", role=actor.role)
 
 
 @guarded()
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def stale_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """A button press whose data no handler recognises (old or forged)."""
     actor.reply("common/stale_button")

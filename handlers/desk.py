@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.core import uow as uow_mod
 from bot.core.roles import MANAGERS
 from bot.tickets import intake
-from handlers.base import Actor, desk_of, guarded
+from handlers.base import Actor, DeskContext, guarded
 from storage.models import Customer
 
 MAX_ARG = 40  # a ticket or customer number is short; anything longer is echoed cut
 
 
 @guarded(roles=MANAGERS)
-async def verify_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def verify_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """Confirm the reporter of an unverified ticket (``intake.desk_confirms``, as ``sdbot customers
     verify`` does); the reporter is told their account is verified."""
     args = context.args or []
@@ -23,11 +21,11 @@ async def verify_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
         actor.reply("tickets/text#verify_usage")
         return
     number, customer_number = args[0][:MAX_ARG], (args[1][:MAX_ARG] if len(args) == 2 else None)
-    uow = uow_mod.current()
+    uow = actor.uow
     staff_id = actor.user.staff.id if actor.user.staff is not None else None
     try:
         ticket = await intake.desk_confirms(uow, number, customer_number, by_staff=staff_id,
-                                            default_locale=desk_of(context).settings.default_locale)
+                                            default_locale=context.desk.settings.default_locale)
     except intake.VerifyError as exc:
         actor.reply("tickets/text#verify_failed", reason=exc.reason, number=number, customer=customer_number)
         return

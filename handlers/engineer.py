@@ -7,11 +7,12 @@ import re
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
 from bot.core.i18n import render
 from bot.core.notify import tell
+from bot.core.roles import MANAGERS, STAFF, Role
 from bot.dispatch import cards
 from bot.dispatch import routing as dispatch
 from bot.roster.calendar import makeup_missing
@@ -37,14 +38,13 @@ from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
 from bot.tickets import pause as pauses
 from bot.tickets import work as worklog
-from handlers.base import STAFF_ROLES, Actor, desk_of, guarded
+from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.flows import flow
 from storage.models import Conversation, Staff, Ticket
 from storage.repo import clear_conversation, get_conversation, set_conversation
 
 CONTACT_KINDS = ("phone", "remote", "onsite")
 TEXT_MAX = 1000
-_CALLBACK = re.compile(r"^dp:(ack|contact|resolve|handover|pause_customer|pause_parts|resume):([0-9]{1,12})$")
 
 
 def _staff(actor: Actor) -> Staff:
@@ -53,19 +53,19 @@ def _staff(actor: Actor) -> Staff:
 
 
 
-@guarded(roles=STAFF_ROLES)
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles=STAFF)
+async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``dp:<action>:<ticket id>`` — validated, then checked against the ticket's state."""
     query = update.callback_query
-    match = _CALLBACK.match(query.data or "") if query else None
-    if match is None:
+    press = pressed(update, "dp")
+    if press is None:
         actor.reply("common/stale_button")
         return
-    action, ticket_id = match.group(1), int(match.group(2))
-    uow = uow_mod.current()
-    desk = desk_of(context)
-    pressed = query.message.message_id if query is not None and query.message is not None else None
-    if not await cards.is_card(uow, actor.chat_id, pressed, ticket_id):  # forged or foreign data
+    action, ticket_id = press.action, press.num(0)
+    uow = actor.uow
+    desk = context.desk
+    message_id = query.message.message_id if query is not None and query.message is not None else None
+    if not await cards.is_card(uow, actor.chat_id, message_id, ticket_id):  # forged or foreign data
         known = await uow.session.get(Ticket, ticket_id)
         if known is None:
             actor.reply("common/stale_button")
@@ -98,7 +98,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         await _pause_or_resume(uow, desk, actor, ticket, action)
     elif action == "contact":
         await set_conversation(uow.session, actor.chat_id, "work", "contact_kind", {"ticket_id": ticket.id}, uow.now)
-        buttons = [[(actor.t(f"work/labels#kind_{k}"), f"wk:kind:{k}") for k in CONTACT_KINDS]]
+        buttons = [[(actor.t(f"work/labels#kind_{k}"), encode("wk", "kind", k)) for k in CONTACT_KINDS]]
         actor.reply("work/text#ask_kind", buttons=buttons, number=ticket.number)
     elif action == "resolve":
         await set_conversation(uow.session, actor.chat_id, "work", "resolve", {"ticket_id": ticket.id}, uow.now)
@@ -137,7 +137,7 @@ def _may_work(actor: Actor, ticket: Ticket) -> bool:
     """The assignee works the ticket once acknowledged; supervisors and admins too (after ack)."""
     if ticket.status not in tickets.OPEN_STATES or ticket.status in ("new", "dispatched"):
         return False
-    if actor.role in ("supervisor", "admin"):
+    if actor.role in MANAGERS:
         return True
     return ticket.assignee_id == _staff(actor).id
 
@@ -147,13 +147,14 @@ async def _may_hand_over(uow: uow_mod.UnitOfWork, actor: Actor, ticket: Ticket) 
     return ticket.status == "dispatched" and await dispatch.was_dispatched_to(uow, ticket.id, _staff(actor))
 
 
-@guarded(roles=STAFF_ROLES)
-async def on_kind(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles=STAFF)
+async def on_kind(update: Update, context: DeskContext, actor: Actor) -> None:
     """``wk:kind:<phone|remote|onsite>`` in the record-contact flow."""
-    uow = uow_mod.current()
+    uow = actor.uow
 
     conv = await get_conversation(uow.session, actor.chat_id)
-    kind = (update.callback_query.data or "").rpartition(":")[2] if update.callback_query else ""
+    press = pressed(update, "wk")
+    kind = press.text(0) if press is not None else ""
     if conv is None or conv.flow != "work" or conv.step != "contact_kind" or kind not in CONTACT_KINDS:
         actor.reply("common/stale_button")
         return
@@ -163,10 +164,10 @@ async def on_kind(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
 
 
 @flow("work")
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation) -> None:
+async def on_text(update: Update, context: DeskContext, actor: Actor, conv: Conversation) -> None:
     """Typed answers in the engineer's work flows (the role is checked again: it may have changed)."""
-    uow = uow_mod.current()
-    if actor.role not in STAFF_ROLES:
+    uow = actor.uow
+    if actor.role not in STAFF:
         await clear_conversation(uow.session, actor.chat_id)
         actor.reply("common/not_allowed")
         return
@@ -204,7 +205,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Act
         await clear_conversation(uow.session, actor.chat_id)
         actor.reply("work/text#contact_saved", number=ticket.number, minutes=minutes)
     elif conv.step in ("resolve", "handover"):
-        await _resolve_or_hand_over(uow, desk_of(context), actor, conv.step, ticket, text)
+        await _resolve_or_hand_over(uow, context.desk, actor, conv.step, ticket, text)
 
 
 async def _resolve_or_hand_over(
@@ -239,12 +240,12 @@ def _minutes(text: str) -> int | None:
     return minutes if 1 <= minutes <= 1440 else None
 
 
-@guarded(roles=STAFF_ROLES)
-async def oncall(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles=STAFF)
+async def oncall(update: Update, context: DeskContext, actor: Actor) -> None:
     """Who is on duty now and the next handoffs."""
 
-    uow = uow_mod.current()
-    roster = await dispatch.effective_roster(uow, desk_of(context))
+    uow = actor.uow
+    roster = await dispatch.effective_roster(uow, context.desk)
     names = {m.key: m.name for m in roster.members.values()}
     staff_names = await _staff_names(uow)
     now = [
@@ -259,15 +260,15 @@ async def oncall(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Acto
     actor.reply("work/text#oncall", now=now, handoffs=handoffs, next_start=next_window_start(roster, uow.now))
 
 
-@guarded(roles=STAFF_ROLES)
-async def myshifts(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles=STAFF)
+async def myshifts(update: Update, context: DeskContext, actor: Actor) -> None:
     """The engineer's coming duty (two weeks)."""
 
-    uow = uow_mod.current()
-    roster = await dispatch.effective_roster(uow, desk_of(context))
+    uow = actor.uow
+    roster = await dispatch.effective_roster(uow, context.desk)
     shifts = upcoming_shifts(roster, _staff(actor).key, uow.now, days=14)
     token = await ical_tokens.ensure_token(uow.session, _staff(actor))
-    url = ical_tokens.feed_url(ical_tokens.public_base(desk_of(context).settings), token)
+    url = ical_tokens.feed_url(ical_tokens.public_base(context.desk.settings), token)
     actor.reply("work/text#myshifts", shifts=shifts[:30], ical_url=url)
 
 
@@ -282,7 +283,6 @@ async def _staff_names(uow: uow_mod.UnitOfWork) -> dict[str, str]:
 
 # --- roster commands: /roster, /cover (supervisors), /swap (engineers) ----------------------
 
-_SWAP_CALLBACK = re.compile(r"^sw:(ok|no):([0-9]{1,12})$")
 ROSTER_DAYS_MAX = 31
 
 
@@ -291,12 +291,12 @@ def _span(actor: Actor, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> 
     return span_text(start, end, tz)
 
 
-@guarded(roles=STAFF_ROLES)
-async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles=STAFF)
+async def roster_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/roster [days]``: the duty calendar from today (covers and swaps included)."""
 
-    uow = uow_mod.current()
-    desk = desk_of(context)
+    uow = actor.uow
+    desk = context.desk
     args = context.args or []
     days = int(args[0]) if args and args[0].isdecimal() else 7
     days = max(1, min(days, ROSTER_DAYS_MAX))
@@ -314,12 +314,12 @@ async def roster_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     )
 
 
-@guarded(roles=("supervisor", "admin"))
-async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles=MANAGERS)
+async def cover_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/cover MEMBER COVERS DATE[..DATE]`` | ``/cover cancel ID`` (supervisors)."""
 
-    uow = uow_mod.current()
-    desk = desk_of(context)
+    uow = actor.uow
+    desk = context.desk
     args = context.args or []
     try:
         if len(args) == 2 and args[0] == "cancel" and args[1].isdecimal() and len(args[1]) <= 12:
@@ -345,12 +345,12 @@ async def cover_command(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
                        default_locale=desk.settings.default_locale, **ctx)
 
 
-@guarded(roles=("engineer",))
-async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles={Role.ENGINEER})
+async def swap_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/swap PARTNER MY_DATES THEIR_DATES``: propose a swap; the partner accepts with a button."""
 
-    uow = uow_mod.current()
-    desk = desk_of(context)
+    uow = actor.uow
+    desk = context.desk
     args = context.args or []
     if len(args) != 3:
         actor.reply("roster/text#swap_usage")
@@ -376,23 +376,23 @@ async def swap_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     if partner.telegram_user_id is not None:
         await tell(
             uow, partner.telegram_user_id, "roster/text#swap_request", default_locale=desk.settings.default_locale,
-            buttons_of=lambda loc: [[(render(loc, "roster/labels#accept"), f"sw:ok:{row.id}"),
-                                     (render(loc, "roster/labels#decline"), f"sw:no:{row.id}")]],
+            buttons_of=lambda loc: [[(render(loc, "roster/labels#accept"), encode("sw", "ok", row.id)),
+                                     (render(loc, "roster/labels#decline"), encode("sw", "no", row.id))]],
             **ctx,
         )
 
 
-@guarded(roles=("engineer",))
-async def swap_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles={Role.ENGINEER})
+async def swap_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``sw:ok:<id>`` / ``sw:no:<id>``: only the proposed partner may answer, once."""
 
-    uow = uow_mod.current()
-    desk = desk_of(context)
-    match = _SWAP_CALLBACK.match(update.callback_query.data or "") if update.callback_query else None
-    if match is None:
+    uow = actor.uow
+    desk = context.desk
+    press = pressed(update, "sw")
+    if press is None:
         actor.reply("common/stale_button")
         return
-    result = await answer_swap(uow.session, int(match.group(2)), _staff(actor).key, match.group(1) == "ok", uow.now)
+    result = await answer_swap(uow.session, press.num(0), _staff(actor).key, press.action == "ok", uow.now)
     if not result.ok:
         actor.reply(f"roster/text#swap_{result.reason}")
         return

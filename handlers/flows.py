@@ -6,16 +6,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.core import uow as uow_mod
 from bot.core.roles import MANAGERS
-from handlers.base import Actor, guarded
+from handlers.base import Actor, DeskContext, guarded
 from storage.models import Conversation
 from storage.repo import get_conversation
 
-StepHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor, Conversation], Awaitable[Any]]
-Fallback = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor], Awaitable[Any]]
+StepHandler = Callable[[Update, DeskContext, Actor, Conversation], Awaitable[Any]]
+Fallback = Callable[[Update, DeskContext, Actor], Awaitable[Any]]
 
 FLOWS: dict[str, StepHandler] = {}
 _fallback: list[Fallback] = []
@@ -43,9 +41,9 @@ def set_fallback(fn: Fallback) -> None:
 
 
 @guarded()
-async def route_message(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> Any:
+async def route_message(update: Update, context: DeskContext, actor: Actor) -> Any:
     """Send the message to the chat's running flow, else to the fallback."""
-    conv = await get_conversation(uow_mod.current().session, actor.chat_id)
+    conv = await get_conversation(actor.uow.session, actor.chat_id)
     if conv is not None and conv.flow in FLOWS:
         return await FLOWS[conv.flow](update, context, actor, conv)
     if _manager_fallback and actor.role in MANAGERS:

@@ -15,20 +15,19 @@ from __future__ import annotations
 import re
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
+from bot.core.roles import Role
 from bot.tickets import lifecycle as tickets
 from bot.tickets import pause as pauses
 from bot.tickets import work as worklog
 from handlers import report
-from handlers.base import Actor, desk_of, guarded
+from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.flows import route_message
 from storage.models import Ticket
 from storage.repo import clear_conversation, get_conversation
 
 _NUMBER = re.compile(r"SD-[0-9]{4}-[0-9]{6}")
-_CALLBACK = re.compile(r"^fu:(reopen|no):([0-9]{1,12})$")
 
 
 async def _replied_ticket(update: Update, actor: Actor) -> Ticket | None:
@@ -40,19 +39,19 @@ async def _replied_ticket(update: Update, actor: Actor) -> Ticket | None:
     found = _NUMBER.search(replied.text or replied.caption or "")
     if found is None:
         return None
-    return await tickets.customer_ticket(uow_mod.current().session, found.group(0), actor.user.id)
+    return await tickets.customer_ticket(actor.uow.session, found.group(0), actor.user.id)
 
 
 @guarded()
-async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def on_reply(update: Update, context: DeskContext, actor: Actor) -> None:
     """A reply to a ticket message: add to the ticket or offer to reopen it."""
-    uow = uow_mod.current()
+    uow = actor.uow
     msg = update.effective_message
     text = ((msg.text or msg.caption or "") if msg else "").strip()
     item = report.attachment_of(msg)
     ticket = None
     conv = await get_conversation(uow.session, actor.chat_id)
-    if actor.role == "customer" and (text or item):
+    if actor.role == Role.CUSTOMER and (text or item):
         ticket = await _replied_ticket(update, actor)
         if ticket is None and item is None and conv is None:  # plain text while a ticket waits for them
             ticket = await pauses.waiting_for(uow.session, actor.user.id)
@@ -64,10 +63,10 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
         await clear_conversation(uow.session, actor.chat_id)
     files = [item] if item is not None else None
     # whole: a message is at most 4096 characters
-    outcome = await worklog.customer_follow_up(uow, desk_of(context), ticket, text, files)
+    outcome = await worklog.customer_follow_up(uow, context.desk, ticket, text, files)
     if outcome == "ask_reopen":
-        buttons = [[(actor.t("work/labels#reopen_yes"), f"fu:reopen:{ticket.id}"),
-                    (actor.t("work/labels#reopen_no"), f"fu:no:{ticket.id}")]]
+        buttons = [[(actor.t("work/labels#reopen_yes"), encode("fu", "reopen", ticket.id)),
+                    (actor.t("work/labels#reopen_no"), encode("fu", "no", ticket.id))]]
         actor.reply("work/text#ask_reopen", buttons=buttons, number=ticket.number)
     elif outcome == "added":
         actor.reply("work/text#info_added", number=ticket.number)
@@ -77,21 +76,21 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
         await report.prompt(actor, conv.step, dict(conv.data))
 
 
-@guarded(roles=("customer",))
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles={Role.CUSTOMER})
+async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``fu:reopen:<id>`` / ``fu:no:<id>`` — only the reporter, only a resolved/closed ticket."""
-    uow = uow_mod.current()
-    match = _CALLBACK.match(update.callback_query.data or "") if update.callback_query else None
-    ticket = await uow.session.get(Ticket, int(match.group(2))) if match else None
-    if match is None or ticket is None or ticket.reporter_user_id != actor.user.id or ticket.status not in (
+    uow = actor.uow
+    press = pressed(update, "fu")
+    ticket = await uow.session.get(Ticket, press.num(0)) if press is not None else None
+    if press is None or ticket is None or ticket.reporter_user_id != actor.user.id or ticket.status not in (
         "resolved", "closed"
     ):  # not theirs, or no longer resolved (answered already): the question has expired
         actor.reply("common/stale_button")
         return
-    if match.group(1) == "no":
+    if press.action == "no":
         actor.reply("work/text#reopen_declined", number=ticket.number)
         return
-    outcome = await worklog.reopen(uow, desk_of(context), ticket, actor.user.id)
+    outcome = await worklog.reopen(uow, context.desk, ticket, actor.user.id)
     if outcome is None:
         actor.reply("common/stale_button")
     elif outcome.queued:
@@ -100,16 +99,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         actor.reply("work/text#reopened", number=ticket.number)
 
 
-@guarded(roles=("customer",))
-async def confirm_report(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles={Role.CUSTOMER})
+async def confirm_report(update: Update, context: DeskContext, actor: Actor) -> None:
     """``sr:<ticket id>``: the reporter confirms the on-site service report, then is asked to rate."""
-    uow = uow_mod.current()
-    raw = (update.callback_query.data or "").partition(":")[2] if update.callback_query else ""
-    ticket = await uow.session.get(Ticket, int(raw)) if re.fullmatch(r"[0-9]{1,12}", raw) else None
+    uow = actor.uow
+    press = pressed(update, "sr")
+    ticket = await uow.session.get(Ticket, press.num(0)) if press is not None else None
     if ticket is None or ticket.reporter_user_id != actor.user.id:
         actor.reply("common/stale_button")
         return
-    outcome = await worklog.confirm_service_report(uow, desk_of(context), ticket, actor.user.id)
+    outcome = await worklog.confirm_service_report(uow, context.desk, ticket, actor.user.id)
     if outcome == "confirmed":
         actor.reply("work/text#report_confirmed", number=ticket.number)
     elif outcome == "already":

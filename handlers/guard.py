@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy import select
 from telegram import Update
-from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.core import uow as uow_mod
 from bot.core.i18n import pick_locale, render
 from bot.core.logs import mask_phones
 from bot.core.ratelimit import DROP, SERVE
 from bot.core.roles import Role
-from handlers.base import desk_of
+from handlers.base import DeskContext
 from storage.models import AuditEntry, Staff, TelegramUser
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,7 @@ async def _role(session: Any, user_id: int) -> Role:
     return Role(staff.role) if staff is not None and staff.active else Role.CUSTOMER
 
 
-async def _audit_admin_command(update: Update, command: str) -> None:
-    uow = uow_mod.current()
+async def _audit_admin_command(update: Update, uow: uow_mod.UnitOfWork, command: str) -> None:
     tg_user = update.effective_user
     assert tg_user is not None and update.message is not None
     role = await _role(uow.session, tg_user.id)
@@ -41,19 +40,19 @@ async def _audit_admin_command(update: Update, command: str) -> None:
     ))
 
 
-async def guard(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guard(update: object, context: DeskContext) -> None:
     """Flood limit (customers' messages, button presses and edits), then audit admin-only commands."""
     if not isinstance(update, Update) or update.effective_user is None:
         return
     if update.message is None and update.callback_query is None and update.edited_message is None:
         return  # button presses and edits are as easy to script as messages: they count too
     tg_user = update.effective_user
-    uow = uow_mod.current()
-    verdict = desk_of(context).flood.check(tg_user.id, uow.now.timestamp())
+    uow = uow_mod.current()  # runs before (and without) handlers.base.guarded: its own look-up
+    verdict = context.desk.flood.check(tg_user.id, uow.now.timestamp())
     if verdict != SERVE and await _role(uow.session, tg_user.id) != Role.CUSTOMER:
         verdict = SERVE  # staff are never throttled: they may work through many tickets fast
     if verdict != SERVE:
-        metrics = desk_of(context).metrics
+        metrics = context.desk.metrics
         if metrics is not None:
             metrics.rate_limited.inc()
         if verdict != DROP and update.effective_chat is not None:
@@ -66,7 +65,7 @@ async def guard(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if text.startswith("/"):
         command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
         if command in ADMIN_COMMANDS:
-            await _audit_admin_command(update, command)
+            await _audit_admin_command(update, uow, command)
 
 
 def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

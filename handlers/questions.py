@@ -13,17 +13,18 @@ import hashlib
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
 from bot.core.i18n import render, written_locale
+from bot.core.roles import Role
 from bot.rules import answer as qa
 from bot.rules.customer_facts import customer_facts
 from bot.rules.intents import classify
 from bot.tickets.handover import hand_over
 from bot.tickets.intake import local
 from handlers import report
-from handlers.base import Actor, desk_of, guarded
+from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.flows import flow, set_fallback
 from storage.models import Conversation
 from storage.repo import clear_conversation, get_conversation, set_conversation
@@ -49,10 +50,10 @@ def _buttons(locale: str, choices: list[tuple[str, str]] | None = None, *, why: 
     fault", "a person"."""
     rows: uow_mod.Buttons = []
     if choices:
-        rows.append([(label, f"qa:v:{value}") for label, value in choices])
+        rows.append([(label, encode("qa", "v", value)) for label, value in choices])
     if why:
-        rows.append([(_label(locale, "why_button"), f"qa:why:{why}")])
-    rows.append([(_label(locale, "report_button"), "qa:report"), (_label(locale, "human_button"), "qa:human")])
+        rows.append([(_label(locale, "why_button"), encode("qa", "why", why))])
+    rows.append([(_label(locale, "report_button"), encode("qa", "report")), (_label(locale, "human_button"), encode("qa", "human"))])
     return rows
 
 
@@ -61,45 +62,45 @@ def _label(locale: str, name: str) -> str:
 
 
 async def _facts(actor: Actor) -> qa.CustomerFacts | None:
-    return await customer_facts(uow_mod.current().session, actor.user)
+    return await customer_facts(actor.uow.session, actor.user)
 
 
-def _today(context: ContextTypes.DEFAULT_TYPE) -> Any:
-    desk = desk_of(context)
-    return local(uow_mod.current().now, desk.clock.tz).date()
+def _today(context: DeskContext, actor: Actor) -> Any:
+    desk = context.desk
+    return local(actor.uow.now, desk.clock.tz).date()
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def on_text(update: Update, context: DeskContext, actor: Actor) -> None:
     """Fallback for messages outside any conversation: customers' text goes to the answerer."""
     msg = update.effective_message
     text = (msg.text or "").strip() if msg is not None else ""
-    if actor.role != "customer" or not text:
+    if actor.role != Role.CUSTOMER or not text:
         actor.reply("common/help", role=actor.role)
         return
     await answer_text(update, context, actor, text)
 
 
 async def answer_text(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str
+    update: Update, context: DeskContext, actor: Actor, text: str
 ) -> None:
     """Classify and answer ``text`` (its first ``QUESTION_MAX`` characters); hand over, ask a
     follow-up or reply with the answer. A report or a hand-over gets the whole text."""
-    desk = desk_of(context)
+    desk = context.desk
     locale = text_locale(actor, text)
     ans = qa.respond(
-        desk.policy, text[:QUESTION_MAX], locale=locale, today=_today(context), customer=await _facts(actor),
+        desk.policy, text[:QUESTION_MAX], locale=locale, today=_today(context, actor), customer=await _facts(actor),
         hours=getattr(desk.roster, "hours", None),
     )
     await deliver(context, actor, ans, text, locale)
 
 
 async def deliver(
-    context: ContextTypes.DEFAULT_TYPE, actor: Actor, ans: qa.Answer, question: str, locale: str
+    context: DeskContext, actor: Actor, ans: qa.Answer, question: str, locale: str
 ) -> None:
     """Send an answer: hand over to a report or a person, or store the follow-up / last question."""
-    uow = uow_mod.current()
+    uow = actor.uow
     if ans.action == "report_fault":
-        await report.begin(actor, desk_of(context).policy, first_text=question)
+        await report.begin(actor, context.desk.policy, first_text=question)
         return
     if ans.action in ("human", "complaint"):
         await clear_conversation(uow.session, actor.chat_id)
@@ -134,10 +135,10 @@ async def _remember_clauses(uow: uow_mod.UnitOfWork, chat_id: int, clauses: list
 
 
 async def _hand_over(
-    context: ContextTypes.DEFAULT_TYPE, actor: Actor, question: str, *, complaint: bool, locale: str
+    context: DeskContext, actor: Actor, question: str, *, complaint: bool, locale: str
 ) -> None:
-    uow = uow_mod.current()
-    desk = desk_of(context)
+    uow = actor.uow
+    desk = context.desk
     # the note is stored in the ticket's symptom for the staff: in the desk's language, not the customer's
     note = _label(desk.settings.default_locale, "complaint_note" if complaint else "human_note")
     done = await hand_over(uow, desk, actor.user, question, complaint=complaint, note=note)
@@ -157,7 +158,7 @@ def _new_question(text: str) -> bool:
 
 @flow(FLOW)
 async def on_flow_message(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation
+    update: Update, context: DeskContext, actor: Actor, conv: Conversation
 ) -> None:
     """A reply while a follow-up is pending (or after an answer): fill it, else a new question."""
     msg = update.effective_message
@@ -167,46 +168,46 @@ async def on_flow_message(
         return
     data = dict(conv.data)
     if (conv.step in _CHOICES or conv.step in ("date", "size", *_OPEN_CHOICES)) and not _new_question(text):
-        filled = qa.fill(conv.step, text, data.get("params") or {}, _today(context))
+        filled = qa.fill(conv.step, text, data.get("params") or {}, _today(context, actor))
         if filled is not None:
             await _finish(context, actor, data, filled)
             return
-    if actor.role == "customer":  # the new answer replaces this conversation, keeping its "Why?" clauses
+    if actor.role == Role.CUSTOMER:  # the new answer replaces this conversation, keeping its "Why?" clauses
         await answer_text(update, context, actor, text)
     else:
-        await clear_conversation(uow_mod.current().session, actor.chat_id)
+        await clear_conversation(actor.uow.session, actor.chat_id)
         actor.reply("common/help", role=actor.role)
 
 
 async def _finish(
-    context: ContextTypes.DEFAULT_TYPE, actor: Actor, data: dict[str, Any], params: dict[str, Any]
+    context: DeskContext, actor: Actor, data: dict[str, Any], params: dict[str, Any]
 ) -> None:
-    desk = desk_of(context)
+    desk = context.desk
     locale = data.get("locale") or actor.locale
     ans = qa.respond_intent(
-        desk.policy, data["intent"], params, locale=locale, today=_today(context),
+        desk.policy, data["intent"], params, locale=locale, today=_today(context, actor),
         customer=await _facts(actor), hours=getattr(desk.roster, "hours", None),
     )
     await deliver(context, actor, ans, data.get("question", ""), locale)
 
 
-@guarded(roles=("customer",))
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles={Role.CUSTOMER})
+async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``qa:v:<value>``, ``qa:why:<tag>``, ``qa:human``, ``qa:report`` — checked against the stored conversation."""
-    uow = uow_mod.current()
-    raw = (update.callback_query.data or "") if update.callback_query else ""
-    parts = raw.split(":", 2)
+    uow = actor.uow
+    press = pressed(update, "qa")
     conv = await get_conversation(uow.session, actor.chat_id)
     mine = conv if conv is not None and conv.flow == FLOW else None
-    action = parts[1] if len(parts) > 1 else ""
+    action = press.action if press is not None else ""
+    arg = press.text(0) if press is not None and press.fields else None
     if action == "report":
-        await report.begin(actor, desk_of(context).policy)
+        await report.begin(actor, context.desk.policy)
         return
     stored = (mine.data.get("why") or {}) if mine is not None else {}
-    if action == "why" and len(parts) == 3 and stored.get(parts[2]):
+    if action == "why" and arg is not None and stored.get(arg):
         # the clauses come from the stored answers, never from the (untrusted) callback data
         locale = (mine.data.get("locale") if mine is not None else None) or actor.locale
-        uow.send(actor.chat_id, qa.explain(desk_of(context).policy, list(stored[parts[2]]), locale))
+        uow.send(actor.chat_id, qa.explain(context.desk.policy, list(stored[arg]), locale))
         return
     if action == "human" and mine is not None:
         data = dict(mine.data)
@@ -214,12 +215,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         await _hand_over(context, actor, data.get("question", ""), complaint=False,
                          locale=data.get("locale") or actor.locale)
         return
-    choice = parts[2] if action == "v" and len(parts) == 3 else None
+    choice = arg if action == "v" else None
     if choice is not None and mine is not None and (
         choice in _CHOICES.get(mine.step, ()) or mine.step in _OPEN_CHOICES
     ):
         data = dict(mine.data)
-        filled = qa.fill(mine.step, choice, data.get("params") or {}, _today(context))
+        filled = qa.fill(mine.step, choice, data.get("params") or {}, _today(context, actor))
         if filled is not None:
             await _finish(context, actor, data, filled)
             return

@@ -12,13 +12,13 @@ import re
 from typing import Any
 
 from telegram import Message, Update
-from telegram.ext import ContextTypes
 
-from bot.core import uow as uow_mod
+from bot.core.callbacks import Press, encode
+from bot.core.roles import Role
 from bot.rules.policy import Policy
 from bot.tickets import attachments, intake
 from bot.tickets.attachments import Attachment
-from handlers.base import Actor, desk_of, guarded
+from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.flows import flow, route_message
 from storage.models import Conversation
 from storage.repo import clear_conversation, get_conversation, set_conversation
@@ -42,7 +42,7 @@ def _text(update: Update) -> str:
 
 
 async def _save(actor: Actor, step: str, data: dict[str, Any]) -> None:
-    uow = uow_mod.current()
+    uow = actor.uow
     await set_conversation(uow.session, actor.chat_id, FLOW, step, data, uow.now)
 
 
@@ -59,7 +59,7 @@ def _contact_keyboard(actor: Actor) -> dict[str, Any]:
 
 async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
     """Ask the question of ``step``."""
-    uow = uow_mod.current()
+    uow = actor.uow
     if step in ("ident", "pick_customer"):  # pick_customer: a step of older versions
         uow.send(actor.chat_id, actor.t("report/text#ask_ident"), reply_markup=_contact_keyboard(actor))
     elif step == "name":
@@ -71,13 +71,13 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
     elif step == "equipment":
         if data.get("verified") and data.get("customer_id"):
             items = await intake.equipment_choices(uow.session, data["customer_id"])
-            buttons = [[(label, f"rp:eq:{eid}")] for eid, label in items]
-            buttons.append([(actor.t("report/labels#not_listed"), "rp:eq:none")])
+            buttons = [[(label, encode("rp", "eq", eid))] for eid, label in items]
+            buttons.append([(actor.t("report/labels#not_listed"), encode("rp", "eq", "none"))])
             actor.reply("report/text#ask_equipment_registered", buttons=buttons)
         else:
             buttons = [
-                [(actor.t(f"report/labels#category_{c}"), f"rp:cat:{c}") for c in CATEGORIES[:3]],
-                [(actor.t(f"report/labels#category_{c}"), f"rp:cat:{c}") for c in CATEGORIES[3:]],
+                [(actor.t(f"report/labels#category_{c}"), encode("rp", "cat", c)) for c in CATEGORIES[:3]],
+                [(actor.t(f"report/labels#category_{c}"), encode("rp", "cat", c)) for c in CATEGORIES[3:]],
             ]
             actor.reply("report/text#ask_equipment_free", buttons=buttons)
     elif step == "equipment_text":
@@ -85,21 +85,21 @@ async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
     elif step == "equipment_free":
         await prompt(actor, "equipment", {**data, "verified": False})
     elif step == "edit_pick":
-        buttons = [[(actor.t(f"report/labels#field_{f}"), f"rp:field:{f}")] for f in EDITABLE]
-        buttons.append([(actor.t("report/labels#cancel_button"), "rp:cancel")])
+        buttons = [[(actor.t(f"report/labels#field_{f}"), encode("rp", "field", f))] for f in EDITABLE]
+        buttons.append([(actor.t("report/labels#cancel_button"), encode("rp", "cancel"))])
         actor.reply("report/text#which_field", buttons=buttons)
     elif step == "symptom":
         hint = data.get("symptom_hint")
-        hint_buttons = [[(actor.t("report/labels#use_hint_button"), "rp:hint")]] if hint else None
+        hint_buttons = [[(actor.t("report/labels#use_hint_button"), encode("rp", "hint"))]] if hint else None
         actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=hint_buttons,
                     min=SYMPTOM_MIN, max=_symptom_max(data))
     elif step == "severity":
-        buttons = [[(actor.t(f"report/labels#severity_{s}"), f"rp:sev:{s}")] for s in SEVERITIES]
+        buttons = [[(actor.t(f"report/labels#severity_{s}"), encode("rp", "sev", s))] for s in SEVERITIES]
         actor.reply("report/text#ask_severity", buttons=buttons)
     elif step == "confirm":
         buttons = [
-            [(actor.t("report/labels#submit_button"), "rp:submit")],
-            [(actor.t("report/labels#edit_button"), "rp:edit"), (actor.t("report/labels#cancel_button"), "rp:cancel")],
+            [(actor.t("report/labels#submit_button"), encode("rp", "submit"))],
+            [(actor.t("report/labels#edit_button"), encode("rp", "edit")), (actor.t("report/labels#cancel_button"), encode("rp", "cancel"))],
         ]
         actor.reply("report/text#summary", buttons=buttons, **summary_context(actor, data))
 
@@ -146,7 +146,7 @@ async def begin(
     """Start a report; a linked account skips identification (and the name when known). A first
     message that described the fault is offered as the symptom, whole (see ``_keep_symptom``); a
     file sent outside a report (``first_file``) starts one with it attached, its caption the symptom."""
-    uow = uow_mod.current()
+    uow = actor.uow
     data: dict[str, Any] = {"attachments": [], "symptom_max": policy.report.symptom_max_chars}
     linked = await intake.linked_identity(uow.session, actor.user)
     if linked is not None:
@@ -163,16 +163,16 @@ async def begin(
     await prompt(actor, step, data)
 
 
-@guarded(roles=("customer",))
-async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles={Role.CUSTOMER})
+async def report_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/report``."""
-    await begin(actor, desk_of(context).policy)
+    await begin(actor, context.desk.policy)
 
 
 @guarded()
-async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def cancel_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/cancel``: leave whatever flow is running."""
-    uow = uow_mod.current()
+    uow = actor.uow
     conv = await get_conversation(uow.session, actor.chat_id)
     await clear_conversation(uow.session, actor.chat_id)
     uow.send(
@@ -187,7 +187,7 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
 
 @flow(FLOW)
 async def on_message(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor, conv: Conversation
+    update: Update, context: DeskContext, actor: Actor, conv: Conversation
 ) -> None:
     """A message while a report is running: handled by the current step."""
     data = dict(conv.data)
@@ -201,7 +201,7 @@ async def on_message(
         await _on_attachment(actor, data, conv.step, item, _text(update))
         return
     text = _text(update)
-    if await _maybe_question(actor, conv.step, data, text, desk_of(context)):
+    if await _maybe_question(actor, conv.step, data, text, context.desk):
         return
     data.pop("pending", None)  # text typed instead of answering "Is this your …?"
     handler = _TEXT_STEPS.get(conv.step)
@@ -225,10 +225,10 @@ def _media_kind(update: Update) -> str:
 
 
 @guarded()
-async def on_unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def on_unsupported(update: Update, context: DeskContext, actor: Actor) -> None:
     """Stickers, locations and the like: during a report, say why it cannot be used and ask the
     current question again; outside a report, the general explanation."""
-    conv = await get_conversation(uow_mod.current().session, actor.chat_id)
+    conv = await get_conversation(actor.uow.session, actor.chat_id)
     if conv is None or conv.flow != FLOW:
         actor.reply("common/unsupported")
         return
@@ -255,7 +255,7 @@ async def _maybe_question(actor: Actor, step: str, data: dict[str, Any], text: s
     if not text or len(text) > QUESTION_MAX:
         return False
     asked = looks_like_question(text)
-    answer = intake.mid_flow_answer(desk, text, actor.locale, step, uow_mod.current().now)
+    answer = intake.mid_flow_answer(desk, text, actor.locale, step, actor.uow.now)
     if answer is not None and (asked or step != "symptom"):
         # at the symptom step only a question counts: "夜里画面全黑" is a fault, not night duty
         actor.reply("report/text#answer_then_continue", answer=answer)
@@ -265,8 +265,8 @@ async def _maybe_question(actor: Actor, step: str, data: dict[str, Any], text: s
         return False  # a button step repeats its question; plain data goes to the step
     data["pending"] = {"step": step, "text": text}
     await _save(actor, step, data)
-    buttons = [[(actor.t("report/labels#this_is_data"), "rp:as:yes"),
-                (actor.t("report/labels#this_is_not_data"), "rp:as:no")]]
+    buttons = [[(actor.t("report/labels#this_is_data"), encode("rp", "as", "yes")),
+                (actor.t("report/labels#this_is_not_data"), encode("rp", "as", "no"))]]
     field = {"pick_customer": "ident"}.get(step, step.split("_")[0])
     actor.reply("report/text#is_this_data", buttons=buttons, text=text, step=field)
     return True
@@ -293,7 +293,7 @@ async def _ident_text(actor: Actor, data: dict[str, Any], text: str) -> None:
     if not text or len(text) > 200 or not re.search(r"\w", text):
         actor.reply("report/text#bad_ident")
         return
-    uow = uow_mod.current()
+    uow = actor.uow
     data.pop("candidates", None)
     data.update(typed_ident=text, customer_id=await intake.identify(uow.session, text),
                 customer_label=text, verified=False)
@@ -310,14 +310,14 @@ async def _name_text(actor: Actor, data: dict[str, Any], text: str) -> None:
         return
     data["reporter_name"] = text
     actor.user.display_name = text
-    uow_mod.current().send(actor.chat_id, actor.t("report/text#name_noted", name=text), reply_markup={"remove_keyboard": True})
+    actor.uow.send(actor.chat_id, actor.t("report/text#name_noted", name=text), reply_markup={"remove_keyboard": True})
     await _advance(actor, data, "equipment")
 
 
 async def _number_at_name(actor: Actor, data: dict[str, Any], number: str) -> None:
     """A customer number sent at the name step (as its prompt invites): noted like any typed
     identification, the same answer whether it exists or not; the name is asked again."""
-    uow = uow_mod.current()
+    uow = actor.uow
     typed = str(data.get("typed_ident") or "")
     label = number if not typed or typed == number else f"{typed} / {number}"
     found = await intake.identify(uow.session, number)
@@ -373,7 +373,7 @@ async def _on_contact(
     if owner != actor.user.id:  # a card without a user id (address book) is not proof either
         actor.reply("report/text#not_your_contact")
         return
-    uow = uow_mod.current()
+    uow = actor.uow
     match = await intake.verify_phone(uow.session, actor.user, phone, data.get("customer_id"))
     if match is None:
         uow.send(actor.chat_id, actor.t("report/text#phone_not_matched"), reply_markup={"remove_keyboard": True})
@@ -449,19 +449,19 @@ async def _on_attachment(actor: Actor, data: dict[str, Any], step: str, item: At
 
 
 @guarded()
-async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def on_attachment(update: Update, context: DeskContext, actor: Actor) -> None:
     """A photo, file, voice or video message: joins the running report; from a customer outside
     any conversation (or after an answer) it starts a report with the file attached. Anything
     else goes on to the normal routing."""
-    uow = uow_mod.current()
+    uow = actor.uow
     conv = await get_conversation(uow.session, actor.chat_id)
     item = attachment_of(update.effective_message)
     if conv is not None and conv.flow == FLOW and item is not None:
         await on_message(update, context, actor, conv)
         return
-    if item is not None and actor.role == "customer" and (conv is None or conv.flow == "qa"):
+    if item is not None and actor.role == Role.CUSTOMER and (conv is None or conv.flow == "qa"):
         await clear_conversation(uow.session, actor.chat_id)
-        await begin(actor, desk_of(context).policy, first_file=item, caption=_text(update))
+        await begin(actor, context.desk.policy, first_file=item, caption=_text(update))
         return
     await route_message.__wrapped__(update, context, actor)  # type: ignore[attr-defined]
 
@@ -469,18 +469,17 @@ async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE, acto
 # --- buttons -------------------------------------------------------------------------------
 
 
-@guarded(roles=("customer",))
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles={Role.CUSTOMER})
+async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """Every ``rp:`` button; stale or forged presses get a polite refusal."""
-    uow = uow_mod.current()
-    query = update.callback_query
-    parts = (query.data or "").split(":") if query else []
+    uow = actor.uow
+    press = pressed(update, "rp")
     conv = await get_conversation(uow.session, actor.chat_id)
-    if conv is None or conv.flow != FLOW or len(parts) < 2:
-        await _stale(actor, parts)
+    if conv is None or conv.flow != FLOW or press is None:
+        await _stale(actor, press)
         return
     data = dict(conv.data)
-    action, arg = parts[1], (parts[2] if len(parts) > 2 else "")
+    action, arg = press.action, (press.text(0) if press.fields else "")
     step = conv.step
     if action == "as" and arg in ("yes", "no"):
         await _as_data(actor, data, step, arg == "yes")
@@ -494,7 +493,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         data["severity"] = arg
         await _advance(actor, data, "confirm")
     elif action == "submit" and step == "confirm" and _complete(data):
-        await _submit(actor, data, desk_of(context))
+        await _submit(actor, data, context.desk)
     elif action == "hint" and step == "symptom" and data.get("symptom_hint"):
         data["symptom"], data["symptom_rest"] = data.pop("symptom_hint"), data.pop("symptom_hint_rest", "")
         await _advance(actor, data, "severity")
@@ -516,10 +515,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: A
         actor.reply("report/text#stale")
 
 
-async def _stale(actor: Actor, parts: list[str]) -> None:
+async def _stale(actor: Actor, press: Press | None) -> None:
     """A press outside a running report; a repeated Submit names the ticket already made."""
-    uow = uow_mod.current()
-    if parts[1:2] == ["submit"]:
+    uow = actor.uow
+    if press is not None and press.action == "submit":
         number = await intake.recent_ticket(uow.session, actor.user.id, uow.now, RESUBMIT_WINDOW)
         if number is not None:
             actor.reply("report/text#already_submitted", number=number)
@@ -533,7 +532,7 @@ async def _pick_equipment(actor: Actor, data: dict[str, Any], arg: str) -> None:
         await _save(actor, "equipment_free", data)
         await prompt(actor, "equipment_free", data)
         return
-    uow = uow_mod.current()
+    uow = actor.uow
     if not (arg.isdecimal() and len(arg) <= 12 and data.get("verified") and data.get("customer_id")):
         actor.reply("report/text#stale")
         return
@@ -546,7 +545,7 @@ async def _pick_equipment(actor: Actor, data: dict[str, Any], arg: str) -> None:
 
 
 async def _submit(actor: Actor, data: dict[str, Any], desk: Any) -> None:
-    uow = uow_mod.current()
+    uow = actor.uow
     outcome = await intake.submit(uow, desk, actor.user, data)
     await clear_conversation(uow.session, actor.chat_id)
     uow.send(

@@ -12,16 +12,16 @@ import base64
 import dataclasses
 import datetime as dt
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
 from bot.core.i18n import render, simplified
+from bot.core.roles import MANAGERS, STAFF
 from bot.desk import Desk
 from bot.dispatch import assign, cards
 from bot.dispatch import sla as sla_due
@@ -31,7 +31,7 @@ from bot.reports.sqlx import staff_names
 from bot.reports.staffref import find_staff, mentioned_staff
 from bot.roster.calendar import is_workday
 from bot.tickets.lifecycle import format_number
-from handlers.base import MANAGERS, STAFF_ROLES, Actor, desk_of, guarded
+from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.customer import show_ticket
 from handlers.flows import set_manager_fallback
 from storage.models import Staff, Ticket
@@ -50,12 +50,12 @@ def _today(uow: uow_mod.UnitOfWork) -> dt.date:
     return uow.now.date()
 
 
-def _args(context: ContextTypes.DEFAULT_TYPE) -> str:
+def _args(context: DeskContext) -> str:
     return " ".join(context.args or [])
 
 
 async def _paged(actor: Actor, text: str) -> None:
-    await paging.send_paged(uow_mod.current(), actor.chat_id, actor.user.id, text)
+    await paging.send_paged(actor.uow, actor.chat_id, actor.user.id, text)
 
 
 def _usage(actor: Actor, cmd: str) -> None:
@@ -65,15 +65,15 @@ def _usage(actor: Actor, cmd: str) -> None:
 # --- /log ----------------------------------------------------------------------------------
 
 
-@guarded(roles=STAFF_ROLES)
-async def log_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+@guarded(roles=STAFF)
+async def log_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/log [DATE | MONTH | FROM TO] [ENGINEER]``: engineers get their own log only."""
-    await show_log(desk_of(context), actor, _args(context), natural=False)
+    await show_log(context.desk, actor, _args(context), natural=False)
 
 
 async def show_log(desk: Desk, actor: Actor, text: str, *, natural: bool, question: str = "") -> None:
     """Render the duty log asked for by ``text`` (for a plain ``question``: an engineer it names)."""
-    uow = uow_mod.current()
+    uow = actor.uow
     parsed = periods.parse_args(text, _today(uow))
     if parsed.error:
         _usage(actor, "log")
@@ -130,27 +130,27 @@ async def _staff_map(session: Any) -> dict[int, Any]:
 
 
 @guarded(roles=MANAGERS)
-async def open_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def open_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/open``: every ticket not yet resolved."""
-    await show_open(desk_of(context), actor)
+    await show_open(context.desk, actor)
 
 
 async def show_open(desk: Desk, actor: Actor) -> None:
     """Render the open tickets."""
     async with desk.db.read() as s:
-        listing = await ticketviews.open_tickets(s, _tz(uow_mod.current()))
+        listing = await ticketviews.open_tickets(s, _tz(actor.uow))
     await _paged(actor, actor.t("supervisor/open", rows=listing.rows, total=listing.total))
 
 
 @guarded(roles=MANAGERS)
-async def overdue_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def overdue_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/overdue``: open tickets past an SLA due time, with how late."""
-    await show_overdue(desk_of(context), actor)
+    await show_overdue(context.desk, actor)
 
 
 async def show_overdue(desk: Desk, actor: Actor) -> None:
     """Render the overdue tickets, latest first."""
-    uow = uow_mod.current()
+    uow = actor.uow
     async with desk.db.read() as s:
         listing = await ticketviews.overdue_tickets(s, uow.now, _tz(uow))
     rows = [
@@ -161,14 +161,14 @@ async def show_overdue(desk: Desk, actor: Actor) -> None:
 
 
 @guarded(roles=MANAGERS)
-async def complaints_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def complaints_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/complaints [MONTH]``: complaint tickets and "dissatisfied" ratings."""
-    await show_complaints(desk_of(context), actor, _args(context))
+    await show_complaints(context.desk, actor, _args(context))
 
 
 async def show_complaints(desk: Desk, actor: Actor, text: str) -> None:
     """Open complaints (or those of a period) and the period's dissatisfied ratings."""
-    uow = uow_mod.current()
+    uow = actor.uow
     parsed = periods.parse_args(text, _today(uow))
     if parsed.error or parsed.rest:
         _usage(actor, "complaints")
@@ -186,13 +186,13 @@ async def show_complaints(desk: Desk, actor: Actor, text: str) -> None:
 
 
 @guarded()
-async def ticket_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def ticket_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/ticket NO``: supervisors see any ticket with its history; customers keep their own view."""
     if actor.role not in MANAGERS:
 
         await show_ticket(update, context)
         return
-    await show_ticket_history(desk_of(context), actor, _args(context))
+    await show_ticket_history(context.desk, actor, _args(context))
 
 
 async def show_ticket_history(desk: Desk, actor: Actor, text: str) -> None:
@@ -201,7 +201,7 @@ async def show_ticket_history(desk: Desk, actor: Actor, text: str) -> None:
     if not number:
         _usage(actor, "ticket")
         return
-    uow = uow_mod.current()
+    uow = actor.uow
     tz = _tz(uow)
     async with desk.db.read() as s:
         found = await ticketviews.ticket_history(s, number, tz)
@@ -242,7 +242,7 @@ def _delay_min(data: dict[str, Any]) -> int | None:
 
 def _month_arg(actor: Actor, cmd: str, text: str) -> periods.Period | None:
     """The period of a MONTH argument (default: this month), or None after a usage reply."""
-    today = _today(uow_mod.current())
+    today = _today(actor.uow)
     parsed = periods.parse_args(text, today)
     if parsed.error or parsed.rest:
         _usage(actor, cmd)
@@ -251,9 +251,9 @@ def _month_arg(actor: Actor, cmd: str, text: str) -> periods.Period | None:
 
 
 @guarded(roles=MANAGERS)
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def stats_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/stats [MONTH]``."""
-    await show_stats(desk_of(context), actor, _args(context))
+    await show_stats(context.desk, actor, _args(context))
 
 
 async def show_stats(desk: Desk, actor: Actor, text: str) -> None:
@@ -261,7 +261,7 @@ async def show_stats(desk: Desk, actor: Actor, text: str) -> None:
     period = _month_arg(actor, "stats", text)
     if period is None:
         return
-    uow = uow_mod.current()
+    uow = actor.uow
     async with desk.db.read() as s:
         result = await stats.stats(s, period, _tz(uow), uow.now, desk.policy)
     scores = desk.policy.satisfaction.scores if desk.policy is not None else None
@@ -269,7 +269,7 @@ async def show_stats(desk: Desk, actor: Actor, text: str) -> None:
 
 
 @guarded(roles=MANAGERS)
-async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def export_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/export [MONTH]``: XLSX (events + tickets) and CSV (events) as documents."""
     send_export(context, actor, _args(context))
 
@@ -281,10 +281,10 @@ def _file(data: bytes, filename: str) -> dict[str, str]:
 Calls = list[tuple[str, dict[str, Any]]]
 
 
-def _after_commit(context: ContextTypes.DEFAULT_TYPE, actor: Actor, build: Callable[[], Awaitable[Calls]]) -> None:
+def _after_commit(context: DeskContext, actor: Actor, build: Callable[[], Awaitable[Calls]]) -> None:
     """Run ``build`` once this update has committed — outside its write transaction, so a
     seconds-long export never holds up other chats — and queue the Bot API calls it returns."""
-    desk = desk_of(context)
+    desk = context.desk
     runner = getattr(context.application.update_processor, "runner", None)
     sender = getattr(runner, "sender", None)
     chat_id, locale = actor.chat_id, actor.locale
@@ -302,15 +302,15 @@ def _after_commit(context: ContextTypes.DEFAULT_TYPE, actor: Actor, build: Calla
         if sender is not None:
             sender.wake.set()
 
-    uow_mod.current().after_commit.append(job)
+    actor.uow.after_commit.append(job)
 
 
-def send_export(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> None:
+def send_export(context: DeskContext, actor: Actor, text: str) -> None:
     """Say the export is being prepared; build and queue the documents after the commit."""
     period = _month_arg(actor, "export", text)
     if period is None:
         return
-    desk, uow = desk_of(context), uow_mod.current()
+    desk, uow = context.desk, actor.uow
     tz, now, chat_id = _tz(uow), uow.now, actor.chat_id
     actor.reply("supervisor/text#export_preparing", label=period.label)
 
@@ -336,17 +336,17 @@ def send_export(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> 
 
 
 @guarded(roles=MANAGERS)
-async def chart_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def chart_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/chart [MONTH]``: PNG of tickets per day and first-response compliance, as a photo."""
     send_chart(context, actor, _args(context))
 
 
-def send_chart(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> None:
+def send_chart(context: DeskContext, actor: Actor, text: str) -> None:
     """Build and queue the chart of a period (after the commit)."""
     period = _month_arg(actor, "chart", text)
     if period is None:
         return
-    desk, uow = desk_of(context), uow_mod.current()
+    desk, uow = context.desk, actor.uow
     tz, now, chat_id = _tz(uow), uow.now, actor.chat_id
 
     async def build() -> Calls:
@@ -372,10 +372,10 @@ def send_chart(context: ContextTypes.DEFAULT_TYPE, actor: Actor, text: str) -> N
 
 
 @guarded()  # customers page their own lists too; page_of checks the set is the presser's
-async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def page_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``sv:pg:<set>:<page>``: turn a page; only the person who asked may."""
     query = update.callback_query
-    uow = uow_mod.current()
+    uow = actor.uow
     found = await paging.page_of(uow.session, query.data if query else "", actor.user.id)
     if found is None or query is None or query.message is None:
         actor.reply("common/stale_button")
@@ -385,16 +385,16 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor:
              buttons=paging.buttons(set_id, n, len(pages)))
 
 
-async def natural(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def natural(update: Update, context: DeskContext, actor: Actor) -> None:
     """A supervisor's plain message: the matching report, else the command list."""
     msg = update.effective_message
     text = (msg.text or "") if msg else ""
     intent = intent_of(simplified(text))  # the patterns are Simplified; 昨晚誰值班 asks the same
-    desk = desk_of(context)
+    desk = context.desk
     if intent is None:
         actor.reply("supervisor/text#commands")
         return
-    today = _today(uow_mod.current())
+    today = _today(actor.uow)
     period = periods.parse_args(intent.args, today).period if intent.args else None
     arg = _period_arg(period)
     match intent.command:
@@ -432,7 +432,6 @@ set_manager_fallback(natural)
 
 # --- /assign and the Assign button ------------------------------------------------------------
 
-_ASSIGN_CALLBACK = re.compile(r"^as:(?:menu:([0-9]{1,12})|to:([0-9]{1,12}):([0-9]{1,12}))$")
 ASSIGN_MENU_MAX = 20  # engineers listed under the Assign button
 
 
@@ -442,9 +441,9 @@ def _me(actor: Actor) -> Staff:
 
 
 @guarded(roles=MANAGERS)
-async def assign_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def assign_command(update: Update, context: DeskContext, actor: Actor) -> None:
     """``/assign TICKET ENGINEER``: give the ticket to an active engineer (every card edited)."""
-    uow = uow_mod.current()
+    uow = actor.uow
     args = context.args or []
     if len(args) < 2:
         actor.reply("dispatch/text#assign_usage", example=format_number(_today(uow).year, 1))
@@ -459,38 +458,38 @@ async def assign_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     if engineer is None or not assign.assignable_engineer(engineer):
         actor.reply("dispatch/text#assign_no_engineer", name=name)
         return
-    _assigned(actor, await assign.assign(uow, desk_of(context), ticket.id, engineer.id, _me(actor)), name)
+    _assigned(actor, await assign.assign(uow, context.desk, ticket.id, engineer.id, _me(actor)), name)
 
 
 @guarded(roles=MANAGERS)
-async def assign_button(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+async def assign_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``as:menu:<ticket>`` on a supervisor's alert lists the engineers (on duty first);
     ``as:to:<ticket>:<staff id>`` assigns. The data is untrusted: the message must be one of the
     ticket's, and the ticket's state and the engineer's status are checked again."""
-    uow = uow_mod.current()
+    uow = actor.uow
     query = update.callback_query
-    match = _ASSIGN_CALLBACK.match(query.data or "") if query else None
-    pressed = query.message.message_id if query is not None and query.message is not None else None
-    ticket_id = int(match.group(1) or match.group(2)) if match else 0
-    if match is None or not await cards.is_card(uow, actor.chat_id, pressed, ticket_id):
+    press = pressed(update, "as")
+    message_id = query.message.message_id if query is not None and query.message is not None else None
+    ticket_id = press.num(0) if press is not None else 0
+    if press is None or not await cards.is_card(uow, actor.chat_id, message_id, ticket_id):
         actor.reply("common/stale_button")
         return
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
         actor.reply("dispatch/text#not_found")
         return
-    if match.group(2) is not None:
-        _assigned(actor, await assign.assign(uow, desk_of(context), ticket_id, int(match.group(3)), _me(actor)), "")
+    if press.action == "to":
+        _assigned(actor, await assign.assign(uow, context.desk, ticket_id, press.num(1), _me(actor)), "")
         return
     if ticket.status not in assign.ASSIGNABLE:
         actor.reply("dispatch/text#assign_closed", number=ticket.number, status=actor.t(f"tickets/labels#status_{ticket.status}"))
         return
-    options = await assign.candidates(uow, desk_of(context))
+    options = await assign.candidates(uow, context.desk)
     if not options:
         actor.reply("dispatch/text#assign_nobody", number=ticket.number)
         return
     duty = actor.t("dispatch/labels#on_duty")
-    buttons = [[(c.staff.name + (duty if c.on_duty else ""), f"as:to:{ticket_id}:{c.staff.id}")]
+    buttons = [[(c.staff.name + (duty if c.on_duty else ""), encode("as", "to", ticket_id, c.staff.id))]
                for c in options[:ASSIGN_MENU_MAX]]
     uow.send(actor.chat_id, actor.t("dispatch/text#assign_menu", number=ticket.number), buttons=buttons,
              ref=cards.assign_ref(ticket_id))

@@ -20,9 +20,9 @@ import pytest
 from jinja2 import UndefinedError, meta, nodes
 
 from bot.core.i18n import LABELS, LOCALES, TEMPLATES_DIR, environment, render, template_locale
+from bot.core.roles import Role
 from bot.customers.registry_io import CATEGORIES
 from bot.tickets import lifecycle as tickets
-from handlers.base import ROLES
 
 NUMBER = "7"
 # a domain attribute under one of these names holds a code; the template must print its label
@@ -40,6 +40,7 @@ BLOCK_VALUES = {
 }
 _values: dict[str, str] = dict(ATTR_CODES)  # what a probe's attribute holds, for the block being rendered
 _default = [NUMBER]  # what any other probe holds: NUMBER, or "" for the pass where everything is empty
+ROLES = tuple(r.value for r in Role)
 CODES = {*tickets.STATES, *CATEGORIES, *ROLES, "system", "staff", "down", "partial", "question"}
 
 # Latin words a Chinese text may hold: product names, standards, units, placeholders, commands
