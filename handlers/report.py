@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Message, Update
@@ -58,50 +60,70 @@ def _contact_keyboard(actor: Actor) -> dict[str, Any]:
 
 
 async def prompt(actor: Actor, step: str, data: dict[str, Any]) -> None:
-    """Ask the question of ``step``."""
-    uow = actor.uow
-    if step in ("ident", "pick_customer"):  # pick_customer: a step of older versions
-        uow.send(actor.chat_id, actor.t("report/text#ask_ident"), reply_markup=_contact_keyboard(actor))
-    elif step == "name":
-        uow.send(
-            actor.chat_id,
-            actor.t("report/text#ask_name", verified=data.get("verified", False)),
-            reply_markup=_contact_keyboard(actor),
-        )
-    elif step == "equipment":
-        if data.get("verified") and data.get("customer_id"):
-            items = await intake.equipment_choices(uow.session, data["customer_id"])
-            buttons = [[(label, encode("rp", "eq", eid))] for eid, label in items]
-            buttons.append([(actor.t("report/labels#not_listed"), encode("rp", "eq", "none"))])
-            actor.reply("report/text#ask_equipment_registered", buttons=buttons)
-        else:
-            buttons = [
-                [(actor.t(f"report/labels#category_{c}"), encode("rp", "cat", c)) for c in CATEGORIES[:3]],
-                [(actor.t(f"report/labels#category_{c}"), encode("rp", "cat", c)) for c in CATEGORIES[3:]],
-            ]
-            actor.reply("report/text#ask_equipment_free", buttons=buttons)
-    elif step == "equipment_text":
-        actor.reply("report/text#ask_equipment_detail", category=data.get("category") or "other")
-    elif step == "equipment_free":
-        await prompt(actor, "equipment", {**data, "verified": False})
-    elif step == "edit_pick":
-        buttons = [[(actor.t(f"report/labels#field_{f}"), encode("rp", "field", f))] for f in EDITABLE]
-        buttons.append([(actor.t("report/labels#cancel_button"), encode("rp", "cancel"))])
-        actor.reply("report/text#which_field", buttons=buttons)
-    elif step == "symptom":
-        hint = data.get("symptom_hint")
-        hint_buttons = [[(actor.t("report/labels#use_hint_button"), encode("rp", "hint"))]] if hint else None
-        actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=hint_buttons,
-                    min=SYMPTOM_MIN, max=_symptom_max(data))
-    elif step == "severity":
-        buttons = [[(actor.t(f"report/labels#severity_{s}"), encode("rp", "sev", s))] for s in SEVERITIES]
-        actor.reply("report/text#ask_severity", buttons=buttons)
-    elif step == "confirm":
+    """Ask the question of ``step`` (nothing for a step this version does not know)."""
+    spec = STEPS.get(step)
+    if spec is not None:
+        await spec.ask(actor, data)
+
+
+async def _ask_ident(actor: Actor, data: dict[str, Any]) -> None:
+    actor.uow.send(actor.chat_id, actor.t("report/text#ask_ident"), reply_markup=_contact_keyboard(actor))
+
+
+async def _ask_name(actor: Actor, data: dict[str, Any]) -> None:
+    actor.uow.send(
+        actor.chat_id,
+        actor.t("report/text#ask_name", verified=data.get("verified", False)),
+        reply_markup=_contact_keyboard(actor),
+    )
+
+
+async def _ask_equipment(actor: Actor, data: dict[str, Any]) -> None:
+    if data.get("verified") and data.get("customer_id"):
+        items = await intake.equipment_choices(actor.uow.session, data["customer_id"])
+        buttons = [[(label, encode("rp", "eq", eid))] for eid, label in items]
+        buttons.append([(actor.t("report/labels#not_listed"), encode("rp", "eq", "none"))])
+        actor.reply("report/text#ask_equipment_registered", buttons=buttons)
+    else:
         buttons = [
-            [(actor.t("report/labels#submit_button"), encode("rp", "submit"))],
-            [(actor.t("report/labels#edit_button"), encode("rp", "edit")), (actor.t("report/labels#cancel_button"), encode("rp", "cancel"))],
+            [(actor.t(f"report/labels#category_{c}"), encode("rp", "cat", c)) for c in CATEGORIES[:3]],
+            [(actor.t(f"report/labels#category_{c}"), encode("rp", "cat", c)) for c in CATEGORIES[3:]],
         ]
-        actor.reply("report/text#summary", buttons=buttons, **summary_context(actor, data))
+        actor.reply("report/text#ask_equipment_free", buttons=buttons)
+
+
+async def _ask_equipment_detail(actor: Actor, data: dict[str, Any]) -> None:
+    actor.reply("report/text#ask_equipment_detail", category=data.get("category") or "other")
+
+
+async def _ask_equipment_free(actor: Actor, data: dict[str, Any]) -> None:
+    await _ask_equipment(actor, {**data, "verified": False})
+
+
+async def _ask_edit_pick(actor: Actor, data: dict[str, Any]) -> None:
+    buttons = [[(actor.t(f"report/labels#field_{f}"), encode("rp", "field", f))] for f in EDITABLE]
+    buttons.append([(actor.t("report/labels#cancel_button"), encode("rp", "cancel"))])
+    actor.reply("report/text#which_field", buttons=buttons)
+
+
+async def _ask_symptom(actor: Actor, data: dict[str, Any]) -> None:
+    hint = data.get("symptom_hint")
+    hint_buttons = [[(actor.t("report/labels#use_hint_button"), encode("rp", "hint"))]] if hint else None
+    actor.reply("report/text#ask_symptom", attached=_attached(data), hint=hint, buttons=hint_buttons,
+                min=SYMPTOM_MIN, max=_symptom_max(data))
+
+
+async def _ask_severity(actor: Actor, data: dict[str, Any]) -> None:
+    buttons = [[(actor.t(f"report/labels#severity_{s}"), encode("rp", "sev", s))] for s in SEVERITIES]
+    actor.reply("report/text#ask_severity", buttons=buttons)
+
+
+async def _ask_confirm(actor: Actor, data: dict[str, Any]) -> None:
+    buttons = [
+        [(actor.t("report/labels#submit_button"), encode("rp", "submit"))],
+        [(actor.t("report/labels#edit_button"), encode("rp", "edit")), (actor.t("report/labels#cancel_button"), encode("rp", "cancel"))],
+    ]
+    actor.reply("report/text#summary", buttons=buttons, **summary_context(actor, data))
 
 
 def summary_context(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
@@ -204,12 +226,11 @@ async def on_message(
     if await _maybe_question(actor, conv.step, data, text, context.desk):
         return
     data.pop("pending", None)  # text typed instead of answering "Is this your …?"
-    handler = _TEXT_STEPS.get(conv.step)
-    if handler is None:  # a button step: repeat the question
+    if not _takes_text(conv.step):  # a button step: repeat the question
         actor.reply("report/text#use_buttons")
         await prompt(actor, conv.step, data)
         return
-    await handler(actor, data, text)
+    await _take_text(actor, data, conv.step, text)
 
 
 def _media_kind(update: Update) -> str:
@@ -261,57 +282,57 @@ async def _maybe_question(actor: Actor, step: str, data: dict[str, Any], text: s
         actor.reply("report/text#answer_then_continue", answer=answer)
         await prompt(actor, step, data)
         return True
-    if step not in _TEXT_STEPS or not (asked or answer is not None):
+    if not _takes_text(step) or not (asked or answer is not None):
         return False  # a button step repeats its question; plain data goes to the step
     data["pending"] = {"step": step, "text": text}
     await _save(actor, step, data)
     buttons = [[(actor.t("report/labels#this_is_data"), encode("rp", "as", "yes")),
                 (actor.t("report/labels#this_is_not_data"), encode("rp", "as", "no"))]]
-    field = {"pick_customer": "ident"}.get(step, step.split("_")[0])
-    actor.reply("report/text#is_this_data", buttons=buttons, text=text, step=field)
+    asked_for = {"pick_customer": "ident"}.get(step, step.split("_")[0])
+    actor.reply("report/text#is_this_data", buttons=buttons, text=text, step=asked_for)
     return True
 
 
 async def _as_data(actor: Actor, data: dict[str, Any], step: str, yes: bool) -> None:
     """The answer to "Is this your …?": the kept text goes to the step, or the step is asked again."""
     pending = data.pop("pending", None)
-    if not isinstance(pending, dict) or pending.get("step") != step or step not in _TEXT_STEPS:
+    if not isinstance(pending, dict) or pending.get("step") != step or not _takes_text(step):
         actor.reply("report/text#stale")
         return
     if yes:
-        await _TEXT_STEPS[step](actor, data, str(pending.get("text", "")))
+        await _take_text(actor, data, step, str(pending.get("text", "")))
         return
     actor.reply("report/text#not_data")
     await _save(actor, step, data)
     await prompt(actor, step, data)
 
 
-async def _ident_text(actor: Actor, data: dict[str, Any], text: str) -> None:
+async def _ident_text(actor: Actor, data: dict[str, Any], text: str) -> bool:
     """A typed customer number or company name is kept as typed, and the answer is the same
     whether or not it is registered: before verification nothing registered is shown, not even
     whether it exists. The registered customer it names (if any) is noted for the desk only."""
     if not text or len(text) > 200 or not re.search(r"\w", text):
         actor.reply("report/text#bad_ident")
-        return
+        return False
     uow = actor.uow
     data.pop("candidates", None)
     data.update(typed_ident=text, customer_id=await intake.identify(uow.session, text),
                 customer_label=text, verified=False)
     actor.reply("report/text#ident_kept", typed=text)
-    await _advance(actor, data, "name")
+    return True
 
 
-async def _name_text(actor: Actor, data: dict[str, Any], text: str) -> None:
+async def _name_text(actor: Actor, data: dict[str, Any], text: str) -> bool:
     if not data.get("verified") and intake.looks_like_customer_number(text):
         await _number_at_name(actor, data, text)
-        return
+        return False
     if not (2 <= len(text) <= NAME_MAX) or not _LETTER.search(text):
         actor.reply("report/text#bad_name", max=NAME_MAX)
-        return
+        return False
     data["reporter_name"] = text
     actor.user.display_name = text
     actor.uow.send(actor.chat_id, actor.t("report/text#name_noted", name=text), reply_markup={"remove_keyboard": True})
-    await _advance(actor, data, "equipment")
+    return True
 
 
 async def _number_at_name(actor: Actor, data: dict[str, Any], number: str) -> None:
@@ -328,20 +349,20 @@ async def _number_at_name(actor: Actor, data: dict[str, Any], number: str) -> No
     await prompt(actor, "name", data)
 
 
-async def _equipment_text(actor: Actor, data: dict[str, Any], text: str) -> None:
+async def _equipment_text(actor: Actor, data: dict[str, Any], text: str) -> bool:
     if not (2 <= len(text) <= 200):
         actor.reply("report/text#bad_equipment")
-        return
+        return False
     data.update(equipment_id=None, equipment_label=text)
-    await _advance(actor, data, "symptom")
+    return True
 
 
-async def _symptom_text(actor: Actor, data: dict[str, Any], text: str) -> None:
+async def _symptom_text(actor: Actor, data: dict[str, Any], text: str) -> bool:
     if len(text) < SYMPTOM_MIN:
         actor.reply("report/text#bad_symptom", min=SYMPTOM_MIN, max=_symptom_max(data), length=len(text))
-        return
+        return False
     data["symptom"], data["symptom_rest"] = _keep_symptom(actor, data, text)
-    await _advance(actor, data, "severity")
+    return True
 
 
 def _symptom_max(data: dict[str, Any]) -> int:
@@ -357,14 +378,6 @@ def _keep_symptom(actor: Actor, data: dict[str, Any], text: str) -> tuple[str, s
         return text, ""
     actor.reply("report/text#long_kept", length=len(text), max=limit, rest=len(text) - limit)
     return text[:limit], text[limit:]
-
-
-_TEXT_STEPS = {
-    "ident": _ident_text,
-    "name": _name_text,
-    "equipment": _equipment_text,
-    "symptom": _symptom_text,
-}
 
 
 async def _on_contact(
@@ -471,48 +484,19 @@ async def on_attachment(update: Update, context: DeskContext, actor: Actor) -> N
 
 @guarded(roles={Role.CUSTOMER})
 async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
-    """Every ``rp:`` button; stale or forged presses get a polite refusal."""
-    uow = actor.uow
+    """Every ``rp:`` button: answered by the current step's entry in ``STEPS`` (or by "Is this
+    your …?", asked at any text step); stale or forged presses get a polite refusal."""
     press = pressed(update, "rp")
-    conv = await get_conversation(uow.session, actor.chat_id)
+    conv = await get_conversation(actor.uow.session, actor.chat_id)
     if conv is None or conv.flow != FLOW or press is None:
         await _stale(actor, press)
         return
-    data = dict(conv.data)
-    action, arg = press.action, (press.text(0) if press.fields else "")
-    step = conv.step
-    if action == "as" and arg in ("yes", "no"):
-        await _as_data(actor, data, step, arg == "yes")
-    elif action == "eq" and step == "equipment":
-        await _pick_equipment(actor, data, arg)
-    elif action == "cat" and step in ("equipment", "equipment_free") and arg in CATEGORIES:
-        data.update(category=arg, equipment_id=None, equipment_label="")
-        await _save(actor, "equipment_text", data)
-        await prompt(actor, "equipment_text", data)
-    elif action == "sev" and step == "severity" and arg in SEVERITIES:
-        data["severity"] = arg
-        await _advance(actor, data, "confirm")
-    elif action == "submit" and step == "confirm" and _complete(data):
-        await _submit(actor, data, context.desk)
-    elif action == "hint" and step == "symptom" and data.get("symptom_hint"):
-        data["symptom"], data["symptom_rest"] = data.pop("symptom_hint"), data.pop("symptom_hint_rest", "")
-        await _advance(actor, data, "severity")
-    elif action == "edit" and step == "confirm":
-        await _save(actor, "edit_pick", data)
-        await prompt(actor, "edit_pick", data)
-    elif action == "field" and step == "edit_pick" and arg in EDITABLE:
-        data["editing"] = True
-        target = {"customer": "ident"}.get(arg, arg)
-        if arg == "customer":
-            for key in ("customer_id", "customer_label", "verified", "candidates", "equipment_id", "typed_ident"):
-                data.pop(key, None)
-        await _save(actor, target, data)
-        await prompt(actor, target, data)
-    elif action == "cancel" and step in ("confirm", "edit_pick"):
-        await clear_conversation(uow.session, actor.chat_id)
-        actor.reply("report/text#cancelled")
-    else:
+    spec = STEPS.get(conv.step)
+    act = _as_data_button if press.action == "as" else spec.buttons.get(press.action) if spec else None
+    if act is None:
         actor.reply("report/text#stale")
+        return
+    await act(actor, dict(conv.data), conv.step, press.text(0) if press.fields else "", context)
 
 
 async def _stale(actor: Actor, press: Press | None) -> None:
@@ -526,7 +510,11 @@ async def _stale(actor: Actor, press: Press | None) -> None:
     actor.reply("report/text#stale")
 
 
-async def _pick_equipment(actor: Actor, data: dict[str, Any], arg: str) -> None:
+async def _as_data_button(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    await _as_data(actor, data, step, arg == "yes")  # the codec lets only yes and no through
+
+
+async def _pick_equipment(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
     if arg == "none":
         data.update(equipment_id=None, equipment_label="")
         await _save(actor, "equipment_free", data)
@@ -541,7 +529,62 @@ async def _pick_equipment(actor: Actor, data: dict[str, Any], arg: str) -> None:
         actor.reply("report/text#stale")
         return
     data.update(equipment_id=item[0], equipment_label=item[1], category=item[2])
-    await _advance(actor, data, "symptom")
+    await _advance(actor, data, STEPS[step].next)
+
+
+async def _pick_category(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    if arg not in CATEGORIES:
+        actor.reply("report/text#stale")
+        return
+    data.update(category=arg, equipment_id=None, equipment_label="")
+    await _save(actor, "equipment_text", data)
+    await prompt(actor, "equipment_text", data)
+
+
+async def _pick_severity(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    if arg not in SEVERITIES:
+        actor.reply("report/text#stale")
+        return
+    data["severity"] = arg
+    await _advance(actor, data, STEPS[step].next)
+
+
+async def _use_hint(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    if not data.get("symptom_hint"):
+        actor.reply("report/text#stale")
+        return
+    data["symptom"], data["symptom_rest"] = data.pop("symptom_hint"), data.pop("symptom_hint_rest", "")
+    await _advance(actor, data, STEPS[step].next)
+
+
+async def _submit_button(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    if not _complete(data):
+        actor.reply("report/text#stale")
+        return
+    await _submit(actor, data, context.desk)
+
+
+async def _edit(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    await _save(actor, "edit_pick", data)
+    await prompt(actor, "edit_pick", data)
+
+
+async def _pick_field(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    if arg not in EDITABLE:
+        actor.reply("report/text#stale")
+        return
+    data["editing"] = True
+    target = {"customer": "ident"}.get(arg, arg)
+    if arg == "customer":
+        for key in ("customer_id", "customer_label", "verified", "candidates", "equipment_id", "typed_ident"):
+            data.pop(key, None)
+    await _save(actor, target, data)
+    await prompt(actor, target, data)
+
+
+async def _cancel(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    await clear_conversation(actor.uow.session, actor.chat_id)
+    actor.reply("report/text#cancelled")
 
 
 async def _submit(actor: Actor, data: dict[str, Any], desk: Any) -> None:
@@ -555,7 +598,49 @@ async def _submit(actor: Actor, data: dict[str, Any], desk: Any) -> None:
     )
 
 
-# the free-text equipment steps reuse the text handler
-_TEXT_STEPS["equipment_text"] = _equipment_text
-_TEXT_STEPS["equipment_free"] = _equipment_text
-_TEXT_STEPS["pick_customer"] = _ident_text  # a conversation left at a step of older versions
+# --- the steps -----------------------------------------------------------------------------
+
+Ask = Callable[[Actor, dict[str, Any]], Awaitable[None]]
+Parse = Callable[[Actor, dict[str, Any], str], Awaitable[bool]]  # True: the text was taken
+Act = Callable[[Actor, dict[str, Any], str, str, DeskContext], Awaitable[None]]  # (…, step, field, context)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the report: its question (``ask``), the typed answer it takes (``parse``; a
+    step without one answers only its buttons), its buttons (``rp:<action>`` → what they do) and
+    the step that follows an accepted answer (``next``; editing one field returns to the summary)."""
+
+    ask: Ask
+    parse: Parse | None = None
+    buttons: Mapping[str, Act] = field(default_factory=dict)
+    next: str = ""
+
+
+STEPS: dict[str, Step] = {
+    "ident": Step(_ask_ident, _ident_text, next="name"),
+    "pick_customer": Step(_ask_ident, _ident_text, next="name"),  # a step of older versions
+    "name": Step(_ask_name, _name_text, next="equipment"),
+    "equipment": Step(_ask_equipment, _equipment_text, {"eq": _pick_equipment, "cat": _pick_category},
+                      next="symptom"),
+    "equipment_free": Step(_ask_equipment_free, _equipment_text, {"cat": _pick_category}, next="symptom"),
+    "equipment_text": Step(_ask_equipment_detail, _equipment_text, next="symptom"),
+    "symptom": Step(_ask_symptom, _symptom_text, {"hint": _use_hint}, next="severity"),
+    "severity": Step(_ask_severity, None, {"sev": _pick_severity}, next="confirm"),
+    "confirm": Step(_ask_confirm, None, {"submit": _submit_button, "edit": _edit, "cancel": _cancel}),
+    "edit_pick": Step(_ask_edit_pick, None, {"field": _pick_field, "cancel": _cancel}),
+}
+
+
+def _takes_text(step: str) -> bool:
+    """Whether ``step`` takes a typed answer (the others answer only their buttons)."""
+    spec = STEPS.get(step)
+    return spec is not None and spec.parse is not None
+
+
+async def _take_text(actor: Actor, data: dict[str, Any], step: str, text: str) -> None:
+    """A typed answer to ``step``: parsed by the step; accepted, the report goes on to its next step."""
+    spec = STEPS[step]
+    assert spec.parse is not None
+    if await spec.parse(actor, data, text):
+        await _advance(actor, data, spec.next)
