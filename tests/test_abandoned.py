@@ -14,7 +14,8 @@ from bot.core import uow as uow_mod
 from bot.dispatch import routing as dispatch
 from bot.tickets import lifecycle as tickets
 from storage.models import Customer, Equipment, Staff, Ticket
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     CUSTOMER,
     TG,
     advance_to,
@@ -31,7 +32,6 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.harness import Chat, Harness
 
 MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → li → wang
 STEP = dt.timedelta(minutes=15)  # policy dispatch.ack_timeout_minutes

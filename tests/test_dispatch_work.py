@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     card_of,
     collect,
     events,
@@ -18,8 +19,7 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.flows import button
-from tests.harness import Chat, Harness
+from tests.support.flows import button
 
 MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li
 

@@ -8,7 +8,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from storage.models import RosterOverride
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     card_of,
     collect,
     fire_due,
@@ -18,8 +19,7 @@ from tests.dispatchkit import (
     pending_timers,
     wait_for,
 )
-from tests.flows import button
-from tests.harness import Chat, Harness
+from tests.support.flows import button
 
 
 async def _start(h: Harness, *when: int) -> dict[str, Chat]:

@@ -13,7 +13,8 @@ from bot.dispatch import sla
 from bot.rules import calculators as calc
 from bot.tickets import work as worklog
 from storage.models import Staff, Ticket, TicketEvent
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     card_of,
     events,
     fire_due,
@@ -24,7 +25,6 @@ from tests.dispatchkit import (
     texts,
     wait_for,
 )
-from tests.harness import Chat, Harness
 
 
 async def _start(h: Harness) -> dict[str, Chat]:
