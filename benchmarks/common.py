@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -533,3 +533,42 @@ class Engineers:
         with contextlib.suppress(aiohttp.ClientError, RuntimeError, TimeoutError):
             await self.api.press(uid, message_id, data)
             self.acks += 1
+
+
+# --------------------------------------------------------------------------------- boot
+
+
+@dataclass
+class Desk:
+    """A desk booted by ``desk_up``: its processes, the sandbox API and the engineers' chats."""
+
+    procs: Procs
+    api: Api
+    engineers: Engineers
+
+
+@contextlib.asynccontextmanager
+async def desk_up(
+    workdir: Path, *, delay_ms: float, acknowledge: bool = True, **settings: Any
+) -> AsyncIterator[Desk]:
+    """The boot sequence of the benchmarks and reliability tests: the sandbox, a migrated demo
+    database, ``sdbot run`` (with ``settings``) polling, the engineers greeted and answering.
+    On exit the API session is closed and every process stopped."""
+    procs = Procs(workdir, delay_ms=delay_ms)
+    api: Api | None = None
+    try:
+        await procs.start_sandbox()
+        api = Api(procs.url)
+        procs.prepare_db()
+        procs.configure_bot(**settings)
+        procs.start_bot()
+        await procs.wait_polling(api.http)
+        engineers = Engineers(api, acknowledge=acknowledge)
+        await engineers.greet()  # before any fault or report: staff chats must exist
+        engineers.start()
+        yield Desk(procs, api, engineers)
+    finally:
+        if api is not None:
+            with contextlib.suppress(Exception):
+                await api.close()
+        procs.close()

@@ -38,6 +38,7 @@ from benchmarks.common import (
     Customer,
     Engineers,
     Procs,
+    desk_up,
     dist,
     report,
     run_main,
@@ -101,18 +102,8 @@ async def main_async(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         tmp = tempfile.mkdtemp(prefix="sdcrash-") if args.keep else stack.enter_context(
             tempfile.TemporaryDirectory(prefix="sdcrash-"))
-        procs = Procs(Path(tmp), delay_ms=args.delay_ms)
-        api: Api | None = None
-        try:
-            await procs.start_sandbox()
-            api = Api(procs.url)
-            procs.prepare_db()
-            procs.configure_bot()
-            procs.start_bot()
-            await procs.wait_polling(api.http)
-            engineers = Engineers(api)
-            await engineers.greet()
-            engineers.start()
+        async with desk_up(Path(tmp), delay_ms=args.delay_ms) as desk:
+            procs, api, engineers = desk.procs, desk.api, desk.engineers
             customers = [Customer(CUSTOMER_BASE + i) for i in range(args.customers)]
             stop = asyncio.Event()
             note(f"{args.customers} customers; {args.kills} kills every {args.gap[0]}–{args.gap[1]} s")
@@ -141,10 +132,6 @@ async def main_async(args: argparse.Namespace) -> int:
                 result["workdir"] = tmp
             print(json.dumps(result, indent=2, ensure_ascii=False))
             return 1 if result["losses"] else 0
-        finally:
-            if api is not None:
-                await api.close()
-            procs.close()
 
 
 def check(customers: list[Customer], engineers: Engineers, facts: dict[str, Any],

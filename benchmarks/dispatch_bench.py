@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from bot.sandbox import SandboxServer
-from tests.dispatchkit import TG, greet, local, open_ticket, pending_timers
 from tests.harness import Harness, fresh_sqlite, migrated_template, seeded, test_clock
+from tests.support.dispatchkit import TG, greet, local, open_ticket, pending_timers
 
 
 def _pct(values: list[float], pct: float) -> float:

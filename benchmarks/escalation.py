@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import re
@@ -31,7 +30,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CUSTOMER_BASE, Api, Customer, Engineers, Procs, dist, report, run_main
+from benchmarks.common import (
+    CUSTOMER_BASE,
+    Api,
+    Customer,
+    Procs,
+    desk_up,
+    dist,
+    report,
+    run_main,
+)
 from benchmarks.crash import note
 from benchmarks.load import outbox_delays
 
@@ -99,19 +107,10 @@ async def crash_once(procs: Procs, api: Api, after: float, down: float) -> tuple
 async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sdesc-") as tmp:
         work = Path(tmp)
-        procs = Procs(work, delay_ms=args.delay_ms)
-        api: Api | None = None
-        try:
-            await procs.start_sandbox()
-            api = Api(procs.url)
-            procs.prepare_db()
-            procs.configure_bot(policy_file=fast_policy(work, args.ack_minutes))
+        async with desk_up(work, delay_ms=args.delay_ms, acknowledge=False,
+                           policy_file=fast_policy(work, args.ack_minutes)) as desk:
+            procs, api, engineers = desk.procs, desk.api, desk.engineers
             offset = float(procs.bot_env["CLOCK_OFFSET_SECONDS"])
-            procs.start_bot()
-            await procs.wait_polling(api.http)
-            engineers = Engineers(api, acknowledge=False)
-            await engineers.greet()
-            engineers.start()
             customers = [Customer(CUSTOMER_BASE + i) for i in range(args.customers)]
             note(f"{args.customers} customers report; nobody acknowledges (ack timeout {args.ack_minutes} min)")
             crash = (asyncio.create_task(crash_once(procs, api, args.crash_after, args.down))
@@ -156,11 +155,6 @@ async def main_async(args: argparse.Namespace) -> int:
                 }
             print(json.dumps(result, indent=2, ensure_ascii=False))
             return 0
-        finally:
-            if api is not None:
-                with contextlib.suppress(Exception):
-                    await api.close()
-            procs.close()
 
 
 def parser() -> argparse.ArgumentParser:

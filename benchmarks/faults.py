@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sqlite3
 import tempfile
@@ -25,10 +24,8 @@ from typing import Any
 
 from benchmarks.common import (
     CUSTOMER_BASE,
-    Api,
     Customer,
-    Engineers,
-    Procs,
+    desk_up,
     dist,
     report,
     run_main,
@@ -63,18 +60,8 @@ def out_of_order(db_path: Path) -> dict[str, int]:
 
 async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sdfaults-") as tmp:
-        procs = Procs(Path(tmp), delay_ms=args.delay_ms)
-        api: Api | None = None
-        try:
-            await procs.start_sandbox()
-            api = Api(procs.url)
-            procs.prepare_db()
-            procs.configure_bot()
-            procs.start_bot()
-            await procs.wait_polling(api.http)
-            engineers = Engineers(api)
-            await engineers.greet()  # before the faults: staff chats must exist
-            engineers.start()
+        async with desk_up(Path(tmp), delay_ms=args.delay_ms) as desk:
+            procs, api, engineers = desk.procs, desk.api, desk.engineers
             await api.post("/sandbox/faults", {"method": "*", "rate": args.rate, "kinds": args.kinds,
                                                "retry_after": 1, "seed": args.seed})
             note(f"{args.customers} customers; {args.rate:.0%} of Bot API calls fail ({', '.join(args.kinds)})")
@@ -115,11 +102,6 @@ async def main_async(args: argparse.Namespace) -> int:
             result["order"] = out_of_order(procs.db_path)
             print(json.dumps(result, indent=2, ensure_ascii=False))
             return 1 if result["losses"] or result["order"]["out_of_order"] else 0
-        finally:
-            if api is not None:
-                with contextlib.suppress(Exception):
-                    await api.close()
-            procs.close()
 
 
 def parser() -> argparse.ArgumentParser:

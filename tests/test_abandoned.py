@@ -14,9 +14,11 @@ from bot.core import uow as uow_mod
 from bot.dispatch import routing as dispatch
 from bot.tickets import lifecycle as tickets
 from storage.models import Customer, Equipment, Staff, Ticket
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     CUSTOMER,
     TG,
+    acknowledge,
     advance_to,
     card_of,
     collect,
@@ -31,7 +33,6 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.harness import Chat, Harness
 
 MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → li → wang
 STEP = dt.timedelta(minutes=15)  # policy dispatch.ack_timeout_minutes
@@ -211,9 +212,7 @@ async def test_assign_button_lists_engineers_on_duty_first(harness: Harness) -> 
 async def test_a_resolved_ticket_cannot_be_assigned(harness: Harness) -> None:
     c = await start_desk(harness, "customer", "li", "zhao")
     tid, number, _, _ = await open_ticket(harness, sla=False)
-    card = await card_of(c["li"], number)
-    await c["li"].press(card, f"dp:ack:{tid}")
-    await wait_for(c["li"], "已接单")
+    card = await acknowledge(c["li"], tid, number)
     await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("重启后恢复")
@@ -343,9 +342,7 @@ async def test_an_explicit_complaint_reaches_supervisors_with_the_card(harness: 
 
 async def _resolved(h: Harness, c: dict[str, Chat], sla: bool = False) -> tuple[int, str, dict, dict]:
     tid, number, _, _ = await open_ticket(h, sla=sla)
-    card = await card_of(c["li"], number)
-    await c["li"].press(card, f"dp:ack:{tid}")
-    await wait_for(c["li"], "已接单")
+    card = await acknowledge(c["li"], tid, number)
     await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("重启后恢复")
@@ -378,9 +375,7 @@ async def test_sla_breach_reaches_the_holder_and_alerts_survive_the_resolution(h
     c = await start_desk(harness, "customer", "li", "zhao")
     t0 = harness.clock.now()
     tid, number, _, _ = await open_ticket(harness)
-    card = await card_of(c["li"], number)
-    await c["li"].press(card, f"dp:ack:{tid}")
-    await wait_for(c["li"], "已接单")
+    card = await acknowledge(c["li"], tid, number)
     harness.clock.set(t0 + dt.timedelta(hours=2, seconds=5))
     await fire_due(harness)
     mine = await wait_for(c["li"], "您名下的工单")

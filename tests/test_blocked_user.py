@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import OutboxMessage
-from tests.dispatchkit import TG, card_of, open_ticket, start_desk
 from tests.harness import Harness
+from tests.support.dispatchkit import TG, card_of, open_ticket, start_desk
 
 BLOCKED = "403 Forbidden: bot was blocked by the user"
 
@@ -52,7 +52,7 @@ async def test_my_chat_member_by_webhook_is_taken_without_harm(harness: Harness)
     """A webhook registered without allowed_updates receives my_chat_member (Telegram's default
     set): the bot stores and finishes it, and goes on answering."""
     from storage.models import InboxUpdate
-    from tests.instances import register, start_instance
+    from tests.support.instances import register, start_instance
 
     server = await start_instance(harness)
     try:

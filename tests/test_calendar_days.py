@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from bot.core.i18n import render
 from storage.models import CalendarDay, OutboxMessage, Timer
-from tests.dispatchkit import TG, advance_to, greet, local, open_ticket, wait_for
 from tests.harness import Chat, Harness
+from tests.support.dispatchkit import TG, advance_to, greet, local, open_ticket, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

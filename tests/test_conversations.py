@@ -15,9 +15,9 @@ from sqlalchemy import select
 from bot.core.textsplit import TEXT_LIMIT, visible_length
 from bot.demo import DEMO_CUSTOMERS
 from storage.models import Conversation, Ticket, TicketEvent
-from tests import dispatchkit as kit
-from tests.flows import collect, datas, joined, report_verified, say, tap
 from tests.harness import Chat, Harness
+from tests.support import dispatchkit as kit
+from tests.support.flows import collect, datas, joined, report_verified, say, tap
 
 PHONE_A = "+8613800000001"  # 王小明 of C1001
 NOT_UNDERSTOOD = "没能看懂"

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.core.i18n import render
 from storage.models import TelegramUser, Ticket, TicketEvent
-from tests.flows import datas, joined, say, tap, to_summary
 from tests.harness import Harness
+from tests.support.flows import datas, joined, say, tap, to_summary
 
 SUPERVISOR, ADMIN, ENGINEER = 2001, 9001, 1001
 

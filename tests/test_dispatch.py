@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     TG,
     card_of,
     collect,
@@ -18,7 +19,6 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.harness import Chat, Harness
 
 
 async def _customer(h: Harness, lang: str = "zh") -> dict[str, Chat]:

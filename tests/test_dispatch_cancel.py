@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.dispatch import routing as dispatch
-from tests.dispatchkit import (
+from tests.harness import Harness
+from tests.support.dispatchkit import (
     card_of,
     collect,
     fire_due,
@@ -15,7 +16,6 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.harness import Harness
 
 
 async def test_cancel_edits_every_card_and_removes_the_buttons(harness: Harness) -> None:

@@ -6,9 +6,9 @@ import asyncio
 import time
 from typing import Any
 
-from tests.dispatchkit import TG, collect, events, greet, local, wait_for
-from tests.flows import report_verified
 from tests.harness import Harness, button_by_text
+from tests.support.dispatchkit import TG, collect, events, greet, local, wait_for
+from tests.support.flows import report_verified
 
 
 async def _watch_card(h: Harness, user_id: int, since: int) -> tuple[dict[str, Any], float]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
+    acknowledge,
     card_of,
     collect,
     events,
@@ -18,21 +20,13 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.flows import button
-from tests.harness import Chat, Harness
+from tests.support.flows import button
 
 MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li
 
 
 async def _start(h: Harness) -> dict[str, Chat]:
     return await start_desk(h)
-
-
-async def _ack(c: dict[str, Chat], key: str, tid: int, number: str) -> dict:
-    card = await card_of(c[key], number)
-    await c[key].press(card, f"dp:ack:{tid}")
-    await wait_for(c[key], "已接单")
-    return card
 
 
 async def _contact(chat: Chat, card: dict, tid: int, kind: str, done: str, result: str, minutes: str) -> str:
@@ -49,7 +43,7 @@ async def _contact(chat: Chat, card: dict, tid: int, kind: str, done: str, resul
 async def test_contacts_resolution_service_report_and_rating(harness: Harness) -> None:
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness)
-    card = await _ack(c, "li", tid, number)
+    card = await acknowledge(c["li"], tid, number)
     await wait_for(c["customer"], "李娜")
     saved = await _contact(c["li"], card, tid, "phone", "指导客户重启录像机", "无效，需上门", "十分钟")
     assert "1–1440" in saved  # not a number: asked again, nothing lost
@@ -91,7 +85,7 @@ async def test_contacts_resolution_service_report_and_rating(harness: Harness) -
 async def test_no_rating_closes_as_no_opinion_after_the_policy_days(harness: Harness) -> None:
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
-    card = await _ack(c, "li", tid, number)
+    card = await acknowledge(c["li"], tid, number)
     await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("远程重启服务后恢复")
@@ -109,7 +103,7 @@ async def test_no_rating_closes_as_no_opinion_after_the_policy_days(harness: Har
 async def test_customer_reply_after_resolution_reopens_the_ticket(harness: Harness) -> None:
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
-    card = await _ack(c, "li", tid, number)
+    card = await acknowledge(c["li"], tid, number)
     await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("重启后恢复")
@@ -144,7 +138,7 @@ async def test_customer_reply_after_resolution_reopens_the_ticket(harness: Harne
 async def test_customer_reply_to_an_open_ticket_reaches_the_engineer(harness: Harness) -> None:
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
-    await _ack(c, "li", tid, number)
+    await acknowledge(c["li"], tid, number)
     taken = await wait_for(c["customer"], "李娜")
     await c["customer"].send("补充：3号摄像头也不亮", reply_to_message_id=taken["id"])
     await wait_for(c["customer"], "已将您的补充信息")
@@ -154,7 +148,7 @@ async def test_customer_reply_to_an_open_ticket_reaches_the_engineer(harness: Ha
 async def test_hand_over_with_a_reason_to_the_next_engineer(harness: Harness) -> None:
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness, sla=False)
-    card = await _ack(c, "li", tid, number)
+    card = await acknowledge(c["li"], tid, number)
     await c["li"].press(card, f"dp:handover:{tid}")
     await wait_for(c["li"], "请说明原因")
     await c["li"].send("我在外地，需要本地工程师上门")
@@ -176,7 +170,7 @@ async def test_hand_over_with_a_reason_to_the_next_engineer(harness: Harness) ->
 async def test_sla_breach_alerts_supervisors_once_and_is_recorded(harness: Harness) -> None:
     c = await _start(harness)
     tid, number, _, _ = await open_ticket(harness)  # first response due in 2 h, on site 4 h, fix 24 h
-    card = await _ack(c, "li", tid, number)
+    card = await acknowledge(c["li"], tid, number)
     t0 = local(harness, *MONDAY_10)
     harness.clock.set(t0 + dt.timedelta(hours=2, seconds=5))
     assert await fire_due(harness) == 1

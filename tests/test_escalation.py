@@ -10,7 +10,8 @@ import statistics
 from sqlalchemy import func, select
 
 from storage.models import OutboxMessage, Timer
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     TG,
     card_of,
     collect,
@@ -25,7 +26,6 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.harness import Chat, Harness
 
 MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li; rotation order zhang → li → wang
 

@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 
 from bot.sandbox.state import TINY_PNG
 from storage.models import Conversation, InboxUpdate, OutboxMessage, Ticket
-from tests.flows import report_verified
 from tests.harness import Harness
+from tests.support.flows import report_verified
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 PNG = base64.b64encode(TINY_PNG).decode()

@@ -22,9 +22,9 @@ import bot.runtime.outbox
 from bot.runtime.webhook import WebhookServer
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage, Ticket, TicketEvent
-from tests.dispatchkit import greet, local, open_ticket
 from tests.harness import Chat, Harness
-from tests.instances import register, start_instance
+from tests.support.dispatchkit import greet, local, open_ticket
+from tests.support.instances import register, start_instance
 
 pytestmark = pytest.mark.postgres
 

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Customer, TelegramUser, Ticket
-from tests.flows import button, read_until
 from tests.harness import Harness
+from tests.support.flows import button, read_until
 
 
 def datas(msg: dict) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from benchmarks.common import Api, Customer, Engineers, Procs, report, wait_drained
+from benchmarks.common import Api, Customer, Engineers, desk_up, report, wait_drained
 from benchmarks.crash import check, customer_loop, database_facts, killer
 from storage.models import InboxUpdate, OutboxMessage, Ticket, Timer
 from tests.harness import Harness
@@ -86,18 +86,8 @@ async def _report_safely(api: Api, c: Customer, timeout: float) -> None:
 
 async def test_kill_9_during_reports_loses_nothing(tmp_path: Path) -> None:
     """The benchmark's own processes (sandbox, ``sdbot run``), killed with SIGKILL 3 times."""
-    procs = Procs(tmp_path, delay_ms=5)
-    api: Api | None = None
-    try:
-        await procs.start_sandbox()
-        api = Api(procs.url)
-        procs.prepare_db()
-        procs.configure_bot()
-        procs.start_bot()
-        await procs.wait_polling(api.http)
-        engineers = Engineers(api)
-        await engineers.greet()
-        engineers.start()
+    async with desk_up(tmp_path, delay_ms=5) as desk:
+        procs, api, engineers = desk.procs, desk.api, desk.engineers
         customers = [Customer(610_000 + i) for i in range(6)]
         stop = asyncio.Event()
         loops = [asyncio.create_task(customer_loop(api, c, stop, 60)) for c in customers]
@@ -114,10 +104,6 @@ async def test_kill_9_during_reports_loses_nothing(tmp_path: Path) -> None:
         facts = database_facts(procs.db_path)
         chats = {row[0] for row in facts["outbox"] if row[1] == "sendMessage"}
         result = check(customers, engineers, facts, await _sandbox_ids(api, chats))
-    finally:
-        if api is not None:
-            await api.close()
-        procs.close()
     assert len(restarts) == 3
     assert result["reports_submitted"] >= 6
     assert result["losses"] == 0, str(result)

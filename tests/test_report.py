@@ -24,8 +24,8 @@ from storage.models import (
     TicketEvent,
     Timer,
 )
-from tests.flows import collect, datas, joined, report_verified, say, tap, to_summary, until
 from tests.harness import Harness
+from tests.support.flows import collect, datas, joined, report_verified, say, tap, to_summary, until
 
 PHONE_A = "+8613800000001"  # 王小明 of C1001 (annual contract, paid up)
 

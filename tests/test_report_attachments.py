@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.models import Ticket, TicketEvent
-from tests.dispatchkit import CUSTOMER, card_of, start_desk
-from tests.flows import datas, joined, say, tap
 from tests.harness import Chat, Harness
+from tests.support.dispatchkit import CUSTOMER, card_of, start_desk
+from tests.support.flows import datas, joined, say, tap
 
 PHONE_A = "+8613800000001"
 SYMPTOM = "录像机没有画面，所有摄像头黑屏"

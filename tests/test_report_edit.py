@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Conversation, Ticket
-from tests.flows import datas, joined, say, tap, to_summary
 from tests.harness import Harness
+from tests.support.flows import datas, joined, say, tap, to_summary
 
 PHONE_A = "+8613800000001"
 

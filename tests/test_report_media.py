@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.core.i18n import render
 from storage.models import Conversation
-from tests.flows import datas, joined, say, tap
 from tests.harness import Harness
+from tests.support.flows import datas, joined, say, tap
 
 PHONE_A = "+8613800000001"
 MEDIA: dict[str, dict[str, Any]] = {

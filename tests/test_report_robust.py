@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from storage.models import Conversation, Ticket, TicketEvent
-from tests.flows import collect, datas, joined, say, tap, to_summary, until
 from tests.harness import TOKEN, Harness
+from tests.support.flows import collect, datas, joined, say, tap, to_summary, until
 
 PHONE_A = "+8613800000001"
 

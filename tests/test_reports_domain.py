@@ -10,7 +10,7 @@ from bot.demo import load_demo
 from bot.reports import chart, dutylog, export, periods, stats, ticketviews
 from bot.rules.policy import load_policy
 from storage.db import Database
-from tests.reports_seed import TZ, at, seed_reports
+from tests.support.reports_seed import TZ, at, seed_reports
 
 NOW = at(11, 23, 10)
 

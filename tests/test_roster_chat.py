@@ -8,7 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from storage.models import RosterOverride
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
+    acknowledge,
     card_of,
     collect,
     fire_due,
@@ -18,8 +20,7 @@ from tests.dispatchkit import (
     pending_timers,
     wait_for,
 )
-from tests.flows import button
-from tests.harness import Chat, Harness
+from tests.support.flows import button
 
 
 async def _start(h: Harness, *when: int) -> dict[str, Chat]:
@@ -120,9 +121,7 @@ async def test_month_end_handoff_sends_the_duty_log(harness: Harness) -> None:
     assert [t.due_at for t in handoffs] == [local(harness, 2026, 12, 1, 8, 0)]
     tid, number, outcome, _ = await open_ticket(harness, sla=False)
     assert outcome.engineer is not None and outcome.engineer.key == "wang"
-    card = await card_of(c["wang"], number)
-    await c["wang"].press(card, f"dp:ack:{tid}")
-    await wait_for(c["wang"], "已接单")
+    card = await acknowledge(c["wang"], tid, number)
     await c["wang"].press(card, f"dp:contact:{tid}")
     kinds = await wait_for(c["wang"], "哪种方式")
     await c["wang"].press(kinds, "wk:kind:phone")

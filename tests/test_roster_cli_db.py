@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.dispatchkit import greet, local, open_ticket
 from tests.harness import Harness
+from tests.support.dispatchkit import greet, local, open_ticket
 from tests.test_staff import sdbot
 
 

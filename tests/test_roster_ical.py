@@ -22,9 +22,9 @@ from bot.roster.model import CalendarRow, Roster
 from bot.roster.overrides import accept_swap, make_override, propose_swap, with_overrides
 from bot.runtime.ical_feed import FeedServer
 from storage.models import AuditEntry, Staff
-from tests.dispatchkit import greet, local
 from tests.harness import Harness
-from tests.instances import start_instance
+from tests.support.dispatchkit import greet, local
+from tests.support.instances import start_instance
 from tests.test_staff import sdbot
 
 ROSTER = load_roster(DEFAULT_ROSTER)

@@ -7,8 +7,8 @@ import re
 
 from bot.roster import DEFAULT_ROSTER, load_roster
 from bot.roster.duty import upcoming_shifts
-from tests.dispatchkit import greet, local
 from tests.harness import Harness
+from tests.support.dispatchkit import greet, local
 
 TZ = dt.timezone(dt.timedelta(hours=8))
 

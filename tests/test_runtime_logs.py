@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from bot.core.logs import RedactFilter, mask_phones, setup_logging
-from tests.flows import report_verified
 from tests.harness import TOKEN, Harness
-from tests.securitykit import ENGINEER, ENGINEER2, ENGINEER3, SUPERVISOR, dispatch_card
+from tests.support.flows import report_verified
+from tests.support.securitykit import ENGINEER, ENGINEER2, ENGINEER3, SUPERVISOR, dispatch_card
 
 NAME, PHONE, ADDRESS = "王小明", "+8613800000001", "福田区深南大道 1001 号"  # demo customer C1001
 LIBRARIES = ("telegram", "sqlalchemy", "sqlalchemy.engine", "aiosqlite", "asyncpg", "httpx", "httpcore",

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.runtime.webhook import SECRET_HEADER
 from storage.models import InboxUpdate
 from tests.harness import Harness
-from tests.instances import SECRET, register, start_instance
+from tests.support.instances import SECRET, register, start_instance
 
 MESSAGE = {"message_id": 1, "date": 1764633600, "chat": {"id": 5301, "type": "private"},
            "from": {"id": 5301, "is_bot": False, "first_name": "Eve"}, "text": "/start",

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from storage.models import Customer, TelegramUser, Ticket, TicketEvent
 from tests.harness import Chat, Harness
-from tests.securitykit import (
+from tests.support.securitykit import (
     PHONE_A,
     PHONE_B,
     diff,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.core.logs import setup_logging
 from storage.models import Staff
 from tests.harness import TOKEN, Harness
-from tests.securitykit import (
+from tests.support.securitykit import (
     ADMIN,
     ENGINEER,
     ENGINEER2,

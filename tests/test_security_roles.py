@@ -13,7 +13,7 @@ from typing import Any
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from tests.harness import Chat, Harness
-from tests.securitykit import (
+from tests.support.securitykit import (
     ADMIN,
     ENGINEER,
     ENGINEER2,

@@ -13,9 +13,18 @@ import pytest
 
 from bot.rules import calculators as calc
 from bot.rules.policy import DEFAULT_POLICY, PolicyError, load_policy
-from tests.dispatchkit import card_of, events, fire_due, greet, local, texts, ticket, wait_for
-from tests.flows import read_until_button, report_verified
 from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
+    card_of,
+    events,
+    fire_due,
+    greet,
+    local,
+    texts,
+    ticket,
+    wait_for,
+)
+from tests.support.flows import read_until_button, report_verified
 
 TZ = ZoneInfo("Asia/Shanghai")
 DUTY = calc.ServiceWindow(8 * 60, 22 * 60 + 30, TZ)

@@ -10,7 +10,8 @@ import datetime as dt
 
 from bot.reports import export
 from bot.reports.periods import month
-from tests.dispatchkit import (
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
     card_of,
     events,
     fire_due,
@@ -21,8 +22,7 @@ from tests.dispatchkit import (
     ticket,
     wait_for,
 )
-from tests.flows import read_until_button
-from tests.harness import Chat, Harness
+from tests.support.flows import read_until_button
 
 MONDAY_10 = (2026, 11, 23, 10, 0)  # office layer: li
 

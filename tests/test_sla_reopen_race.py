@@ -13,8 +13,9 @@ from bot.dispatch import sla
 from bot.rules import calculators as calc
 from bot.tickets import work as worklog
 from storage.models import Staff, Ticket, TicketEvent
-from tests.dispatchkit import (
-    card_of,
+from tests.harness import Chat, Harness
+from tests.support.dispatchkit import (
+    acknowledge,
     events,
     fire_due,
     local,
@@ -24,7 +25,6 @@ from tests.dispatchkit import (
     texts,
     wait_for,
 )
-from tests.harness import Chat, Harness
 
 
 async def _start(h: Harness) -> dict[str, Chat]:
@@ -32,9 +32,7 @@ async def _start(h: Harness) -> dict[str, Chat]:
 
 
 async def _ack_and_resolve(c: dict[str, Chat], tid: int, number: str) -> dict:
-    card = await card_of(c["li"], number)
-    await c["li"].press(card, f"dp:ack:{tid}")
-    await wait_for(c["li"], "已接单")
+    card = await acknowledge(c["li"], tid, number)
     await c["li"].press(card, f"dp:resolve:{tid}")
     await wait_for(c["li"], "解决说明")
     await c["li"].ask("重启后恢复")
@@ -57,9 +55,7 @@ async def test_reopened_ticket_gets_fresh_sla_timers(harness: Harness) -> None:
     ask = await wait_for(c["customer"], "同样的故障")
     await c["customer"].press(ask, f"fu:reopen:{tid}")
     await wait_for(c["customer"], "已重新打开")
-    card = await card_of(c["li"], number)
-    await c["li"].press(card, f"dp:ack:{tid}")  # acknowledged, but no contact with the customer
-    await wait_for(c["li"], "已接单")
+    card = await acknowledge(c["li"], tid, number)  # acknowledged, but no contact with the customer
     reopened_at = [e.at for e in await events(harness, tid) if e.kind == "reopened"][0]
     fresh = {t.key: t for t in await pending_timers(harness, f"sla:{tid}:") if t.key.endswith(":r1")}
     hours = {"first_response": policy.sla.first_response_hours, "onsite": policy.sla.onsite_city_hours,

@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Staff
-from tests.dispatchkit import card_of, greet, local, open_ticket, ticket, wait_for
 from tests.harness import Harness
+from tests.support.dispatchkit import card_of, greet, local, open_ticket, ticket, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

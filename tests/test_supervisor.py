@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, TicketEvent
 from tests.harness import Chat, Harness
-from tests.reports_seed import TZ, at, seed_many_open, seed_reports
+from tests.support.reports_seed import TZ, at, seed_many_open, seed_reports
 
 SUPERVISOR, ADMIN, ENGINEER, CUSTOMER = 2001, 9001, 1001, 5001
 

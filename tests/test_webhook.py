@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.runtime.webhook import SECRET_HEADER, WebhookServer, derive_secret
 from storage.models import InboxUpdate, OutboxMessage
 from tests.harness import Harness
-from tests.instances import SECRET, register, start_instance
+from tests.support.instances import SECRET, register, start_instance
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import re
@@ -114,21 +113,16 @@ def _policy_and_hours() -> tuple[Any, Any]:
 
 def _customer(number: str) -> Any:
     """Facts of a registered customer, from the configured database (None when unknown)."""
+    from bot.cli.common import in_session
     from bot.config import load_settings
     from bot.rules.customer_facts import customer_by_number, facts_of
-    from storage.db import Database
 
-    async def go() -> Any:
-        db = Database(load_settings().database_url)
-        try:
-            async with db.read() as s:
-                customer = await customer_by_number(s, number)
-                return None if customer is None else await facts_of(s, customer)
-        finally:
-            await db.dispose()
+    async def go(s: Any) -> Any:
+        customer = await customer_by_number(s, number)
+        return None if customer is None else await facts_of(s, customer)
 
     try:
-        return asyncio.run(go())
+        return in_session(load_settings().database_url, go, write=False)
     except Exception as exc:  # no database / no schema: the customer cannot be found
         print(f"sdbot ask: --customer: cannot read the database: {exc.__class__.__name__}", file=sys.stderr)
         return None

@@ -42,17 +42,17 @@ def register(subparsers: Any) -> None:
 
 def _file_table() -> CalendarOverrides:
     """The roster file's own [calendar] table (ROSTER_FILE, else the built-in roster)."""
-    from bot.config import load_settings
+    from bot.cli.common import settings_or_exit
     from bot.desk import load_desk_roster
 
-    return load_desk_roster(load_settings()).calendar
+    return load_desk_roster(settings_or_exit()).calendar
 
 
 def _local_date(now: dt.datetime) -> dt.date:
     """``now`` as a date of the desk's time zone."""
-    from bot.config import load_settings
+    from bot.cli.common import settings_or_exit
 
-    return now.astimezone(load_settings().clock().tz).date()
+    return now.astimezone(settings_or_exit().clock().tz).date()
 
 
 def _days(days: list[dt.date]) -> str:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli import ask, bench, calendar_days, ops, registry, roster, rules, staff
-from bot.cli.common import settings_or_exit
+from bot.cli.common import on_database, settings_or_exit
 from bot.config import Settings
 from bot.core.logs import setup_logging
 
@@ -64,20 +64,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the demo data into the configured database."""
     from bot.demo import load_demo
-    from storage.db import Database
     from storage.migrate import upgrade
 
     settings = settings_or_exit()
     upgrade(settings.database_url)
-
-    async def go() -> bool:
-        db = Database(settings.database_url)
-        try:
-            return await load_demo(db)
-        finally:
-            await db.dispose()
-
-    print("demo data loaded" if asyncio.run(go()) else "demo data already present")
+    loaded = on_database(settings.database_url, load_demo)
+    print("demo data loaded" if loaded else "demo data already present")
     return 0
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import settings_or_exit
+from bot.cli.common import in_session, settings_or_exit
 from bot.customers import registry_io
-from storage.db import Database
 
 
 def _database_url() -> str:
@@ -37,16 +35,7 @@ def _policy() -> Any:
 
 def _in_session(url: str, work: Callable[[Any], Awaitable[Any]], *, write: bool) -> Any:
     """Run ``work(session)`` in one write (or read-only) transaction on a fresh database handle."""
-
-    async def go() -> Any:
-        db = Database(url)
-        try:
-            async with db.write() if write else db.read() as session:
-                return await work(session)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
+    return in_session(url, work, write=write)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -142,24 +142,9 @@ def cmd_ical(args: argparse.Namespace) -> int:
 
 def in_db(fn: Any) -> Any:
     """Run ``fn(session, now)`` in one write transaction on the configured database."""
-    import asyncio
+    from bot.cli.common import in_migrated_db
 
-    from bot.cli.common import settings_or_exit
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    settings = settings_or_exit()
-    upgrade(settings.database_url)
-
-    async def go() -> Any:
-        db = Database(settings.database_url)
-        try:
-            async with db.write() as session:
-                return await fn(session, settings.clock().now().astimezone(dt.UTC))
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
+    return in_migrated_db(fn)
 
 
 def _with_stored(roster: Roster) -> Roster:

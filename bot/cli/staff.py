@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.cli.common import settings_or_exit
+from bot.cli.common import in_migrated_db, settings_or_exit
 from bot.staff import accounts as staff_mod
 from bot.staff import ical_tokens
-from storage.db import Database
 
 
 def _run(fn: Callable[[Any, dt.datetime], Awaitable[int]]) -> int:
-    from storage.migrate import upgrade
-
-    settings = settings_or_exit()
-    upgrade(settings.database_url)
-
-    async def go() -> int:
-        db = Database(settings.database_url)
-        try:
-            async with db.write() as session:
-                return await fn(session, settings.clock().now().astimezone(dt.UTC))
-        except staff_mod.StaffError as exc:
-            print(f"sdbot: {exc}", file=sys.stderr)
-            return 2
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
+    """Run ``fn(session, now)`` on the configured database; a staff error is one line, exit 2."""
+    try:
+        return in_migrated_db(fn)
+    except staff_mod.StaffError as exc:
+        print(f"sdbot: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_add(args: argparse.Namespace) -> int:

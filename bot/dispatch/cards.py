@@ -10,7 +10,7 @@ button (``as:menu:<ticket id>``), whose engineer menu is ``ref="assign:<ticket i
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -33,6 +33,9 @@ from storage.models import (
     Ticket,
     TicketEvent,
 )
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
 FORWARD_MAX = attachments.MAX_PER_REPORT  # a report's files all follow its card
 
@@ -79,7 +82,7 @@ def alert_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.Bu
 
 
 
-def warranty_stage(desk: Any, equipment: Any, today: dt.date) -> str | None:
+def warranty_stage(desk: Desk, equipment: Any, today: dt.date) -> str | None:
     """The warranty stage (return/exchange/repair/expired) of ``equipment`` today, from the policy."""
     if equipment is None:
         return None
@@ -93,7 +96,7 @@ def warranty_stage(desk: Any, equipment: Any, today: dt.date) -> str | None:
 
 
 
-async def card_context(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> dict[str, Any]:
+async def card_context(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> dict[str, Any]:
     """Everything the dispatch card shows."""
     customer = await uow.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
     equipment = await uow.session.get(Equipment, ticket.equipment_id) if ticket.equipment_id else None
@@ -136,7 +139,7 @@ def forward_attachments(
 
 
 async def send_card(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, engineer: Staff, *, reason: str | None,
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, engineer: Staff, *, reason: str | None,
     note: str | None = None,
 ) -> None:
     """The dispatch card (and the ticket's attachments after it) to ``engineer``."""
@@ -162,7 +165,7 @@ async def supervisors(uow: uow_mod.UnitOfWork) -> list[Staff]:
 
 
 
-async def alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> int:
+async def alert_supervisors(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, template: str, **extra: Any) -> int:
     """Send ``template`` with the ticket's card context and buttons (and *Assign*) to every
     supervisor and admin; returns how many were told."""
     ctx = await card_context(uow, desk, ticket)
@@ -178,7 +181,7 @@ async def alert_supervisors(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, 
     return sent
 
 
-async def alert_holder(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> bool:
+async def alert_holder(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, template: str, **extra: Any) -> bool:
     """Send ``template`` with the card context and buttons to the engineer holding the ticket
     (not when that is a supervisor, who is told as one); True when sent."""
     holder = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
@@ -193,7 +196,7 @@ async def alert_holder(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, templ
     return True
 
 
-async def alert_breach(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, template: str, **extra: Any) -> int:
+async def alert_breach(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, template: str, **extra: Any) -> int:
     """An SLA breach: the supervisors and the engineer holding the ticket; returns the supervisors told."""
     count = await alert_supervisors(uow, desk, ticket, template, **extra)
     await alert_holder(uow, desk, ticket, template, **extra)
@@ -233,7 +236,7 @@ async def _card_chats(uow: uow_mod.UnitOfWork, ticket_id: int) -> list[int]:
 
 
 async def edit_cards(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, outcome: str, name: str, *,
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, outcome: str, name: str, *,
     keep_for: int | None = None, only: int | None = None,
 ) -> None:
     """Edit the dispatch cards of ``ticket`` to show ``outcome`` (taken/handed_over/resolved/
@@ -284,7 +287,7 @@ def complaint_cause(flagged: dict[str, Any] | None) -> str:
     return "reopened" if data.get("reason") == "same fault after repair" else "explicit"
 
 
-async def alert_complaint(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> int:
+async def alert_complaint(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> int:
     """Complaints go to a supervisor (policy §5): every supervisor and admin at once, with the card.
 
     Once per complaint: a complaint already alerted is not alerted again until the ticket is
@@ -307,7 +310,7 @@ async def alert_complaint(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) ->
     return count
 
 
-async def alert_rating(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, key: str, score: int) -> int:
+async def alert_rating(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, key: str, score: int) -> int:
     """A "dissatisfied" rating: every supervisor and admin at once, with the card."""
     engineer = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
     return await alert_supervisors(

@@ -12,7 +12,7 @@ event.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core import timers
 from bot.core import uow as uow_mod
@@ -21,10 +21,13 @@ from bot.dispatch import routing
 from bot.tickets import lifecycle as tickets
 from storage.models import Ticket
 
+if TYPE_CHECKING:
+    from bot.desk import Desk
+
 WAITING = ("new", "dispatched")  # nobody has acknowledged the ticket yet
 
 
-async def new_commitment(uow: uow_mod.UnitOfWork, desk: Any) -> dt.datetime:
+async def new_commitment(uow: uow_mod.UnitOfWork, desk: Desk) -> dt.datetime:
     """The time the desk commits to now: ``recommit_minutes`` of duty time from now."""
     minutes = dt.timedelta(minutes=desk.policy.escalation.recommit_minutes)
     roster = await routing.effective_roster(uow, desk)
@@ -32,7 +35,7 @@ async def new_commitment(uow: uow_mod.UnitOfWork, desk: Any) -> dt.datetime:
     return start + minutes
 
 
-async def promise_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def promise_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> None:
     """The promised response time passed: if nobody acknowledged, apologise and commit anew."""
     ticket = await uow.session.get(Ticket, payload["ticket_id"], with_for_update=True)  # vs. a concurrent press
     if ticket is None or ticket.status not in WAITING:

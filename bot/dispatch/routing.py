@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
@@ -44,19 +44,22 @@ from bot.tickets import lifecycle as tickets
 from storage.db import rowcount
 from storage.models import Customer, RosterOverride, Staff, Ticket, TicketEvent
 
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
-def ack_timeout(desk: Any) -> dt.timedelta:
+
+def ack_timeout(desk: Desk) -> dt.timedelta:
     """The acknowledgement timeout from the policy file."""
     return dt.timedelta(minutes=desk.policy.dispatch.ack_timeout_minutes)
 
 
-def escalation_chain(desk: Any) -> list[str]:
+def escalation_chain(desk: Desk) -> list[str]:
     """The steps taken after successive ack timeouts: ``remind``…, ``next``…, ``supervisors``."""
     esc = desk.policy.escalation
     return ["remind"] * esc.reminders + ["next"] * esc.next_engineers + ["supervisors"]
 
 
-async def effective_roster(uow: uow_mod.UnitOfWork, desk: Any) -> Any:
+async def effective_roster(uow: uow_mod.UnitOfWork, desk: Desk) -> Any:
     """The roster file plus the covers, accepted swaps and calendar days stored in the database."""
     stored = desk.stored_calendar
     roster = desk.roster
@@ -92,7 +95,7 @@ class DispatchOutcome:
         return self.pickup_at is not None
 
 
-async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Any) -> tuple[Staff | None, str | None]:
+async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Desk) -> tuple[Staff | None, str | None]:
     """The active, registered engineer on duty now and the layer, or (None, None)."""
     roster = await effective_roster(uow, desk)
     for assignment in on_duty(roster, uow.now):
@@ -103,7 +106,7 @@ async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Any) -> tuple[Staff | 
 
 
 async def dispatch(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, *, notify_customer: bool = True
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, *, notify_customer: bool = True
 ) -> DispatchOutcome:
     """Send ``ticket`` to the engineer on duty, or queue it for the next duty window.
 
@@ -173,7 +176,7 @@ def duty_time(roster: Any, at: dt.datetime) -> dt.datetime:
     return next_window_start(roster, at) or at
 
 
-async def schedule_repeat(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, payload: dict[str, Any]) -> None:
+async def schedule_repeat(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, payload: dict[str, Any]) -> None:
     """The next supervisors' reminder of the repeat rule (policy ``[escalation]``), if it is on."""
     esc = desk.policy.escalation
     if esc.repeat_minutes <= 0:
@@ -188,7 +191,7 @@ async def schedule_repeat(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, pa
     )
 
 
-async def _repeat_due(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, payload: dict[str, Any]) -> None:
+async def _repeat_due(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, payload: dict[str, Any]) -> None:
     """The repeat rule: still unacknowledged after the whole chain: remind the supervisors again."""
     first = await uow.session.scalar(
         select(TicketEvent.at).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "dispatched")
@@ -219,7 +222,7 @@ def _mark_dispatched(
 
 
 async def send_to(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, engineer: Staff, *, layer: str | None, stage: int,
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, engineer: Staff, *, layer: str | None, stage: int,
     reason: str | None = None, note: str | None = None, tried: list[str] | None = None,
 ) -> None:
     """Dispatch message with buttons to ``engineer``; ticket → dispatched; ack timer (re)started."""
@@ -241,7 +244,7 @@ async def send_to(
     )
 
 
-async def queued_dispatch_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def queued_dispatch_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> None:
     """A ticket queued overnight: dispatch it now that a window has opened."""
     ticket = await uow.session.get(Ticket, payload["ticket_id"], with_for_update=True)  # vs. a concurrent press
     if ticket is None or ticket.status not in ("new", "reopened"):
@@ -249,7 +252,7 @@ async def queued_dispatch_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[
     await dispatch(uow, desk, ticket)
 
 
-async def _next_engineer(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> tuple[Staff | None, str | None]:
+async def _next_engineer(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> tuple[Staff | None, str | None]:
     """The next active engineer in the rotation after the current one, skipping those tried."""
     roster = await effective_roster(uow, desk)
     current = payload.get("engineer")
@@ -277,7 +280,7 @@ async def _next_engineer(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, 
     return None, layer.name
 
 
-async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> None:
     """Nobody acknowledged in time: climb one step of the chain (policy ``[escalation]``)."""
     ticket = await uow.session.get(Ticket, payload["ticket_id"], with_for_update=True)  # vs. a concurrent press
     if ticket is None or ticket.status != "dispatched":
@@ -345,7 +348,7 @@ async def was_dispatched_to(uow: uow_mod.UnitOfWork, ticket_id: int, staff: Staf
     return any((d or {}).get("to") == staff.key for d in rows.all())
 
 
-async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff: Staff) -> AckResult:
+async def acknowledge(uow: uow_mod.UnitOfWork, desk: Desk, ticket_id: int, staff: Staff) -> AckResult:
     """Take the ticket if nobody has; the loser learns who has it.
 
     Engineers may acknowledge only a ticket that was dispatched to them; supervisors and admins
@@ -390,7 +393,7 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Any, ticket_id: int, staff:
     return AckResult(True, ticket, staff)
 
 
-async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff) -> None:
+async def _mark_cards_taken(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Staff) -> None:
     """Edit every dispatch card of this ticket to show who took it (only the taker keeps buttons)."""
     await cards.edit_cards(uow, desk, ticket, "taken", staff.name, keep_for=staff.telegram_user_id)
 

@@ -10,24 +10,27 @@ Clocks run on the service calendar each ``[sla.calendar]`` clause names: the ros
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.rules import calculators as calc
 from bot.rules.sla import clock_of
 from storage.models import Customer, Ticket
 
+if TYPE_CHECKING:
+    from bot.desk import Desk
+
 # the ticket's due-time columns and the [sla.calendar] clock each runs on
 DUE_CLOCKS = (("first_response_due", "first_response"), ("onsite_due", "onsite"), ("fix_due", "fix"))
 
 
-def duty_window(desk: Any) -> calc.ServiceWindow:
+def duty_window(desk: Desk) -> calc.ServiceWindow:
     """The duty service window of the roster file (08:00–22:30 by default), in its time zone."""
     hours = desk.roster.hours
     return calc.ServiceWindow(hours.duty_start, hours.duty_end, ZoneInfo(desk.roster.timezone))
 
 
-def due_times(desk: Any, now: dt.datetime, customer: Customer | None) -> calc.SlaDue | None:
+def due_times(desk: Desk, now: dt.datetime, customer: Customer | None) -> calc.SlaDue | None:
     """SLA due times of a report made at ``now`` (zone and contract of the named customer, when
     known), on the service calendar; None when the policy cannot give them. Also used for a
     reopened ticket's fresh cycle."""
@@ -41,7 +44,7 @@ def due_times(desk: Any, now: dt.datetime, customer: Customer | None) -> calc.Sl
         return None
 
 
-def fill_due_times(desk: Any, ticket: Ticket, customer: Customer | None) -> None:
+def fill_due_times(desk: Desk, ticket: Ticket, customer: Customer | None) -> None:
     """SLA due times from the policy (policy §2) when intake did not set them: counted from the
     ticket's creation, on site by the customer's zone and contract (``due_times``)."""
     if any((ticket.first_response_due, ticket.onsite_due, ticket.fix_due)):
@@ -51,7 +54,7 @@ def fill_due_times(desk: Any, ticket: Ticket, customer: Customer | None) -> None
         ticket.first_response_due, ticket.onsite_due, ticket.fix_due = due.first_response, due.onsite, due.fix
 
 
-def shift_for_pause(desk: Any, ticket: Ticket, paused_at: dt.datetime, resumed_at: dt.datetime) -> None:
+def shift_for_pause(desk: Desk, ticket: Ticket, paused_at: dt.datetime, resumed_at: dt.datetime) -> None:
     """Move the ticket's due times by a pause ``[paused_at, resumed_at)``: each due time still
     ahead at the pause keeps the service time it had left then, counted again from the resume. A
     due time already passed when the pause began stays (the commitment was missed before it)."""

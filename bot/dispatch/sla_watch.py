@@ -15,7 +15,7 @@ resume has since moved, does nothing; the resume schedules ``rewatch_after_pause
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -25,6 +25,9 @@ from bot.dispatch import cards, sla
 from bot.tickets import lifecycle as tickets
 from storage.models import Customer, Ticket, TicketEvent
 
+if TYPE_CHECKING:
+    from bot.desk import Desk
+
 SLA_KINDS = ("first_response", "onsite", "fix")
 
 
@@ -32,7 +35,7 @@ def _due_of(ticket: Ticket, kind: str) -> dt.datetime | None:
     return {"first_response": ticket.first_response_due, "onsite": ticket.onsite_due, "fix": ticket.fix_due}[kind]
 
 
-async def watch_sla(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
+async def watch_sla(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> None:
     """One SLA timer per due time of the ticket's current cycle (idempotent: dispatching the same
     cycle again adds nothing; a reopened ticket gets fresh timers, see ``_reopened_cycle``)."""
     grace = dt.timedelta(minutes=desk.policy.sla_watch.grace_minutes)
@@ -48,7 +51,7 @@ async def watch_sla(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
         await timers.schedule_once(uow.session, "sla", key, due + grace, payload)
 
 
-async def rewatch_after_pause(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, pause_no: int) -> None:
+async def rewatch_after_pause(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, pause_no: int) -> None:
     """Fresh SLA timers at the ticket's due times as a resume moved them (``pause_no``: which
     pause ended; the timers of earlier due times skip themselves when they fire)."""
     grace = dt.timedelta(minutes=desk.policy.sla_watch.grace_minutes)
@@ -61,7 +64,7 @@ async def rewatch_after_pause(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket
 
 
 async def _reopened_cycle(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket
 ) -> tuple[int, dt.datetime, dict[str, dt.datetime | None]] | None:
     """(number of reopenings, when the last one happened, fresh due times counted from it)."""
     reopened = (await uow.session.scalars(
@@ -108,7 +111,7 @@ async def sla_met(
     return any((e.data or {}).get("kind") == "onsite" for e in events)
 
 
-async def sla_check_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def sla_check_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> None:
     """A due time passed: if the commitment was missed, record it and alert supervisors (once)."""
     ticket = await uow.session.get(Ticket, payload["ticket_id"])
     if ticket is None:

@@ -16,15 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import aliased
 from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.runtime.loops import cancel_task, no_earlier_pending, start_task, wait_for_wake
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
 from storage.repo import claim_rows
@@ -218,11 +218,8 @@ class Poller:
 
     async def stop(self) -> None:
         """Stop polling."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_task(task)
 
 
 class InboxClaimer:
@@ -282,18 +279,12 @@ class InboxClaimer:
         return False
 
     def _eligible(self, now: dt.datetime):
-        earlier = aliased(InboxUpdate)
-        blocked = exists().where(
-            earlier.chat_id == InboxUpdate.chat_id,
-            earlier.update_id < InboxUpdate.update_id,
-            earlier.status == "pending",
-        )
         return (
             select(InboxUpdate)
             .where(
                 InboxUpdate.status == "pending",
                 or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until < now),
-                or_(InboxUpdate.chat_id.is_(None), ~blocked),
+                or_(InboxUpdate.chat_id.is_(None), no_earlier_pending(InboxUpdate, "update_id")),
             )
             .order_by(InboxUpdate.update_id)
         )
@@ -323,15 +314,13 @@ class InboxClaimer:
             await self._enqueue(updates)
             if updates:
                 continue
-            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
-                async with asyncio.timeout(self.idle):
-                    await self.wake.wait()
+            await wait_for_wake(self.wake, self.idle)
 
     def start(self) -> None:
         """Start claiming in the background."""
         if self._task is None:
             self._stopping = False
-            self._task = asyncio.create_task(self.run(), name="inbox-claimer")
+            self._task = start_task(None, self.run, "inbox-claimer")
 
     async def stop(self, *, abrupt: bool = False) -> None:
         """Stop claiming. Gracefully, a claim under way is queued first (never half done);
@@ -345,6 +334,4 @@ class InboxClaimer:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(10):
                     await asyncio.shield(task)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_task(task)

@@ -9,20 +9,19 @@ silently.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.runtime.botapi import call, without_uploads
+from bot.runtime.loops import cancel_task, no_earlier_pending, start_task, wait_for_wake
 from bot.runtime.pacing import OUTBOUND_PRIORITY, retry_seconds
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -68,19 +67,13 @@ class OutboxSender:
     # --- claiming ---------------------------------------------------------------------------
 
     def _eligible(self, now: dt.datetime):
-        earlier = aliased(OutboxMessage)
-        blocked = exists().where(
-            earlier.chat_id == OutboxMessage.chat_id,
-            earlier.id < OutboxMessage.id,
-            earlier.status == "pending",
-        )
         return (
             select(OutboxMessage)
             .where(
                 OutboxMessage.status == "pending",
                 OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-                ~blocked,
+                no_earlier_pending(OutboxMessage, "id"),
             )
             .order_by(OutboxMessage.priority, OutboxMessage.id)
         )
@@ -330,22 +323,16 @@ class OutboxSender:
                 self._track(row.chat_id, self._send_in_turn(row))
             if rows:
                 continue
-            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
-                async with asyncio.timeout(idle_seconds):
-                    await self.wake.wait()
+            await wait_for_wake(self.wake, idle_seconds)
 
     def start(self) -> None:
         """Start the background loop."""
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="outbox-sender")
+        self._task = start_task(self._task, self.run, "outbox-sender")
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Stop the background loop; sends under way get ``grace_seconds`` to finish."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_task(task)
         if self._in_flight:
             _, late = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
             for task in late:

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from bot.core import uow as uow_mod
 from bot.core.timers import StartupHook, TimerHandler
+from bot.runtime.loops import cancel_task, start_task, wait_for_wake
 from bot.runtime.outbox import OutboxSender
 from storage.db import Database
 from storage.models import OutboxMessage, Timer
@@ -212,14 +213,11 @@ class TimerWorker:
             if due is not None:
                 wait = max(0.0, min(wait, (due - self.now()).total_seconds()))
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
-                async with asyncio.timeout(wait):
-                    await self.wake.wait()
+            await wait_for_wake(self.wake, wait)
 
     def start(self) -> None:
         """Start in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="timers")
+        self._task = start_task(self._task, self.run, "timers")
 
     async def kill(self) -> None:
         """Stop at once, deliveries in flight included (what a crash does; for tests)."""
@@ -231,11 +229,8 @@ class TimerWorker:
 
     async def stop(self) -> None:
         """Stop the background loop, then let deliveries in flight finish (for a while)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_task(task)
         if not self._sending:
             return
         _, late = await asyncio.wait(list(self._sending), timeout=STOP_GRACE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -12,6 +12,9 @@ from bot.core import uow as uow_mod
 from bot.dispatch import routing as dispatch
 from bot.tickets import lifecycle as tickets
 from storage.models import Contact, Customer, TelegramUser, Ticket
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
 SYMPTOM_MAX = 2000
 REPEAT_WINDOW = dt.timedelta(minutes=30)
@@ -43,7 +46,7 @@ async def _recent_open(uow: uow_mod.UnitOfWork, user_id: int, *, complaint: bool
 
 
 async def hand_over(
-    uow: uow_mod.UnitOfWork, desk: Any, user: TelegramUser, question: str, *, complaint: bool, note: str
+    uow: uow_mod.UnitOfWork, desk: Desk, user: TelegramUser, question: str, *, complaint: bool, note: str
 ) -> Handover:
     """Open a ticket for a person (severity ``question``) and dispatch it; returns its number."""
     existing = await _recent_open(uow, user.id, complaint=complaint)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,9 @@ from bot.rules.answer import answer_in_flow
 from bot.tickets import attachments, promise
 from bot.tickets import lifecycle as tickets
 from storage.models import Contact, Customer, Equipment, TelegramUser, Ticket
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
 EXACT_NAME_SCORE = 92
 
@@ -110,7 +113,7 @@ def local(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return now.astimezone(tz)
 
 
-def mid_flow_answer(desk: Any, text: str, locale: str, step: str, now: dt.datetime) -> str | None:
+def mid_flow_answer(desk: Desk, text: str, locale: str, step: str, now: dt.datetime) -> str | None:
     """A policy question typed during the report flow → its answer; None when it is not one."""
     return answer_in_flow(desk.policy, text, locale=locale, today=local(now, desk.clock.tz).date())
 
@@ -185,7 +188,7 @@ async def _history(session: AsyncSession, item: Equipment, tz: dt.tzinfo) -> lis
     return out
 
 
-async def submit(uow: Any, desk: Any, user: TelegramUser, data: dict[str, Any]) -> Outcome:
+async def submit(uow: Any, desk: Desk, user: TelegramUser, data: dict[str, Any]) -> Outcome:
     """Open the ticket of a completed report, hand it to dispatch, and say what is promised.
 
     Runs inside the update's unit of work: the ticket, its events, the dispatch card/timer and
@@ -308,7 +311,7 @@ async def desk_confirms(
     return ticket
 
 
-async def cancel_by_customer(uow: Any, desk: Any, ticket: Ticket, user_id: int) -> bool:
+async def cancel_by_customer(uow: Any, desk: Desk, ticket: Ticket, user_id: int) -> bool:
     """The reporter cancels their ticket (only before acknowledgement): the ticket is cancelled,
     its pending dispatch/ack timers stop, every dispatch card is edited to say so (no buttons left)
     and whoever got one is told. False when

@@ -10,7 +10,7 @@ Each change is one conditional UPDATE, so of a Resume press and a customer reply
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,9 @@ from bot.dispatch import cards, sla, sla_watch
 from bot.tickets import lifecycle as tickets
 from storage.db import rowcount
 from storage.models import Staff, Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
 PAUSE_REASONS = ("customer", "parts")
 PAUSABLE = ("acknowledged", "in_progress", "reopened")
@@ -38,7 +41,7 @@ async def waiting_for(session: AsyncSession, user_id: int) -> Ticket | None:
     )
 
 
-async def pause(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, reason: str) -> PauseOutcome:
+async def pause(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Staff, reason: str) -> PauseOutcome:
     """The holder pauses ``ticket`` (``reason``: customer/parts); the customer is told."""
     if reason not in PAUSE_REASONS or ticket.assignee_id != staff.id or ticket.status not in PAUSABLE:
         return "not_yours"
@@ -61,7 +64,7 @@ async def pause(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff
     return "paused"
 
 
-async def resume(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, actor: tickets.Actor) -> dt.timedelta | None:
+async def resume(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, actor: tickets.Actor) -> dt.timedelta | None:
     """End the running pause of ``ticket``: due times move on by the paused service time, the SLA
     watch is rescheduled, the card shows Pause again. Returns how long it was paused (None: it
     was not paused, or a concurrent resume won)."""
@@ -90,7 +93,7 @@ async def resume(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, actor: tick
     return paused
 
 
-async def resume_by_engineer(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff) -> dt.timedelta | None:
+async def resume_by_engineer(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Staff) -> dt.timedelta | None:
     """The holder's Resume: the clock runs again and the customer hears that work continues."""
     if ticket.assignee_id != staff.id:
         return None
@@ -103,7 +106,7 @@ async def resume_by_engineer(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket,
     return paused
 
 
-async def resume_by_customer(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
+async def resume_by_customer(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> None:
     """The customer wrote to a paused ticket: the clock runs again and the holder is told."""
     paused = await resume(uow, desk, ticket, tickets.Actor("customer", ticket.reporter_user_id))
     if paused is None:
@@ -117,7 +120,7 @@ async def resume_by_customer(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket)
         )
 
 
-async def _refresh_card(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
+async def _refresh_card(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> None:
     """The holder's card shows the pause (or not) and the matching Pause/Resume buttons."""
     holder = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
     if holder is None or holder.telegram_user_id is None:

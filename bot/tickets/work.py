@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,9 @@ from bot.tickets import lifecycle as tickets
 from bot.tickets import pause as pauses
 from storage.db import rowcount
 from storage.models import Staff, Ticket, TicketEvent
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
 RATING_KEYS = ("very_satisfied", "satisfied", "average", "no_opinion", "dissatisfied")
 
@@ -77,7 +80,7 @@ async def _had_onsite_visit(uow: uow_mod.UnitOfWork, ticket: Ticket) -> bool:
     return found is not None
 
 
-async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, summary: str) -> None:
+async def resolve(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Staff, summary: str) -> None:
     """Resolve with a summary; ask the customer to confirm an on-site report and to rate.
 
     Raises TicketChanged (nothing done) when a concurrent hand-over or resolve got there first."""
@@ -110,7 +113,7 @@ async def resolve(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Sta
     )
 
 
-async def ask_rating(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None:
+async def ask_rating(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> None:
     """The five rating buttons of policy §5, sent to the reporter."""
     await tell(
         uow, ticket.reporter_user_id, "work/text#rate_request", default_locale=desk.settings.default_locale,
@@ -119,7 +122,7 @@ async def ask_rating(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket) -> None
     )
 
 
-async def confirm_service_report(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int) -> str:
+async def confirm_service_report(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, user_id: int) -> str:
     """The reporter confirms the on-site service report (once); then they are asked to rate.
 
     Returns ``confirmed``, ``already`` (confirmed before) or ``stale`` (no report to confirm).
@@ -141,12 +144,12 @@ async def confirm_service_report(uow: uow_mod.UnitOfWork, desk: Any, ticket: Tic
     return "confirmed"
 
 
-def score_of(desk: Any, key: str) -> int:
+def score_of(desk: Desk, key: str) -> int:
     """The satisfaction score of a rating key, from the policy file."""
     return int(getattr(desk.policy.satisfaction.scores, key))
 
 
-async def rate(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int, key: str) -> bool:
+async def rate(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, user_id: int, key: str) -> bool:
     """The customer's rating closes the ticket; False when it can no longer be rated."""
     if ticket.status != "resolved" or key not in RATING_KEYS or ticket.reporter_user_id != user_id:
         return False
@@ -168,7 +171,7 @@ async def rate(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int,
     return True
 
 
-async def autoclose_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def autoclose_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> None:
     """No rating within the policy's days: closed as "no opinion"."""
     ticket = await uow.session.get(Ticket, payload["ticket_id"], with_for_update=True)  # vs. a concurrent press
     if ticket is None or ticket.status != "resolved":
@@ -181,7 +184,7 @@ async def autoclose_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, A
 
 
 async def hand_over(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, reason: str
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Staff, reason: str
 ) -> Staff | None:
     """Pass the ticket to the next engineer in the rotation, with a reason; None if nobody.
 
@@ -206,7 +209,7 @@ async def hand_over(
 
 
 async def customer_follow_up(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, text: str,
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, text: str,
     files: list[attachments.Attachment] | None = None,
 ) -> str:
     """A customer's reply about a ticket (text and/or files): ``added`` to an open ticket (the
@@ -243,7 +246,7 @@ async def customer_follow_up(
     return "added"
 
 
-async def reopen(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, user_id: int) -> dispatch.DispatchOutcome | None:
+async def reopen(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, user_id: int) -> dispatch.DispatchOutcome | None:
     """The same fault is back after resolution: reopen, flag it a complaint (policy §5), dispatch."""
     if ticket.status not in ("resolved", "closed") or ticket.reporter_user_id != user_id:
         return None
@@ -353,7 +356,7 @@ def _layer_next_handoff(roster: Any, layer: Any, after: dt.datetime) -> tuple[dt
         period_start(roster, layer, first - 1)
 
 
-async def schedule_handoffs(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
+async def schedule_handoffs(session: AsyncSession, desk: Desk, now: dt.datetime) -> None:
     """Make sure every rotating layer has a timer at its next handoff."""
     roster = desk.roster
     for layer in roster.layers:
@@ -367,7 +370,7 @@ async def schedule_handoffs(session: AsyncSession, desk: Any, now: dt.datetime) 
         )
 
 
-async def warn_roster_staff(session: AsyncSession, desk: Any, now: dt.datetime) -> None:
+async def warn_roster_staff(session: AsyncSession, desk: Desk, now: dt.datetime) -> None:
     """Log a warning for roster members with no active, registered staff record (they get no card)."""
     import logging
 
@@ -382,7 +385,7 @@ async def warn_roster_staff(session: AsyncSession, desk: Any, now: dt.datetime) 
             logging.getLogger(__name__).warning("roster member %r is %s", key, "inactive" if not active else "not registered")
 
 
-async def handoff_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, Any]) -> None:
+async def handoff_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, Any]) -> None:
     """Rotation handoff: the outgoing engineer's unacknowledged tickets move to the incoming one;
     the outgoing engineer's duty log goes to the incoming one and supervisors."""
     at = dt.datetime.fromisoformat(payload["at"])

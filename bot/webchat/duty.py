@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.dispatch.routing import effective_roster
 from bot.roster.duty import on_duty
 from bot.staff.lookup import staff_by_key
 
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
-async def on_duty_user_ids(desk: Any) -> list[int]:
+
+async def on_duty_user_ids(desk: Desk) -> list[int]:
     """Sandbox user ids of the active staff on duty at the desk's current time.
 
     Uses the same effective roster as dispatch (the roster file plus covers and swaps stored in

@@ -26,6 +26,7 @@ from storage.models import (
     TicketEvent,
 )
 from tests.harness import Chat, Harness
+from tests.support.flows import collect, joined
 
 # demo accounts (bot/demo.py) and the customers' sandbox ids used here
 ENGINEER, ENGINEER2, ENGINEER3, SUPERVISOR, ADMIN = 1001, 1002, 1003, 2001, 9001
@@ -71,23 +72,12 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 async def replies(chat: Chat, wait: float = 5.0, quiet: float = 0.4) -> list[dict[str, Any]]:
     """Everything the bot sends in answer: wait for the first message, then until it is quiet."""
-    got = await chat.read(wait)
-    while True:
-        more = await chat.read(quiet)
-        if not more:
-            return got
-        got += more
+    return await collect(chat, wait, quiet)
 
 
 def texts(msgs: list[dict[str, Any]]) -> str:
     """Every text, caption and button label of ``msgs``, one string."""
-    parts: list[str] = []
-    for m in msgs:
-        parts.append(m.get("text") or "")
-        parts.append(m.get("caption") or "")
-        for row in m.get("buttons") or []:
-            parts += [b.get("text") or "" for b in row]
-    return "\n".join(p for p in parts if p)
+    return joined(msgs)
 
 
 async def answers(h: Harness, user_id: int) -> list[dict[str, Any]]:

@@ -117,6 +117,15 @@ async def wait_for(chat: Chat, needle: str, wait: float = 8.0) -> dict[str, Any]
     raise AssertionError(f"{needle!r} never reached {chat.user_id}; got {seen}")
 
 
+async def acknowledge(chat: Chat, ticket_id: int, number: str) -> dict[str, Any]:
+    """The engineer of ``chat`` presses Acknowledge on the dispatch card of ``number`` and is
+    told it is theirs; returns the card."""
+    card = await card_of(chat, number)
+    await chat.press(card, f"dp:ack:{ticket_id}")
+    await wait_for(chat, "已接单")
+    return card
+
+
 async def events(h: Harness, ticket_id: int) -> list[TicketEvent]:
     """The ticket's events in order."""
     assert h.app is not None

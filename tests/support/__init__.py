@@ -1,0 +1,1 @@
+"""Shared helpers of the end-to-end tests: desk set-up, flows, factories and boot sequences."""
