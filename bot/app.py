@@ -94,12 +94,13 @@ class ServiceDeskApp:
         self.settings = settings
         self.clock = clock or Clock(settings.timezone)
         self.db = Database(settings.database_url, log_params=settings.log_sql)
+        policy = load_desk_policy(settings)
         self.desk = Desk(
             settings=settings,
             db=self.db,
             clock=self.clock,
-            policy=load_desk_policy(settings),
-            roster=load_desk_roster(settings),
+            policy=policy,
+            roster=load_desk_roster(settings, policy),
         )
         builder = (
             Application.builder()

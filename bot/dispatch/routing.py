@@ -77,6 +77,18 @@ async def effective_roster(uow: uow_mod.UnitOfWork, desk: Any) -> Any:
     return dataclasses.replace(roster, overrides=roster.overrides + extra)
 
 
+def specialty_order(roster: Any, assignments: list[Any], category: str | None) -> list[Any]:
+    """``assignments`` with the layers of ``category`` first, the general layers next, the other
+    categories' layers last (stable: the roster's order within each group)."""
+    kinds = {layer.name: layer.category for layer in roster.layers}
+
+    def rank(a: Any) -> int:
+        own = kinds.get(a.layer)
+        return 0 if category is not None and own == category else 1 if own is None else 2
+
+    return sorted(assignments, key=rank)
+
+
 @dataclass
 class DispatchOutcome:
     """Where a ticket went: an engineer now, supervisors (nobody active on duty), or a queue."""
@@ -91,10 +103,15 @@ class DispatchOutcome:
         return self.pickup_at is not None
 
 
-async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Any) -> tuple[Staff | None, str | None]:
-    """The active, registered engineer on duty now and the layer, or (None, None)."""
+async def on_duty_engineer(
+    uow: uow_mod.UnitOfWork, desk: Any, category: str | None = None
+) -> tuple[Staff | None, str | None]:
+    """The active, registered engineer on duty now and the layer, or (None, None).
+
+    Routing by specialty (issue 18): the layers of ``category`` first, then the general layers,
+    then other categories' (``specialty_order``); without category layers the roster's order."""
     roster = await effective_roster(uow, desk)
-    for assignment in on_duty(roster, uow.now):
+    for assignment in specialty_order(roster, on_duty(roster, uow.now), category):
         staff = await staff_by_key(uow.session, assignment.member)
         if staff is not None and staff.active:
             return staff, assignment.layer
@@ -117,7 +134,7 @@ async def dispatch(
     await watch_promise(uow, ticket)
     if ticket.complaint:
         await cards.alert_complaint(uow, desk, ticket)
-    engineer, layer = await on_duty_engineer(uow, desk)
+    engineer, layer = await on_duty_engineer(uow, desk, ticket.category)
     if engineer is not None and engineer.telegram_user_id is None:  # on duty but never registered
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
         engineer, layer = await _next_engineer(uow, desk, {"engineer": engineer.key, "layer": layer, "tried": []})
