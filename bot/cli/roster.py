@@ -75,8 +75,8 @@ def _row_text(row: CalendarRow, categories: dict[str, str | None] | None = None)
             who = f"{a.member} (for {a.covers})" if a.covers else a.member
             by_member.setdefault(who, []).append(_hm(a))
         category = (categories or {}).get(layer)  # a specialty layer (issue 18) says its category
-        label = f"{layer} [{category}]" if category else layer
-        parts.append(f"{label}: " + "; ".join(f"{m} {', '.join(t)}" for m, t in by_member.items()))
+        named = f"{layer} [{category}]" if category else layer
+        parts.append(f"{named}: " + "; ".join(f"{m} {', '.join(t)}" for m, t in by_member.items()))
     return f"{day.date} {day.date:%a} {label:<32} " + (" | ".join(parts) or "-")
 
 
