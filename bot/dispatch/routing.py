@@ -35,7 +35,7 @@ from sqlalchemy import select, update
 from bot.core import timers
 from bot.core import uow as uow_mod
 from bot.core.notify import tell
-from bot.dispatch import cards, sla, sla_watch
+from bot.dispatch import cards, channels, sla, sla_watch
 from bot.roster.duty import next_window_start, on_duty, rotation_member
 from bot.roster.model import Override, fmt_minutes
 from bot.staff.lookup import staff_by_key
@@ -160,6 +160,7 @@ async def dispatch(
     # a window is open but nobody on it can take tickets (inactive), or there is no window at all
     _mark_dispatched(uow, ticket, "supervisors", layer=None, stage=0, reason="no_engineer")
     count = await cards.alert_supervisors(uow, desk, ticket, "dispatch/text#no_engineer")
+    await channels.notify(uow, desk, ticket, await cards.supervisors(uow), "supervisors")  # issue 18
     tickets.record(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "reason": "no_engineer"},
@@ -217,6 +218,7 @@ async def _repeat_due(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, payloa
         uow, desk, ticket, "dispatch/text#still_unacknowledged", waited=waited, repeat=repeat,
         holder=holder.name if holder else None,
     )
+    await channels.notify(uow, desk, ticket, await cards.supervisors(uow), "repeat")  # issue 18
     tickets.record(
         uow.session, ticket, "reminder", tickets.SYSTEM, uow.now,
         data={"to": "supervisors", "repeat": repeat, "notified": count, "waited_s": waited * 60},
@@ -246,6 +248,7 @@ async def send_to(
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
     else:
         await cards.send_card(uow, desk, ticket, engineer, reason=reason, note=note)
+    await channels.notify(uow, desk, ticket, [engineer], "next" if reason == "escalation" else "dispatch")
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
     timers.schedule(
         uow.session, "ack", f"ack:{ticket.id}:{stage}:{uow.now.timestamp():.6f}",
@@ -317,6 +320,7 @@ async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, A
             uow, current.telegram_user_id, "dispatch/text#reminder", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_URGENT, number=ticket.number, minutes=minutes,
         )
+        await channels.notify(uow, desk, ticket, [current], "remind")  # issue 18
         timers.schedule(
             uow.session, "ack", f"ack:{ticket.id}:{stage + 1}:{uow.now.timestamp():.6f}",
             uow.now + ack_timeout(desk), {**payload, "stage": stage + 1, "sent_at": uow.now.isoformat()},
@@ -336,6 +340,7 @@ async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Any, payload: dict[str, A
             )
             return
     count = await cards.alert_supervisors(uow, desk, ticket, "dispatch/text#escalated_supervisors", minutes=minutes)
+    await channels.notify(uow, desk, ticket, await cards.supervisors(uow), "supervisors")  # issue 18
     tickets.record(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "stage": stage + 1, "waited_s": waited},
