@@ -191,9 +191,9 @@ class Metrics:
                     open_, or_(Ticket.fix_due < now, Ticket.onsite_due < now)
                 )
             )
-            by_status = dict((await s.execute(
+            by_status = {status: n for status, n in (await s.execute(
                 select(ChannelDelivery.status, func.count()).group_by(ChannelDelivery.status)
-            )).tuples().all())
+            )).all()}
             failures = await s.scalar(select(func.coalesce(func.sum(
                 ChannelDelivery.attempts - case((ChannelDelivery.status == "sent", 1), else_=0)
             ), 0)))
