@@ -65,7 +65,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     async def go(session: Any, now: dt.datetime) -> int:
         rows = await staff_mod.list_staff(session)
-        data = [
+        data: list[dict[str, Any]] = [
             {"key": s.key, "name": s.name, "role": s.role, "active": s.active, "linked": s.telegram_user_id is not None,
              "notify": channels.masked(s)}
             for s in rows

@@ -279,14 +279,18 @@ CHANNELS = ("telegram", "apprise", "apprise_after_hours")
 Channel = Literal["telegram", "apprise", "apprise_after_hours"]
 
 
+def _telegram_only() -> list[Channel]:
+    return ["telegram"]
+
+
 class StepChannels(_Section):
     """Which channels each step of the acknowledgement chain uses (``[escalation.channels]``)."""
 
-    dispatch: list[Channel] = Field(default_factory=lambda: ["telegram"])
-    remind: list[Channel] = Field(default_factory=lambda: ["telegram"])
-    next: list[Channel] = Field(default_factory=lambda: ["telegram"])
-    supervisors: list[Channel] = Field(default_factory=lambda: ["telegram"])
-    repeat: list[Channel] = Field(default_factory=lambda: ["telegram"])
+    dispatch: list[Channel] = Field(default_factory=_telegram_only)
+    remind: list[Channel] = Field(default_factory=_telegram_only)
+    next: list[Channel] = Field(default_factory=_telegram_only)
+    supervisors: list[Channel] = Field(default_factory=_telegram_only)
+    repeat: list[Channel] = Field(default_factory=_telegram_only)
 
     def of(self, step: str) -> tuple[Channel, ...]:
         """The channels of ``step`` (``dispatch``, ``remind``, ``next``, ``supervisors``, ``repeat``)."""
