@@ -234,3 +234,18 @@ async def test_dead_endpoint_does_not_delay_telegram_and_is_retried_then_given_u
     async with harness.app.db.read() as s:
         li = await s.scalar(select(Staff).where(Staff.key == "li"))
     assert li is not None and channels.masked(li) == ["json://127…"]
+
+
+@pytest.mark.parametrize(("channels_line", "problem"), [
+    ('next = ["apprise"]', 'escalation.channels.next: must include "telegram"'),
+    ('next = ["telegram", "sms"]', "escalation.channels.next.1"),
+])
+def test_policy_step_channels_are_checked(tmp_path: Path, channels_line: str, problem: str) -> None:
+    from bot.rules.policy import PolicyError, load_policy
+
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    assert text.count('next = ["telegram", "apprise"]') == 1
+    bad = tmp_path / "policy.toml"
+    bad.write_text(text.replace('next = ["telegram", "apprise"]', channels_line), encoding="utf-8")
+    with pytest.raises(PolicyError, match=problem.replace(".", r"\.")):
+        load_policy(bad)

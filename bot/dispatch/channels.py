@@ -19,6 +19,7 @@ from bot.core import uow as uow_mod
 from bot.core.i18n import render
 from bot.core.notify import locale_of
 from bot.roster.calendar import day_info
+from bot.roster.duty import tz_of
 from bot.staff.channels import fingerprint, urls_of
 from storage.models import ChannelDelivery, Staff, Ticket
 
@@ -29,7 +30,7 @@ async def after_hours(uow: uow_mod.UnitOfWork, desk: Any, at: dt.datetime) -> bo
     """True outside office hours of a working day (evenings, nights, weekends, holidays)."""
     roster = desk.roster
     calendar = await desk.stored_calendar.merged(uow.session, roster.calendar)
-    local = at.astimezone(desk.clock.tz)
+    local = at.astimezone(tz_of(roster))
     minutes = local.hour * 60 + local.minute
     office = roster.hours.office_start <= minutes < roster.hours.office_end
     return not (office and day_info(local.date(), calendar).is_workday)
