@@ -19,6 +19,7 @@ from bot.core.timers import StartupHook, TimerHandler
 from bot.desk import Desk, load_desk_policy, load_desk_roster
 from bot.dispatch import promise_watch, routing, sla_watch
 from bot.roster import calendar_reminder
+from bot.runtime.apprise_sender import AppriseSender
 from bot.runtime.inbox import Poller
 from bot.runtime.metrics import CountingRateLimiter
 from bot.runtime.outbox import OutboxSender
@@ -31,7 +32,7 @@ from handlers.base import CONTEXT_TYPES, DESK_KEY, DeskContext, apologise
 from handlers.guard import install as install_guard
 from storage.db import Database
 from storage.migrate import upgrade_async
-from storage.models import InboxUpdate, OutboxMessage, Timer
+from storage.models import ChannelDelivery, InboxUpdate, OutboxMessage, Timer
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ async def release_claims(db: Database) -> None:
     process that died, and waiting them out would stall those chats for up to a minute.
     """
     async with db.write() as session:
-        for model in (InboxUpdate, OutboxMessage, Timer):
+        for model in (InboxUpdate, OutboxMessage, Timer, ChannelDelivery):
             await session.execute(
                 sql_update(model)
                 .where(model.claimed_by.is_not(None))
@@ -94,12 +95,13 @@ class ServiceDeskApp:
         self.settings = settings
         self.clock = clock or Clock(settings.timezone)
         self.db = Database(settings.database_url, log_params=settings.log_sql)
+        policy = load_desk_policy(settings)
         self.desk = Desk(
             settings=settings,
             db=self.db,
             clock=self.clock,
-            policy=load_desk_policy(settings),
-            roster=load_desk_roster(settings),
+            policy=policy,
+            roster=load_desk_roster(settings, policy),
         )
         builder = (
             Application.builder()
@@ -119,6 +121,7 @@ class ServiceDeskApp:
         self.runner: UpdateRunner | None = None
         self.poller: Poller | None = None
         self.timers: TimerWorker | None = None
+        self.apprise: AppriseSender | None = None  # escalation channels beyond Telegram (issue 18)
         self.poll_timeout = poll_timeout
 
     def _limiter(self, rate_limit: float) -> CountingRateLimiter:
@@ -156,6 +159,8 @@ class ServiceDeskApp:
             self.db, self.sender, self.clock.now, self.desk, TIMER_HANDLERS, TIMER_STARTUP
         )
         self.timers.start()
+        self.apprise = AppriseSender(self.db, self.clock.now)
+        self.apprise.start()
         if poll:
             self.poller = Poller(
                 self.db, app.bot, app.update_queue, self.clock.now, timeout=self.poll_timeout
@@ -168,6 +173,8 @@ class ServiceDeskApp:
             await self.poller.stop()
         if self.timers is not None:
             await self.timers.stop()
+        if self.apprise is not None:
+            await self.apprise.stop()
         app = self.application
         if app is not None and app.running:
             await app.stop()

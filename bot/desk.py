@@ -64,6 +64,8 @@ def load_desk_policy(settings: Settings) -> Policy:
     return load_policy(settings.policy_file)
 
 
-def load_desk_roster(settings: Settings) -> Roster:
-    """The roster file (the built-in demo roster unless ROSTER_FILE is set)."""
-    return load_roster(settings.roster_file or DEFAULT_ROSTER)
+def load_desk_roster(settings: Settings, policy: Policy | None = None) -> Roster:
+    """The roster file (the built-in demo roster unless ROSTER_FILE is set); its layers'
+    categories are checked against ``policy`` (the desk's policy file when None)."""
+    policy = policy or load_desk_policy(settings)
+    return load_roster(settings.roster_file or DEFAULT_ROSTER, policy.dispatch.categories)

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.core.roles import Role
 from bot.staff import accounts as staff_mod
-from bot.staff import ical_tokens
+from bot.staff import channels, ical_tokens
 from handlers.base import Actor, DeskContext, guarded, role_of
 
 
@@ -34,7 +34,8 @@ async def staff_command(update: Update, context: DeskContext, actor: Actor) -> N
     try:
         if not args:
             rows = await staff_mod.list_staff(uow.session)
-            actor.reply("admin/text#staff_list", staff=rows)
+            actor.reply("admin/text#staff_list", staff=rows,
+                        notify={s.key: channels.masked(s) for s in rows})  # masked Apprise URLs (issue 18)
         elif args[0] in ("deactivate", "activate") and len(args) == 2:
             staff = await staff_mod.set_active(uow.session, args[1], args[0] == "activate", uow.now, who)
             actor.reply("admin/text#staff_changed", key=staff.key, active=staff.active, role=staff.role)

@@ -248,9 +248,11 @@ async def oncall(update: Update, context: DeskContext, actor: Actor) -> None:
     roster = await dispatch.effective_roster(uow, context.desk)
     names = {m.key: m.name for m in roster.members.values()}
     staff_names = await _staff_names(uow)
+    categories = {la.name: la.category for la in roster.layers}  # routing by specialty (issue 18)
     now = [
         {"layer": a.layer, "name": staff_names.get(a.member, names.get(a.member, a.member)), "until": a.end,
-         "covers": staff_names.get(a.covers, a.covers) if a.covers else None}
+         "covers": staff_names.get(a.covers, a.covers) if a.covers else None,
+         "category": categories.get(a.layer)}
         for a in on_duty(roster, uow.now)
     ]
     handoffs = [

@@ -146,6 +146,32 @@ class OutboxMessage(Base):
     )
 
 
+class ChannelDelivery(Base):
+    """An escalation message for a staff member's Apprise URL (issue 18): sent by its own sender
+    (bot/runtime/apprise_sender.py) with retries, apart from the Telegram outbox, so a failing
+    channel never holds up Telegram. The URL itself stays in ``staff.apprise_urls``; the row names
+    it by a fingerprint (``bot.staff.channels.fingerprint``)."""
+
+    __tablename__ = "channel_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    url_hash: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(String(96))  # ticket:<id>:<step>
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|dead|dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_channel_deliveries_due", "status", "next_attempt_at"),)
+
+
 class Timer(Base):
     """A durable timer (ack timeout, queued dispatch, SLA check, auto-close), claimed atomically."""
 
@@ -236,6 +262,9 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # secret of the private calendar subscription URL (bot.staff.ical_tokens); None until first shown
     ical_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Apprise URLs of the escalation channels beyond Telegram (issue 18; bot.staff.channels):
+    # secrets inside, never logged or shown unmasked
+    apprise_urls: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class Invite(Base):

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import desk_now
+from bot.config import ConfigError, desk_now, load_settings
 from bot.roster.calendar import coverage_warning
 from bot.roster.duty import calendar_table, tz_of
 from bot.roster.loader import DEFAULT_ROSTER, load_roster
@@ -59,7 +59,7 @@ def _hm(a: Assignment) -> str:
     return f"{a.start:%H:%M}-{end}"
 
 
-def _row_text(row: CalendarRow) -> str:
+def _row_text(row: CalendarRow, categories: dict[str, str | None] | None = None) -> str:
     day = row.day
     label = day.kind + (" (make-up)" if day.makeup else "")
     if day.name:
@@ -74,12 +74,15 @@ def _row_text(row: CalendarRow) -> str:
         for a in items:
             who = f"{a.member} (for {a.covers})" if a.covers else a.member
             by_member.setdefault(who, []).append(_hm(a))
-        parts.append(f"{layer}: " + "; ".join(f"{m} {', '.join(t)}" for m, t in by_member.items()))
+        category = (categories or {}).get(layer)  # a specialty layer (issue 18) says its category
+        named = f"{layer} [{category}]" if category else layer
+        parts.append(f"{named}: " + "; ".join(f"{m} {', '.join(t)}" for m, t in by_member.items()))
     return f"{day.date} {day.date:%a} {label:<32} " + (" | ".join(parts) or "-")
 
 
-def _row_json(row: CalendarRow) -> dict[str, Any]:
+def _row_json(row: CalendarRow, categories: dict[str, str | None] | None = None) -> dict[str, Any]:
     return {
+        "categories": {layer: (categories or {}).get(layer) for layer in row.assignments},
         "date": row.day.date.isoformat(), "kind": row.day.kind, "holiday": row.day.name,
         "makeup": row.day.makeup, "calendar_source": row.day.source,
         "assignments": {layer: [{"member": a.member, "start": a.start.isoformat(), "end": a.end.isoformat(),
@@ -88,10 +91,21 @@ def _row_json(row: CalendarRow) -> dict[str, Any]:
     }
 
 
+def _policy_categories() -> list[str] | None:
+    """The equipment categories of the desk's policy file (None when it cannot be read)."""
+    from bot.desk import load_desk_policy
+    from bot.rules.policy import PolicyError
+
+    try:
+        return load_desk_policy(load_settings()).dispatch.categories
+    except (PolicyError, ConfigError):
+        return None
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the calendar table; exit 2 on a bad roster file or range."""
     try:
-        roster = load_roster(args.file)
+        roster = load_roster(args.file, _policy_categories())
     except RosterError as exc:
         print(f"roster: {exc}", file=sys.stderr)
         return 2
@@ -108,11 +122,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"warning: {warning}" + ("" if args.db else " (entries stored in the database: --db)"),
                   file=sys.stderr)
     rows = calendar_table(roster, start, end)
+    categories = {layer.name: layer.category for layer in roster.layers}
     if args.json:
-        print(json.dumps([_row_json(r) for r in rows], ensure_ascii=False, indent=2))
+        print(json.dumps([_row_json(r, categories) for r in rows], ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            print(_row_text(row).rstrip())
+            print(_row_text(row, categories).rstrip())
     return 0
 
 

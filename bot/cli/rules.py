@@ -87,6 +87,8 @@ def register(sub: Any) -> None:
     check = policy.add_parser("check", help="validate a policy file")
     check.add_argument("file")
     check.add_argument("--json", action="store_true", help="print {ok, file, error}")
+    check.add_argument("--roster", metavar="FILE",
+                       help="also check this roster file's layer categories against the policy's")
     check.set_defaults(func=cmd_policy_check)
 
     rules = sub.add_parser("rules", help="warranty, fee, payment and SLA calculators").add_subparsers(
@@ -351,11 +353,15 @@ def _clauses(policy: Any, a: argparse.Namespace) -> Any:
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
     """Validate one policy file; exit 2 with the problem (file, key, problem) when it is invalid."""
+    from bot.roster.loader import load_roster
+    from bot.roster.model import RosterError
     from bot.rules.policy import PolicyError, load_policy
 
     try:
-        load_policy(args.file)
-    except PolicyError as exc:
+        policy = load_policy(args.file)
+        if getattr(args, "roster", None):  # categories not in the policy are refused (issue 18)
+            load_roster(args.roster, policy.dispatch.categories)
+    except (PolicyError, RosterError) as exc:
         if args.json:
             print(json.dumps({"ok": False, "file": args.file, "error": str(exc)}, ensure_ascii=False))
         print(f"sdbot policy check: {exc}", file=sys.stderr)

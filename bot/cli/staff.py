@@ -1,4 +1,4 @@
-"""``sdbot staff add|list|deactivate|activate|role|invite|ical-token``."""
+"""``sdbot staff add|list|deactivate|activate|role|invite|ical-token|notify``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.cli.common import in_migrated_db, settings_or_exit
 from bot.staff import accounts as staff_mod
-from bot.staff import ical_tokens
+from bot.staff import channels, ical_tokens
 
 
 def _run(fn: Callable[[Any, dt.datetime], Awaitable[int]]) -> int:
@@ -52,8 +52,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     async def go(session: Any, now: dt.datetime) -> int:
         rows = await staff_mod.list_staff(session)
-        data = [
-            {"key": s.key, "name": s.name, "role": s.role, "active": s.active, "linked": s.telegram_user_id is not None}
+        data: list[dict[str, Any]] = [
+            {"key": s.key, "name": s.name, "role": s.role, "active": s.active, "linked": s.telegram_user_id is not None,
+             "notify": channels.masked(s)}
             for s in rows
         ]
         if args.json:
@@ -61,7 +62,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         else:
             for d in data:
                 flags = ("" if d["active"] else " inactive") + ("" if d["linked"] else " not-registered")
-                print(f"{d['key']:<12} {d['role']:<10} {d['name']}{flags}")
+                notify = f" notify: {', '.join(d['notify'])}" if d["notify"] else ""
+                print(f"{d['key']:<12} {d['role']:<10} {d['name']}{flags}{notify}")
         return 0
 
     return _run(go)
@@ -94,6 +96,21 @@ def cmd_ical_token(args: argparse.Namespace) -> int:
             staff = await staff_mod._get(session, args.key)  # noqa: SLF001
         token = await ical_tokens.ensure_token(session, staff)
         print(ical_tokens.feed_url(ical_tokens.public_base(settings_or_exit()), token))
+        return 0
+
+    return _run(go)
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """Set a person's Apprise URLs (escalation channels beyond Telegram; none: Telegram only)."""
+    if not args.urls and not args.clear:
+        print("sdbot: give one or more Apprise URLs, or --clear", file=sys.stderr)
+        return 2
+
+    async def go(session: Any, now: dt.datetime) -> int:
+        staff = await channels.set_urls(session, args.key, [] if args.clear else args.urls, now, "cli")
+        shown = channels.masked(staff)
+        print(f"{staff.key}: notify " + (", ".join(shown) if shown else "Telegram only"))
         return 0
 
     return _run(go)
@@ -134,3 +151,8 @@ def register(sub: Any) -> None:
     p.add_argument("key")
     p.add_argument("--rotate", action="store_true", help="replace the token: the old URL stops working")
     p.set_defaults(func=cmd_ical_token)
+    p = staff.add_parser("notify", help="a person's Apprise URLs: escalations beyond Telegram (issue 18)")
+    p.add_argument("key")
+    p.add_argument("urls", nargs="*", metavar="URL", help="Apprise URLs (wecombot://…, json://…, mailto://…)")
+    p.add_argument("--clear", action="store_true", help="remove them: Telegram only")
+    p.set_defaults(func=cmd_notify)

@@ -39,6 +39,9 @@ _INVITE_RE = re.compile(
 )
 # the secret in a calendar subscription URL (/ical/<token>.ics, bot.staff.ical_tokens)
 _ICAL_RE = re.compile(r"(/ical/)[A-Za-z0-9_-]+")
+# any URL in a record of the Apprise library: its notification URLs carry keys and passwords (issue 18)
+_URL_RE = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,31})://[^\s'\"<>]+")
+APPRISE_LOGGER = "apprise"
 #: Loggers whose records below WARNING are SQL with its parameters and result rows (names,
 #: addresses, phones): written only when SQL logging is asked for (``LOG_SQL``).
 SQL_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg")
@@ -105,6 +108,8 @@ class RedactFilter(logging.Filter):
         if isinstance(record.args, tuple):
             record.args = tuple(_withheld(a) for a in record.args)
         record.msg, record.args = self.redact(record.getMessage()), None
+        if record.name.startswith(APPRISE_LOGGER):  # notification URLs hold secrets (issue 18)
+            record.msg = _URL_RE.sub(r"\1://<redacted>", record.msg)
         if record.exc_info and not record.exc_text:  # tracebacks too (the plain formatter prints exc_text)
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

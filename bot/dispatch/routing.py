@@ -36,7 +36,7 @@ from bot.core import timers
 from bot.core import uow as uow_mod
 from bot.core.notify import tell
 from bot.core.roles import MANAGERS
-from bot.dispatch import cards, sla, sla_watch
+from bot.dispatch import cards, channels, sla, sla_watch
 from bot.roster.duty import next_window_start, on_duty, rotation_member
 from bot.roster.model import Override, fmt_minutes
 from bot.staff.lookup import staff_by_key
@@ -81,6 +81,18 @@ async def effective_roster(uow: uow_mod.UnitOfWork, desk: Desk) -> Any:
     return dataclasses.replace(roster, overrides=roster.overrides + extra)
 
 
+def specialty_order(roster: Any, assignments: list[Any], category: str | None) -> list[Any]:
+    """``assignments`` with the layers of ``category`` first, the general layers next, the other
+    categories' layers last (stable: the roster's order within each group)."""
+    kinds = {layer.name: layer.category for layer in roster.layers}
+
+    def rank(a: Any) -> int:
+        own = kinds.get(a.layer)
+        return 0 if category is not None and own == category else 1 if own is None else 2
+
+    return sorted(assignments, key=rank)
+
+
 @dataclass
 class DispatchOutcome:
     """Where a ticket went: an engineer now, supervisors (nobody active on duty), or a queue."""
@@ -95,10 +107,15 @@ class DispatchOutcome:
         return self.pickup_at is not None
 
 
-async def on_duty_engineer(uow: uow_mod.UnitOfWork, desk: Desk) -> tuple[Staff | None, str | None]:
-    """The active, registered engineer on duty now and the layer, or (None, None)."""
+async def on_duty_engineer(
+    uow: uow_mod.UnitOfWork, desk: Desk, category: str | None = None
+) -> tuple[Staff | None, str | None]:
+    """The active, registered engineer on duty now and the layer, or (None, None).
+
+    Routing by specialty (issue 18): the layers of ``category`` first, then the general layers,
+    then other categories' (``specialty_order``); without category layers the roster's order."""
     roster = await effective_roster(uow, desk)
-    for assignment in on_duty(roster, uow.now):
+    for assignment in specialty_order(roster, on_duty(roster, uow.now), category):
         staff = await staff_by_key(uow.session, assignment.member)
         if staff is not None and staff.active:
             return staff, assignment.layer
@@ -121,7 +138,7 @@ async def dispatch(
     await watch_promise(uow, ticket)
     if ticket.complaint:
         await cards.alert_complaint(uow, desk, ticket)
-    engineer, layer = await on_duty_engineer(uow, desk)
+    engineer, layer = await on_duty_engineer(uow, desk, ticket.category)
     if engineer is not None and engineer.telegram_user_id is None:  # on duty but never registered
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
         engineer, layer = await _next_engineer(uow, desk, {"engineer": engineer.key, "layer": layer, "tried": []})
@@ -147,6 +164,7 @@ async def dispatch(
     # a window is open but nobody on it can take tickets (inactive), or there is no window at all
     _mark_dispatched(uow, ticket, "supervisors", layer=None, stage=0, reason="no_engineer")
     count = await cards.alert_supervisors(uow, desk, ticket, "dispatch/text#no_engineer")
+    await channels.notify(uow, desk, ticket, await cards.supervisors(uow), "supervisors")  # issue 18
     tickets.record(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "reason": "no_engineer"},
@@ -204,6 +222,7 @@ async def _repeat_due(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, paylo
         uow, desk, ticket, "dispatch/text#still_unacknowledged", waited=waited, repeat=repeat,
         holder=holder.name if holder else None,
     )
+    await channels.notify(uow, desk, ticket, await cards.supervisors(uow), "repeat")  # issue 18
     tickets.record(
         uow.session, ticket, "reminder", tickets.SYSTEM, uow.now,
         data={"to": "supervisors", "repeat": repeat, "notified": count, "waited_s": waited * 60},
@@ -233,6 +252,7 @@ async def send_to(
         tickets.record(uow.session, ticket, "undeliverable", tickets.SYSTEM, uow.now, data={"to": engineer.key})
     else:
         await cards.send_card(uow, desk, ticket, engineer, reason=reason, note=note)
+    await channels.notify(uow, desk, ticket, [engineer], "next" if reason == "escalation" else "dispatch")
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
     timers.schedule(
         uow.session, "ack", f"ack:{ticket.id}:{stage}:{uow.now.timestamp():.6f}",
@@ -304,6 +324,7 @@ async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, 
             uow, current.telegram_user_id, "dispatch/text#reminder", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_URGENT, number=ticket.number, minutes=minutes,
         )
+        await channels.notify(uow, desk, ticket, [current], "remind")  # issue 18
         timers.schedule(
             uow.session, "ack", f"ack:{ticket.id}:{stage + 1}:{uow.now.timestamp():.6f}",
             uow.now + ack_timeout(desk), {**payload, "stage": stage + 1, "sent_at": uow.now.isoformat()},
@@ -323,6 +344,7 @@ async def ack_timer_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, 
             )
             return
     count = await cards.alert_supervisors(uow, desk, ticket, "dispatch/text#escalated_supervisors", minutes=minutes)
+    await channels.notify(uow, desk, ticket, await cards.supervisors(uow), "supervisors")  # issue 18
     tickets.record(
         uow.session, ticket, "escalated", tickets.SYSTEM, uow.now,
         data={"level": "supervisors", "notified": count, "stage": stage + 1, "waited_s": waited},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -128,13 +129,27 @@ def _parse_window(ctx: _Ctx, raw: Any, where: str) -> ExplicitWindow:
     return ExplicitWindow(start, end, days)
 
 
-_LAYER_KEYS = {"name", "window", "windows", "rotation", "every_n_days", "handoff", "anchor", "members"}
+_LAYER_KEYS = {"name", "window", "windows", "rotation", "every_n_days", "handoff", "anchor", "members", "category"}
 
 
-def _parse_layer(ctx: _Ctx, raw: Any, where: str, members: dict[str, Member]) -> Layer:
+def _parse_category(ctx: _Ctx, data: dict[str, Any], where: str, categories: Sequence[str] | None) -> str | None:
+    """A layer's equipment category; one the policy does not list is refused."""
+    if "category" not in data:
+        return None
+    category = ctx.string(data["category"], f"{where}.category")
+    if categories is not None and category not in categories:
+        raise ctx.fail(f"{where}.category",
+                       f"unknown category {category!r} (the policy's dispatch.categories: {', '.join(categories)})")
+    return category
+
+
+def _parse_layer(
+    ctx: _Ctx, raw: Any, where: str, members: dict[str, Member], categories: Sequence[str] | None = None
+) -> Layer:
     data = ctx.table(raw, where)
     ctx.only(data, where, _LAYER_KEYS)
     name = ctx.string(data.get("name"), f"{where}.name")
+    category = _parse_category(ctx, data, where, categories)
     window = data.get("window", "after_hours")
     if window not in WINDOW_KINDS:
         raise ctx.fail(f"{where}.window", f"unknown {window!r} (expected {', '.join(WINDOW_KINDS)})")
@@ -162,7 +177,7 @@ def _parse_layer(ctx: _Ctx, raw: Any, where: str, members: dict[str, Member]) ->
         if key not in members:
             raise ctx.fail(f"{where}.members[{i}]", f"unknown member {key!r} (not in [members])")
     return Layer(name, tuple(keys), window, windows, rotation, n,
-                 ctx.clock(data.get("handoff", "08:00"), f"{where}.handoff"), anchor)
+                 ctx.clock(data.get("handoff", "08:00"), f"{where}.handoff"), anchor, category)
 
 
 def _parse_days(ctx: _Ctx, raw: Any, key: str) -> tuple[Holiday, ...]:
@@ -190,8 +205,13 @@ def _parse_calendar(ctx: _Ctx, raw: Any) -> CalendarOverrides:
     return cal
 
 
-def parse_roster(data: dict[str, Any], source: str = "<roster>") -> Roster:
-    """Validate parsed TOML data into a Roster (RosterError naming source, key and problem)."""
+def parse_roster(
+    data: dict[str, Any], source: str = "<roster>", categories: Sequence[str] | None = None
+) -> Roster:
+    """Validate parsed TOML data into a Roster (RosterError naming source, key and problem).
+
+    ``categories``: the policy's equipment categories; a layer's ``category`` must be one of them
+    (not checked when None)."""
     ctx = _Ctx(source)
     ctx.only(data, "(top level)", {"timezone", "hours", "members", "layers", "overrides", "calendar"})
     tzname = data.get("timezone", "Asia/Shanghai")
@@ -202,7 +222,7 @@ def parse_roster(data: dict[str, Any], source: str = "<roster>") -> Roster:
     if "members" not in data:
         raise ctx.fail("members", "missing [members] table")
     members = _parse_members(ctx, data["members"])
-    layers = tuple(_parse_layer(ctx, raw, f"layers[{i}]", members)
+    layers = tuple(_parse_layer(ctx, raw, f"layers[{i}]", members, categories)
                    for i, raw in enumerate(ctx.items(data.get("layers", []), "layers")))
     if not layers:
         raise ctx.fail("layers", "at least one [[layers]] entry is required")
@@ -227,8 +247,8 @@ def parse_roster(data: dict[str, Any], source: str = "<roster>") -> Roster:
                   _parse_calendar(ctx, data.get("calendar", {})), source)
 
 
-def load_roster(path: str | Path = DEFAULT_ROSTER) -> Roster:
-    """Read and validate a roster TOML file."""
+def load_roster(path: str | Path = DEFAULT_ROSTER, categories: Sequence[str] | None = None) -> Roster:
+    """Read and validate a roster TOML file (layer categories against ``categories`` if given)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -236,7 +256,7 @@ def load_roster(path: str | Path = DEFAULT_ROSTER) -> Roster:
         raise RosterError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise RosterError(f"{path}: invalid TOML: {exc}") from None
-    return parse_roster(data, str(path))
+    return parse_roster(data, str(path), categories)
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -279,6 +299,8 @@ def dump_roster(roster: Roster) -> str:
             lines.append(f"every_n_days = {layer.every_n_days}")
         lines += [f"handoff = {_toml(fmt_minutes(layer.handoff))}", f"anchor = {_toml(layer.anchor)}",
                   f"members = {_toml(list(layer.members))}"]
+        if layer.category is not None:
+            lines.append(f"category = {_toml(layer.category)}")
     for o in roster.overrides:
         lines += ["", "[[overrides]]"]
         lines += [f"{k} = {_toml(v)}" for k, v in override_to_dict(o).items()]

@@ -76,6 +76,9 @@ class Layer:
     every_n_days: int = 1
     handoff: int = 8 * 60
     anchor: dt.date = dt.date(2026, 1, 1)
+    # an equipment category (policy ``dispatch.categories``): the layer's engineers take that
+    # category's tickets first (routing by specialty); None: the general duty layers
+    category: str | None = None
 
 
 @dataclass(frozen=True)

@@ -245,10 +245,15 @@ class Complaint(_Section):
 # --- dispatch / satisfaction (used by bot/dispatch/routing.py, bot/tickets/work.py) -----------------------------
 
 
+EQUIPMENT_CATEGORIES = ("cctv", "network", "telephone", "access", "pos", "broadcast", "intrusion", "other")
+
+
 class Dispatch(_Section):
-    """Dispatch and escalation timing."""
+    """Dispatch and escalation timing; the equipment categories a ticket (and a roster layer) may
+    have (issue 18: routing by specialty)."""
 
     ack_timeout_minutes: Annotated[int, Field(ge=1, le=1440)]
+    categories: list[str] = Field(default_factory=lambda: list(EQUIPMENT_CATEGORIES))
 
 
 class Scores(_Section):
@@ -268,16 +273,42 @@ class Satisfaction(_Section):
     scores: Scores
 
 
+# Channels an escalation step may use (issue 18): the Telegram card always; "apprise" sends to the
+# staff member's Apprise URLs too; "apprise_after_hours" only outside office hours of a working day.
+CHANNELS = ("telegram", "apprise", "apprise_after_hours")
+Channel = Literal["telegram", "apprise", "apprise_after_hours"]
+
+
+def _telegram_only() -> list[Channel]:
+    return ["telegram"]
+
+
+class StepChannels(_Section):
+    """Which channels each step of the acknowledgement chain uses (``[escalation.channels]``)."""
+
+    dispatch: list[Channel] = Field(default_factory=_telegram_only)
+    remind: list[Channel] = Field(default_factory=_telegram_only)
+    next: list[Channel] = Field(default_factory=_telegram_only)
+    supervisors: list[Channel] = Field(default_factory=_telegram_only)
+    repeat: list[Channel] = Field(default_factory=_telegram_only)
+
+    def of(self, step: str) -> tuple[Channel, ...]:
+        """The channels of ``step`` (``dispatch``, ``remind``, ``next``, ``supervisors``, ``repeat``)."""
+        found: list[Channel] = getattr(self, step)
+        return tuple(found)
+
+
 class Escalation(_Section):
     """The acknowledgement chain: after each ack timeout one step (issue 5, policy §4); then the
     supervisors are reminded every ``repeat_minutes`` (issue 14); a passed response promise is
-    renewed to the customer with ``recommit_minutes``."""
+    renewed to the customer with ``recommit_minutes``; ``channels``: where each step goes."""
 
     reminders: int = Field(default=1, ge=0, le=5)
     next_engineers: int = Field(default=1, ge=0, le=5)
     repeat_minutes: int = Field(default=30, ge=0, le=1440)  # 0: the supervisors are told once
     repeat_during_duty_hours: bool = True
     recommit_minutes: int = Field(default=60, ge=1, le=1440)
+    channels: StepChannels = StepChannels()
 
 
 class SlaWatch(_Section):
@@ -399,6 +430,15 @@ def _problems(policy: Policy) -> list[tuple[str, str]]:
                     continue
                 if isinstance(found, BaseModel | dict):
                     out.append((f"clauses.{cid}.{lang}", f"{{{key}}} is a section, not a value"))
+    cats = policy.dispatch.categories
+    if not cats or len(set(cats)) != len(cats) or any(not c or not c.isidentifier() for c in cats):
+        out.append(("dispatch.categories", "must be distinct, non-empty names (letters, digits, _)"))
+    for step in type(policy.escalation.channels).model_fields:
+        chosen = policy.escalation.channels.of(step)
+        if "telegram" not in chosen:
+            out.append((f"escalation.channels.{step}", "must include \"telegram\" (the card to acknowledge)"))
+        if len(set(chosen)) != len(chosen):
+            out.append((f"escalation.channels.{step}", "duplicate channel"))
     city = set(policy.fees.onsite.city.districts)
     if city & set(policy.fees.onsite.suburb.districts):
         out.append(("fees.onsite.suburb.districts", "a district is in both zones"))

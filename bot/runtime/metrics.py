@@ -20,7 +20,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from telegram import Update
 from telegram.error import (
     BadRequest,
@@ -35,7 +35,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter
 
 from storage.db import Database
-from storage.models import OutboxMessage, Ticket, TicketEvent, Timer
+from storage.models import ChannelDelivery, OutboxMessage, Ticket, TicketEvent, Timer
 
 disable_created_metrics()  # no *_created series: they only double the scrape size
 
@@ -121,6 +121,13 @@ class Metrics:
         self.escalations = Gauge(
             "sdbot_escalations_total", "Escalations recorded (all instances)", registry=r
         )
+        self.channel_deliveries = Gauge(  # escalations beyond Telegram (issue 18)
+            "sdbot_channel_deliveries", "Apprise deliveries by status (all instances)", ["status"],
+            registry=r,
+        )
+        self.channel_failures = Gauge(
+            "sdbot_channel_delivery_failures", "Failed Apprise attempts (all instances)", registry=r
+        )
         self.sla_breaches = Gauge(
             "sdbot_sla_breaches_open", "Open tickets past an SLA deadline", ["deadline"],
             registry=r,
@@ -184,6 +191,15 @@ class Metrics:
                     open_, or_(Ticket.fix_due < now, Ticket.onsite_due < now)
                 )
             )
+            by_status = {status: n for status, n in (await s.execute(
+                select(ChannelDelivery.status, func.count()).group_by(ChannelDelivery.status)
+            )).all()}
+            failures = await s.scalar(select(func.coalesce(func.sum(
+                ChannelDelivery.attempts - case((ChannelDelivery.status == "sent", 1), else_=0)
+            ), 0)))
+        for status in ("pending", "sent", "dead", "dropped"):
+            self.channel_deliveries.labels(status=status).set(by_status.get(status, 0))
+        self.channel_failures.set(failures or 0)
         self.outbox_depth.set(depth or 0)
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=dt.UTC)
