@@ -229,7 +229,8 @@ async def test_start_lang_buttons_edit_photo_document_and_clock(web: Web, page: 
     await left.locator("button.send").click()
     photo = left.locator(".msg.user img.photo")
     await expect(photo).to_be_visible()
-    assert await photo.evaluate("img => img.naturalWidth") == 96
+    # visible is not loaded: wait for the image to decode (a busy machine is slow to fetch it)
+    assert await photo.evaluate("img => img.decode().then(() => img.naturalWidth)") == 96
     sandbox_msgs = await web.h.get("/sandbox/messages", user_id=5001, include_user=1)
     assert any(m.get("photo") for m in sandbox_msgs["messages"] if m["from_user"])
 
