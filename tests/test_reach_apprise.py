@@ -26,7 +26,7 @@ from bot.rules.policy import DEFAULT_POLICY
 from bot.runtime.metrics import Metrics
 from bot.staff import channels
 from storage.models import ChannelDelivery, Staff
-from tests.dispatchkit import card_of, fire_due, open_ticket, start_desk, wait_for
+from tests.support.dispatchkit import card_of, fire_due, open_ticket, start_desk, wait_for
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent

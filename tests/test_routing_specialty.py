@@ -16,7 +16,7 @@ from bot.roster.loader import DEFAULT_ROSTER, load_roster
 from bot.roster.model import RosterError
 from bot.rules.policy import DEFAULT_POLICY, load_policy
 from storage.models import Staff
-from tests.dispatchkit import card_of, open_ticket, start_desk, texts, wait_for
+from tests.support.dispatchkit import card_of, open_ticket, start_desk, texts, wait_for
 from tests.harness import Harness
 
 # the demo roster plus a CCTV specialist layer in office hours (wang); the general office layer
