@@ -125,7 +125,7 @@ def _code_label(ctx: Context, kind: str, code: Any) -> str:
     """A status, category, severity, role or history author's code in the template's language.
 
     A code without a label comes out as itself (for an author: a staff name, already a word);
-    tests/test_i18n_coverage.py renders every known code, so none of them is shown raw.
+    tests/core/test_i18n_coverage.py renders every known code, so none of them is shown raw.
     """
     name = f"{LABELS[kind]}{code}"
     path, _, block = name.partition("#")

@@ -12,7 +12,7 @@ replayed or wrong-role callback data. After each example:
 * no state corruption: conversation rows name a known flow with a dict of data, every ticket
   still has its number, reporter and status, and the user still gets an answer to /cancel.
 
-Small by default; ``FUZZ_EXAMPLES=500 pytest tests/test_fuzz.py`` runs longer.
+Small by default; ``FUZZ_EXAMPLES=500 pytest tests/security/test_fuzz.py`` runs longer.
 """
 
 from __future__ import annotations

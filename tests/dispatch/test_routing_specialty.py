@@ -16,8 +16,8 @@ from bot.roster.loader import DEFAULT_ROSTER, load_roster
 from bot.roster.model import RosterError
 from bot.rules.policy import DEFAULT_POLICY, load_policy
 from storage.models import Staff
-from tests.support.dispatchkit import card_of, open_ticket, start_desk, texts, wait_for
 from tests.harness import Harness
+from tests.support.dispatchkit import card_of, open_ticket, start_desk, texts, wait_for
 
 # the demo roster plus a CCTV specialist layer in office hours (wang); the general office layer
 # has li on Monday 2026-11-23 (weekly rotation zhang → li → wang from 2026-01-05)

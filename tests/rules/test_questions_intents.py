@@ -13,7 +13,7 @@ from bot.rules.extract import date_in, extract, items
 from bot.rules.intents import INTENTS, classify
 from bot.rules.normalize import chinese_number, normalize
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 TODAY = dt.date(2026, 11, 23)
 
 

@@ -16,7 +16,7 @@ from storage.models import AuditEntry, Staff
 from tests.harness import Harness
 from tests.support.dispatchkit import card_of, greet, local, open_ticket, ticket, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def sdbot(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:

@@ -26,10 +26,10 @@ from bot.rules.policy import DEFAULT_POLICY
 from bot.runtime.metrics import Metrics
 from bot.staff import channels
 from storage.models import ChannelDelivery, Staff
-from tests.support.dispatchkit import card_of, fire_due, open_ticket, start_desk, wait_for
 from tests.harness import Harness
+from tests.support.dispatchkit import card_of, fire_due, open_ticket, start_desk, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "hook-s3cret-9f2c"  # a path part that stands for a channel's key: never in a log line
 STEP = dt.timedelta(minutes=15)  # policy dispatch.ack_timeout_minutes
 

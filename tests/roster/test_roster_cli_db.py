@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.harness import Harness
+from tests.staff.test_staff import sdbot
 from tests.support.dispatchkit import greet, local, open_ticket
-from tests.test_staff import sdbot
 
 
 async def test_cli_cover_is_stored_shown_and_used(harness: Harness) -> None:

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from bot.core.i18n import convert, render
 from storage.db import Database
 from storage.models import TelegramUser, Ticket
+from tests.core.test_i18n_coverage import english_words
 from tests.harness import Harness
 from tests.support.dispatchkit import greet, local
 from tests.support.flows import button
-from tests.test_i18n_coverage import english_words
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 

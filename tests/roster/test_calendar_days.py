@@ -17,7 +17,7 @@ from storage.models import CalendarDay, OutboxMessage, Timer
 from tests.harness import Chat, Harness
 from tests.support.dispatchkit import TG, advance_to, greet, local, open_ticket, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def sdbot(h: Harness, *args: str) -> subprocess.CompletedProcess[str]:

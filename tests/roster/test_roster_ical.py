@@ -23,9 +23,9 @@ from bot.roster.overrides import accept_swap, make_override, propose_swap, with_
 from bot.runtime.ical_feed import FeedServer
 from storage.models import AuditEntry, Staff
 from tests.harness import Harness
+from tests.staff.test_staff import sdbot
 from tests.support.dispatchkit import greet, local
 from tests.support.instances import start_instance
-from tests.test_staff import sdbot
 
 ROSTER = load_roster(DEFAULT_ROSTER)
 # 2026-12-28 .. 2027-01-03: New Year's Day 2027 (a named holiday) and its weekend

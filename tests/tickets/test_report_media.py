@@ -1,6 +1,6 @@
 """End-to-end: stickers and locations during the report conversation get an explanation AND the
 current question again; the report so far is kept. Outside a report: the general "unsupported"
-reply. (Photos, files, voice and video messages join the report: tests/test_report_attachments.py.)"""
+reply. (Photos, files, voice and video messages join the report: tests/tickets/test_report_attachments.py.)"""
 
 from __future__ import annotations
 
