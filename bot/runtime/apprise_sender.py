@@ -10,7 +10,6 @@ the Telegram outbox: a slow or dead channel never holds up a Telegram message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -19,6 +18,7 @@ from collections.abc import Callable
 import apprise
 from sqlalchemy import func, or_, select, update
 
+from bot.runtime.loops import cancel_task, start_task, wait_for_wake
 from bot.staff.channels import fingerprint, mask, urls_of
 from storage.db import Database
 from storage.models import ChannelDelivery, Staff
@@ -157,22 +157,16 @@ class AppriseSender:
                 log.exception("apprise sender loop error")
             if tried:
                 continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(idle_seconds):
-                    await self.wake.wait()
+            await wait_for_wake(self.wake, idle_seconds)
 
     def start(self) -> None:
         """Start the background loop."""
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="apprise-sender")
+        self._task = start_task(self._task, self.run, "apprise-sender")
 
     async def stop(self) -> None:
         """Stop the background loop (a claimed row is tried again once its claim runs out)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
 
     async def pending(self) -> int:
         """Rows still waiting to be sent."""
