@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core import uow as uow_mod
 from bot.core.i18n import render
@@ -23,10 +23,13 @@ from bot.roster.duty import tz_of
 from bot.staff.channels import fingerprint, urls_of
 from storage.models import ChannelDelivery, Staff, Ticket
 
+if TYPE_CHECKING:
+    from bot.desk import Desk
+
 STEPS = ("dispatch", "remind", "next", "supervisors", "repeat")
 
 
-async def after_hours(uow: uow_mod.UnitOfWork, desk: Any, at: dt.datetime) -> bool:
+async def after_hours(uow: uow_mod.UnitOfWork, desk: Desk, at: dt.datetime) -> bool:
     """True outside office hours of a working day (evenings, nights, weekends, holidays)."""
     roster = desk.roster
     calendar = await desk.stored_calendar.merged(uow.session, roster.calendar)
@@ -36,7 +39,7 @@ async def after_hours(uow: uow_mod.UnitOfWork, desk: Any, at: dt.datetime) -> bo
     return not (office and day_info(local.date(), calendar).is_workday)
 
 
-async def uses_apprise(uow: uow_mod.UnitOfWork, desk: Any, step: str) -> bool:
+async def uses_apprise(uow: uow_mod.UnitOfWork, desk: Desk, step: str) -> bool:
     """Whether ``step`` goes to the Apprise URLs too now (policy ``[escalation.channels]``)."""
     chosen = desk.policy.escalation.channels.of(step)
     if "apprise" in chosen:
@@ -50,7 +53,7 @@ def _plain(text: str) -> str:
 
 
 async def notify(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Sequence[Staff], step: str, **extra: Any
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Sequence[Staff], step: str, **extra: Any
 ) -> int:
     """Queue the step's message to each of ``staff``'s Apprise URLs when the policy says so;
     returns how many deliveries were queued (0 when the step is Telegram only)."""
