@@ -58,20 +58,25 @@ def assign_ref(ticket_id: int) -> str:
 def card_buttons(
     locale: str, ticket_id: int, acknowledged: bool, *, holder: bool = False, paused: bool = False
 ) -> uow_mod.Buttons:
-    """The dispatch card's buttons (before and after acknowledgement); the holding engineer's
-    card also pauses the SLA clock (waiting for the customer / for parts or payment) or resumes it."""
+    """The dispatch card's buttons (before and after acknowledgement); once acknowledged also
+    *Message customer*, *Canned reply* and *Internal note* (handlers/relay.py); the holding
+    engineer's card also pauses the SLA clock (waiting for the customer / for parts or payment) or
+    resumes it."""
     def label(name: str) -> str:
         return render(locale, f"dispatch/labels#{name}")
 
+    def relay(name: str) -> tuple[str, str]:
+        return render(locale, f"relay/labels#{name}"), encode("rl", name, ticket_id)
+
     work = [(label("contact"), encode("dp", "contact", ticket_id)), (label("resolve"), encode("dp", "resolve", ticket_id))]
-    if acknowledged:
-        rows = [work]
+    if acknowledged:  # held: the holder (or a supervisor) also writes to the customer and adds notes
+        rows = [work, [relay("msg"), relay("canned")]]
         if holder and paused:
             rows.append([(label("resume"), encode("dp", "resume", ticket_id))])
         elif holder:
             rows.append([(label("pause_customer"), encode("dp", "pause_customer", ticket_id)),
                          (label("pause_parts"), encode("dp", "pause_parts", ticket_id))])
-        return [*rows, [(label("handover"), encode("dp", "handover", ticket_id))]]
+        return [*rows, [relay("note"), (label("handover"), encode("dp", "handover", ticket_id))]]
     return [[(label("ack"), encode("dp", "ack", ticket_id))], work, [(label("handover"), encode("dp", "handover", ticket_id))]]
 
 

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from markupsafe import escape
 
 from bot.core import uow as uow_mod
+from bot.core.callbacks import encode
 from bot.core.i18n import environment, render, template_locale
 from bot.core.notify import locale_of
 from bot.tickets import attachments
 from bot.tickets import lifecycle as tickets
 from storage.models import Staff, Ticket
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
 
 MANAGER_ROLES = ("supervisor", "admin")
 RELAY_STATES = frozenset({"acknowledged", "in_progress", "reopened"})  # held by someone, still open
@@ -28,26 +34,9 @@ CAPTION_MAX = 1024  # Telegram's caption limit (header included)
 NOTE_MAX = 2000
 RELAYABLE = ("photo", "document", "voice", "video", "video_note", "audio")
 CANNED = "relay/canned"
-_KEY = re.compile(r"^[a-z0-9_]{1,24}$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,23}$")  # a WORD field of the rl:send button
 
 Refusal = Literal["not_found", "not_yours", "closed", "empty", "too_long", "caption_too_long", "unsupported"]
-
-
-def callback(action: str, ticket_id: int, extra: str | None = None) -> str:
-    """Callback data of the relay buttons: ``rl:<action>:<ticket id>[:<extra>]`` (one place, so it
-    can move to the shared codec)."""
-    return f"rl:{action}:{ticket_id}" + (f":{extra}" if extra else "")
-
-
-_CALLBACK = re.compile(r"^rl:(msg|canned|note|send|reply):([0-9]{1,12})(?::([a-z0-9_]{1,24}))?$")
-
-
-def parse_callback(data: str | None) -> tuple[str, int, str | None] | None:
-    """``(action, ticket id, extra)`` of relay callback data, None when malformed (untrusted)."""
-    match = _CALLBACK.match(data or "")
-    if match is None:
-        return None
-    return match.group(1), int(match.group(2)), match.group(3)
 
 
 def may_relay(ticket: Ticket | None, staff: Staff | None) -> Refusal | None:
@@ -104,7 +93,7 @@ def header(locale: str, ticket: Ticket, staff: Staff) -> str:
 
 def reply_buttons(locale: str, ticket_id: int) -> uow_mod.Buttons:
     """The customer's *Reply* button under a relayed message."""
-    return [[(render(locale, "relay/labels#reply"), callback("reply", ticket_id))]]
+    return [[(render(locale, "relay/labels#reply"), encode("rl", "reply", ticket_id))]]
 
 
 def relay_ref(ticket_id: int) -> str:
@@ -113,7 +102,7 @@ def relay_ref(ticket_id: int) -> str:
 
 
 async def to_customer(
-    uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, staff: Staff, out: Outgoing
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Staff, out: Outgoing
 ) -> Refusal | None:
     """Send ``out`` to the ticket's customer, headed, with a *Reply* button; record it. The first
     one moves an acknowledged ticket to ``in_progress`` and counts as the first response."""
@@ -152,8 +141,6 @@ async def to_customer(
 
 
 def _escape(text: str) -> str:
-    from markupsafe import escape
-
     return str(escape(text.strip()))
 
 
@@ -182,10 +169,10 @@ def canned_keys(locale: str) -> list[str]:
 
 def canned_menu(locale: str, ticket_id: int) -> uow_mod.Buttons:
     """One button per prepared answer."""
-    return [[(render(locale, f"{CANNED}#{k}_title"), callback("send", ticket_id, k))] for k in canned_keys(locale)]
+    return [[(render(locale, f"{CANNED}#{k}_title"), encode("rl", "send", ticket_id, k))] for k in canned_keys(locale)]
 
 
-async def canned_text(uow: uow_mod.UnitOfWork, desk: Any, ticket: Ticket, key: str) -> str | None:
+async def canned_text(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, key: str) -> str | None:
     """The prepared answer ``key`` in the customer's locale; None for an unknown key."""
     locale = await locale_of(uow.session, ticket.reporter_user_id, desk.settings.default_locale)
     if key not in canned_keys(locale):
