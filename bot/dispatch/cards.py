@@ -50,6 +50,12 @@ def alert_ref(ticket_id: int) -> str:
     return f"alert:{ticket_id}"
 
 
+def relay_in_ref(ticket_id: int) -> str:
+    """The outbox ref of what staff are sent about a ticket's conversation with its customer (the
+    customer's messages and files, the "sent" confirmations): replying to one writes to the customer."""
+    return f"relay-in:{ticket_id}"
+
+
 def assign_ref(ticket_id: int) -> str:
     """The outbox ref of a ticket's engineer menu (the Assign button's answer)."""
     return f"assign:{ticket_id}"
@@ -132,14 +138,15 @@ async def card_context(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> d
 
 
 def forward_attachments(
-    uow: uow_mod.UnitOfWork, chat_id: int, number: str, items: list[attachments.Attachment]
+    uow: uow_mod.UnitOfWork, chat_id: int, number: str, items: list[attachments.Attachment],
+    *, ref: str | None = None,
 ) -> None:
     """Re-send ``items`` to ``chat_id`` by file id, each captioned with the ticket number (and a
     document's name). The card's text counts them all, so one Telegram refuses is still known."""
     for item in items[:FORWARD_MAX]:
         caption = f"{number} · {item.name}" if item.name else number
         method, payload = attachments.forward_payload(chat_id, item, caption)
-        uow.queue(chat_id, method, payload, priority=uow_mod.PRIORITY_URGENT)
+        uow.queue(chat_id, method, payload, priority=uow_mod.PRIORITY_URGENT, ref=ref)
 
 
 

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from markupsafe import escape
+from sqlalchemy import select
 
 from bot.core import uow as uow_mod
 from bot.core.callbacks import encode
 from bot.core.i18n import environment, render, template_locale
 from bot.core.notify import locale_of
+from bot.dispatch import cards
 from bot.tickets import attachments
 from bot.tickets import lifecycle as tickets
-from storage.models import Staff, Ticket
+from storage.models import OutboxMessage, Staff, Ticket
 
 if TYPE_CHECKING:
     from bot.desk import Desk
@@ -37,6 +39,41 @@ CANNED = "relay/canned"
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,23}$")  # a WORD field of the rl:send button
 
 Refusal = Literal["not_found", "not_yours", "closed", "empty", "too_long", "caption_too_long", "unsupported"]
+INPUT_REFUSALS = frozenset({"empty", "too_long", "caption_too_long", "unsupported"})  # the message, not who sent it
+
+
+NUMBER = re.compile(r"SD-[0-9]{4}-[0-9]{4,12}", re.IGNORECASE)
+
+
+async def staff_ticket(uow: uow_mod.UnitOfWork, text: str) -> Ticket | None:
+    """The ticket whose number appears in ``text`` (a bot message staff replied to, a command's
+    argument); who may act on it is checked by ``may_relay``/``may_note``."""
+    found = NUMBER.search(text or "")
+    if found is None:
+        return None
+    return await uow.session.scalar(select(Ticket).where(Ticket.number == found.group(0).upper()))
+
+
+async def replied_ticket(uow: uow_mod.UnitOfWork, chat_id: int, message_id: int | None) -> Ticket | None:
+    """The ticket of the bot message ``message_id`` in ``chat_id`` that staff replied to, when it is
+    one a reply relays from: the ticket's dispatch card or alert, or a message about its
+    conversation with the customer (``cards.relay_in_ref``). Looked up in the outbox, so a reply to
+    any other message (or one the bot never sent there) names no ticket."""
+    if message_id is None:
+        return None
+    refs = await uow.session.scalars(
+        select(OutboxMessage.ref).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.message_id == message_id, OutboxMessage.ref.is_not(None),
+        )
+    )
+    for ref in refs.all():
+        kind, _, number = (ref or "").partition(":")
+        if kind in _REPLY_REFS and number.isdigit():
+            return await uow.session.get(Ticket, int(number))
+    return None
+
+
+_REPLY_REFS = frozenset(r(0).partition(":")[0] for r in (cards.card_ref, cards.alert_ref, cards.relay_in_ref))
 
 
 def may_relay(ticket: Ticket | None, staff: Staff | None) -> Refusal | None:
