@@ -7,7 +7,7 @@ from telegram import Update
 from bot.core.callbacks import encode
 from bot.core.roles import Role
 from bot.reports import paging
-from bot.tickets import intake
+from bot.tickets import intake, relay
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
 from handlers.base import Actor, DeskContext, guarded, pressed
@@ -49,6 +49,8 @@ async def show_ticket(update: Update, context: DeskContext, actor: Actor) -> Non
         symptom=ticket.symptom,
         created=ticket.created_at.astimezone(actor.uow.now.tzinfo),
         resolution=ticket.resolution,
+        messages=await relay.conversation(uow.session, ticket),
+        tz=actor.uow.now.tzinfo,
     )
 
 

@@ -10,12 +10,14 @@ it is ever sent to the customer. Messages go through the outbox (at-least-once).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import uow as uow_mod
 from bot.core.callbacks import encode
@@ -24,7 +26,7 @@ from bot.core.notify import locale_of
 from bot.dispatch import cards
 from bot.tickets import attachments
 from bot.tickets import lifecycle as tickets
-from storage.models import OutboxMessage, Staff, Ticket
+from storage.models import OutboxMessage, Staff, Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from bot.desk import Desk
@@ -215,3 +217,35 @@ async def canned_text(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, key: 
     if key not in canned_keys(locale):
         return None
     return render(locale, f"{CANNED}#{key}", number=ticket.number)
+
+
+CUSTOMER_VIEW = 10  # latest messages of the conversation shown in the customer's /ticket
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One message of a ticket's conversation as its customer may see it (never a note)."""
+
+    at: dt.datetime
+    engineer: str | None  # the engineer's display name; None: the customer wrote it
+    text: str
+    attached: list[tuple[str, int]]
+
+
+async def conversation(session: AsyncSession, ticket: Ticket, limit: int = CUSTOMER_VIEW) -> list[Exchange]:
+    """The latest relayed messages and customer additions of ``ticket``, oldest first; internal
+    notes are never part of it (the customer's view)."""
+    rows = (await session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(("relay_out", "customer_info")))
+        .order_by(TicketEvent.id.desc()).limit(limit)
+    )).all()
+    out = []
+    for e in reversed(rows):
+        data = dict(e.data or {})
+        engineer = None
+        if e.kind == "relay_out":
+            staff = await session.get(Staff, e.actor_id) if e.actor_id is not None else None
+            engineer = staff.name if staff is not None else "—"
+        out.append(Exchange(e.at, engineer, str(data.get("text") or ""),
+                            attachments.counts(attachments.parse(data.get("attachments")))))
+    return out

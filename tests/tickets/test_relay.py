@@ -9,6 +9,8 @@ import base64
 import datetime as dt
 from typing import Any
 
+from bot.reports import export
+from bot.reports.periods import month
 from tests.harness import Chat, Harness
 from tests.support.dispatchkit import (
     MONDAY_10,
@@ -118,6 +120,24 @@ async def test_relay_both_ways_with_text_photo_document_and_voice(harness: Harne
     # relay never shows the supervisor anything: only the holder talks to the customer
     assert not any("电源灯" in t for t in await texts(c["zhao"], 0.3))
 
+    # every relayed message is in the supervisor's /ticket history, the customer's /ticket and the export
+    await c["zhao"].send(f"/ticket {number}")
+    history = (await wait_for(c["zhao"], "全部记录"))["text"]
+    assert "💬 发给客户：您好，请先确认录像机电源灯是否亮。" in history
+    assert "💬 发给客户：请按这张图检查接线（📎 照片 1 张）" in history and "（📎 文件 1 个）" in history
+    assert "客户补充：电源灯是亮的，但还是黑屏" in history and "（📎 语音 1 条）" in history
+    await customer.send(f"/ticket {number}")
+    mine = (await wait_for(customer, "往来消息"))["text"]
+    assert "工程师 李娜：请按这张图检查接线（📎 照片 1 张）" in mine and "您：电源灯是亮的" in mine
+    assert harness.app is not None
+    async with harness.app.db.read() as s:
+        data = await export.export_data(s, month(2026, 11), harness.clock.tz, harness.clock.now())
+    col = {name: i for i, name in enumerate(export.EVENT_COLUMNS)}
+    rows = [r for r in data.events if r[col["ticket_number"]] == number and r[col["event_kind"]] == "relay_out"]
+    assert [r[col["note"]] for r in rows] == ["您好，请先确认录像机电源灯是否亮。", "请按这张图检查接线", None, "接线说明"]
+    assert [r[col["actor"]] for r in rows] == ["李娜"] * 4
+    assert rows[2][col["files"]] == f"voice:{_file_id(back)}" and rows[3][col["files"]] == f"document:{_file_id(doc)}"
+
 
 async def read_until_voice(chat: Chat) -> dict[str, Any]:
     """Read until a voice message arrives (the forwarded file may come after the notice)."""
@@ -221,6 +241,20 @@ async def test_canned_replies_notes_and_bad_input(harness: Harness) -> None:
     assert notes == [{"text": "客户比较着急，先安抚", "by": "li"}, {"text": "已与客户经理沟通\n优先处理", "by": "zhao"}]
     out = [e.data for e in evs if e.kind == "relay_out"]
     assert [d.get("canned") for d in out] == ["restart", None]
+    # staff see the notes in the history and the export; the customer's /ticket shows the messages only
+    await zhao.send(f"/ticket {number}")
+    history = (await wait_for(zhao, "全部记录"))["text"]
+    assert "🔒 内部备注：客户比较着急，先安抚" in history and "🔒 内部备注：已与客户经理沟通" in history
+    assert "💬 发给客户（常用回复）：您好，请先按以下步骤检查" in history
+    await customer.send(f"/ticket {number}")
+    mine = (await wait_for(customer, "往来消息"))["text"]
+    assert "工程师 李娜：好的，就这样" in mine and "安抚" not in mine and "客户经理" not in mine
+    assert harness.app is not None
+    async with harness.app.db.read() as s:
+        data = await export.export_data(s, month(2026, 11), harness.clock.tz, harness.clock.now())
+    col = {name: i for i, name in enumerate(export.EVENT_COLUMNS)}
+    noted = [(r[col["actor"]], r[col["note"]]) for r in data.events if r[col["event_kind"]] == "note"]
+    assert noted == [("李娜", "客户比较着急，先安抚"), ("赵敏", "已与客户经理沟通\n优先处理")]
     everything = " ".join(m.get("text") or "" for m in await harness.chat(customer.user_id).read(2))  # from the start
     assert "就这样" in everything and "安抚" not in everything and "客户经理" not in everything
 
