@@ -54,9 +54,13 @@ async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     if press is None or ticket is None:
         actor.reply("common/stale_button")
         return
+    query = update.callback_query
+    message_id = query.message.message_id if query is not None and query.message is not None else None
     if press.action == "reply":
-        if actor.role != Role.CUSTOMER or ticket.reporter_user_id != actor.user.id:
-            actor.reply("common/stale_button")  # not theirs: nothing is said about the ticket
+        if actor.role != Role.CUSTOMER or ticket.reporter_user_id != actor.user.id or not await relay.is_relayed(
+            uow, actor.chat_id, message_id, ticket.id
+        ):
+            actor.reply("common/stale_button")  # not theirs, or not under a relayed message: forged
             return
         await set_conversation(uow.session, actor.chat_id, FLOW, "reply", {"ticket_id": ticket.id}, uow.now)
         actor.reply("relay/text#ask_reply", number=ticket.number)
@@ -64,6 +68,10 @@ async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     staff = _staff(actor)
     if staff is None:
         actor.reply("common/not_allowed")
+        return
+    shown = await relay.replied_ticket(uow, actor.chat_id, message_id)
+    if shown is None or shown.id != ticket.id:  # a button's data must belong to the message it was pressed on
+        _refuse(actor, "not_yours", ticket)  # staff only get here: naming the ticket reveals nothing new
         return
     if press.action == "note":
         refusal = relay.may_note(ticket, staff)
@@ -80,7 +88,8 @@ async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
         await set_conversation(uow.session, actor.chat_id, FLOW, "message", {"ticket_id": ticket.id}, uow.now)
         actor.reply("relay/text#ask_message", number=ticket.number)
     elif press.action == "canned":
-        actor.reply("relay/text#canned_menu", buttons=relay.canned_menu(actor.locale, ticket.id), number=ticket.number)
+        uow.send(actor.chat_id, actor.t("relay/text#canned_menu", number=ticket.number),
+                 buttons=relay.canned_menu(actor.locale, ticket.id), ref=cards.relay_in_ref(ticket.id))
     else:  # send: the prepared answer, in the customer's language
         key = press.text(1)
         text = await relay.canned_text(uow, context.desk, ticket, key)

@@ -75,6 +75,20 @@ async def replied_ticket(uow: uow_mod.UnitOfWork, chat_id: int, message_id: int 
     return None
 
 
+async def is_relayed(uow: uow_mod.UnitOfWork, chat_id: int, message_id: int | None, ticket_id: int) -> bool:
+    """True when ``message_id`` in ``chat_id`` is a message the bot relayed there about ``ticket_id``
+    (its *Reply* button belongs to it: a press elsewhere is forged)."""
+    if message_id is None:
+        return False
+    found = await uow.session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.message_id == message_id,
+            OutboxMessage.ref == relay_ref(ticket_id),
+        ).limit(1)
+    )
+    return found is not None
+
+
 _REPLY_REFS = frozenset(r(0).partition(":")[0] for r in (cards.card_ref, cards.alert_ref, cards.relay_in_ref))
 
 
