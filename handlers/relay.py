@@ -62,6 +62,10 @@ async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
         ):
             actor.reply("common/stale_button")  # not theirs, or not under a relayed message: forged
             return
+        conv = await get_conversation(uow.session, actor.chat_id)
+        if conv is not None and conv.flow == report.FLOW:  # a report under way is never thrown away
+            actor.reply("relay/text#reply_in_report")
+            return
         await set_conversation(uow.session, actor.chat_id, FLOW, "reply", {"ticket_id": ticket.id}, uow.now)
         actor.reply("relay/text#ask_reply", number=ticket.number)
         return

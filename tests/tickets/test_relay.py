@@ -90,7 +90,14 @@ async def test_relay_both_ways_with_text_photo_document_and_voice(harness: Harne
     await wait_for(li, "已发送给工单")
     photo = await _relayed(customer, number, "接线", kind="photo")
 
-    # the Reply button under the photo, then a voice message: it reaches li with the file
+    # the Reply button under the photo, then a voice message: it reaches li with the file (during a
+    # report the button says to reply to the message instead: the report is kept)
+    await customer.send("/report")
+    await customer.read()
+    await customer.press(photo, f"rl:reply:{tid}")
+    await wait_for(customer, "您正在填写报修")
+    await customer.send("/cancel")
+    await wait_for(customer, "取消")
     await customer.press(photo, f"rl:reply:{tid}")
     await wait_for(customer, "请发送您对工单")
     await customer.send(voice={"duration": 3})
