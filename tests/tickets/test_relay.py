@@ -242,12 +242,22 @@ async def test_canned_replies_notes_and_bad_input(harness: Harness) -> None:
     await li.send("好的，就这样")
     await wait_for(li, "已发送给工单")
     await _relayed(customer, number, "就这样")
+    # a video message takes no caption: the heading (with the Reply button) comes first, the note below
+    await li.press(card, f"rl:msg:{tid}")
+    await wait_for(li, "请发送要转给")
+    await li.send(video_note={"duration": 2})
+    await wait_for(li, "已发送给工单")
+    head = await _relayed(customer, number)
+    assert [b["data"] for row in head["buttons"] for b in row] == [f"rl:reply:{tid}"]
+    got = await harness.chat(customer.user_id).read(2)  # from the start: the note may have come with the heading
+    assert any(m.get("video_note") and m["id"] > head["id"] for m in got)
 
     evs = await events(harness, tid)
     notes = [e.data for e in evs if e.kind == "note"]
     assert notes == [{"text": "客户比较着急，先安抚", "by": "li"}, {"text": "已与客户经理沟通\n优先处理", "by": "zhao"}]
     out = [e.data for e in evs if e.kind == "relay_out"]
-    assert [d.get("canned") for d in out] == ["restart", None]
+    assert [d.get("canned") for d in out] == ["restart", None, None]
+    assert out[-1]["attachments"][0]["kind"] == "video_note"
     # staff see the notes in the history and the export; the customer's /ticket shows the messages only
     await zhao.send(f"/ticket {number}")
     history = (await wait_for(zhao, "全部记录"))["text"]
