@@ -5,12 +5,16 @@ ticket (its assignee), or a supervisor/admin; the holder is looked up when a mes
 the relay follows hand-overs and assignments. Every relayed message is a ticket event
 (``relay_out``, author, time, text and file ids); the customer's answers are ``customer_info``
 events (``bot.tickets.work.customer_follow_up``). A ``note`` event is for staff only: nothing of
-it is ever sent to the customer. Messages go through the outbox (at-least-once).
+it is ever sent to the customer. Messages go through the outbox (at-least-once): to the customer
+with the ref ``relay_ref`` (their *Reply* button, ``rl:reply``, belongs to those), and what staff
+are sent about the conversation with ``cards.relay_in_ref`` (a reply to one relays again). The
+buttons' data is built by the shared codec (``rl`` in ``bot.core.callbacks.SPECS``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -230,7 +234,7 @@ async def canned_text(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, key: 
     locale = await locale_of(uow.session, ticket.reporter_user_id, desk.settings.default_locale)
     if key not in canned_keys(locale):
         return None
-    return render(locale, f"{CANNED}#{key}", number=ticket.number)
+    return html.unescape(render(locale, f"{CANNED}#{key}", number=ticket.number))  # plain: escaped once when sent
 
 
 CUSTOMER_VIEW = 10  # latest messages of the conversation shown in the customer's /ticket
