@@ -34,9 +34,10 @@ def _staff(actor: Actor) -> Staff | None:
     return actor.user.staff if actor.role in STAFF else None
 
 
-def _refuse(actor: Actor, reason: str, ticket: Ticket | None) -> None:
-    actor.reply("relay/text#refused", reason=reason, number=ticket.number if ticket else "",
-                max=relay.TEXT_MAX, caption_max=relay.CAPTION_MAX)
+def _refuse(actor: Actor, reason: str, ticket: Ticket | None, *, note: bool = False) -> None:
+    """Why nothing was sent (or, ``note``, no note added): a clear line."""
+    actor.reply("relay/text#refused", reason=reason, number=ticket.number if ticket else "", note=note,
+                max=relay.NOTE_MAX if note else relay.TEXT_MAX, caption_max=relay.CAPTION_MAX)
 
 
 def _sent(actor: Actor, ticket: Ticket) -> None:
@@ -80,7 +81,7 @@ async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     if press.action == "note":
         refusal = relay.may_note(ticket, staff)
         if refusal is not None:
-            _refuse(actor, refusal, ticket)
+            _refuse(actor, refusal, ticket, note=True)
             return
         await set_conversation(uow.session, actor.chat_id, FLOW, "note", {"ticket_id": ticket.id}, uow.now)
         actor.reply("relay/text#ask_note", number=ticket.number)
@@ -169,12 +170,11 @@ async def _step(context: DeskContext, actor: Actor, conv: Conversation, msg: Mes
         else:
             refusal = relay.add_note(uow, ticket, staff, out.text) if ticket is not None else "not_found"
         if refusal in relay.INPUT_REFUSALS:
-            actor.reply("relay/text#refused", reason=refusal, number=ticket.number if ticket else "",
-                        max=relay.NOTE_MAX, caption_max=relay.CAPTION_MAX)
+            _refuse(actor, refusal or "", ticket, note=True)
             return  # the step stays: they may type it again
         await clear_conversation(uow.session, actor.chat_id)
         if refusal is not None:
-            _refuse(actor, refusal, ticket)
+            _refuse(actor, refusal, ticket, note=True)
         elif ticket is not None:
             actor.reply("relay/text#note_saved", number=ticket.number)
         return
@@ -204,7 +204,6 @@ async def note_command(update: Update, context: DeskContext, actor: Actor) -> No
         return
     refusal = relay.add_note(actor.uow, ticket, staff, parts[2])
     if refusal is not None:
-        actor.reply("relay/text#refused", reason=refusal, number=ticket.number, max=relay.NOTE_MAX,
-                    caption_max=relay.CAPTION_MAX)
+        _refuse(actor, refusal, ticket, note=True)
         return
     actor.reply("relay/text#note_saved", number=ticket.number)

@@ -187,6 +187,8 @@ async def test_relay_follows_the_hand_over_and_refuses_others(harness: Harness) 
     await wait_for(li, "不在您名下")
     await li.send("我还在", reply_to_message_id=card["id"])
     await wait_for(li, "不在您名下")
+    await c["zhang"].send(f"/note {number} 我也来看看")  # nor add notes to it
+    await wait_for(c["zhang"], "不能添加内部备注")
     own = await c["zhang"].ask("/oncall")  # zhang never had the card: the press is forged on his own chat
     await c["zhang"].press(own, f"rl:canned:{tid}", forge=True)
     await wait_for(c["zhang"], "不在您名下")
@@ -221,6 +223,8 @@ async def test_canned_replies_notes_and_bad_input(harness: Harness) -> None:
     # internal notes: by the holder (button) and a supervisor (/note); never to the customer
     await li.press(card, f"rl:note:{tid}")
     await wait_for(li, "内部备注")
+    await li.send(photo=True)  # a note is text only: said so, the step stays
+    await wait_for(li, "内部备注只能是文字")
     await li.send("客户比较着急，先安抚")
     await wait_for(li, "添加内部备注")
     await zhao.send(f"/note {number} 已与客户经理沟通\n优先处理")
