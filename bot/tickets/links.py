@@ -76,7 +76,8 @@ def link(
     """Link ``user_id``'s report to ``ticket`` (``via``: report, same_problem or merge)."""
     return tickets.record(
         session, ticket, LINKED, actor or tickets.Actor("customer", user_id), now,
-        data={"user_id": user_id, "via": via, "report": dict(report or {})},
+        data={"user_id": user_id, "via": via, "report": dict(report or {}),
+              "text": str((report or {}).get("symptom") or via)[:200]},
     )
 
 
@@ -86,7 +87,8 @@ async def unlink(session: AsyncSession, ticket: Ticket, user_id: int, now: Any) 
     report = (await linked_reports(session, ticket.id)).get(user_id)
     if report is None:
         return None
-    tickets.record(session, ticket, UNLINKED, tickets.Actor("customer", user_id), now, data={"user_id": user_id})
+    tickets.record(session, ticket, UNLINKED, tickets.Actor("customer", user_id), now,
+                   data={"user_id": user_id, "text": str(report.get("symptom") or "")[:200]})
     return report
 
 
