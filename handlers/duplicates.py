@@ -58,7 +58,7 @@ async def different_button(update: Update, context: DeskContext, actor: Actor) -
     press = pressed(update, "dup")
     outcome = await intake.split_off(actor.uow, context.desk, actor.user, press.num(0)) if press else None
     if outcome is None:
-        actor.reply("duplicates/text#stale")
+        actor.reply("common/stale_button")
         return
     send_receipt(actor, outcome)
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from storage.models import Ticket, TicketEvent
 from tests.harness import Chat, Harness
-from tests.support.dispatchkit import collect as until
 from tests.support.dispatchkit import (
     TG,
     card_of,
@@ -22,6 +21,7 @@ from tests.support.dispatchkit import (
     ticket,
     wait_for,
 )
+from tests.support.dispatchkit import collect as until
 from tests.support.flows import (
     collect,
     datas,
