@@ -130,3 +130,15 @@ async def test_links_are_replayed_from_events(db: Database) -> None:
     async with db.read() as s:
         kinds = (await s.scalars(select(Ticket.status).where(Ticket.id == first.id))).all()
     assert kinds == ["new"]
+
+
+def test_merge_shows_the_target_only_to_reporters_allowed_to_see_it() -> None:
+    from bot.tickets.merge import may_see
+
+    def t(user: int, customer: int | None, verified: bool) -> Ticket:
+        return Ticket(reporter_user_id=user, customer_id=customer, verified=verified)
+
+    assert may_see(t(ALICE, 1, True), t(BOB, 1, True))  # one verified customer
+    assert may_see(t(MALLORY, None, False), t(MALLORY, None, False))  # the same Telegram user
+    assert not may_see(t(MALLORY, 1, False), t(ALICE, 1, True))  # an unverified claim
+    assert not may_see(t(ALICE, 1, True), t(BOB, 2, True))  # another customer
