@@ -16,8 +16,10 @@ from storage.models import Customer, Ticket
 
 @guarded(roles={Role.CUSTOMER})
 async def my_tickets(update: Update, context: DeskContext, actor: Actor) -> None:
-    """The customer's own tickets, newest first."""
-    rows = await tickets.customer_tickets(actor.uow.session, actor.user.id)
+    """The customer's own tickets and those their reports are linked to, newest first."""
+    own = await tickets.customer_tickets(actor.uow.session, actor.user.id)
+    joined = await links.linked_tickets(actor.uow.session, actor.user.id)  # reports linked to open tickets
+    rows = sorted([*own, *joined], key=lambda t: t.id, reverse=True)[:20]
     items = [
         {"number": t.number, "status": t.status, "equipment": t.equipment_label, "symptom": t.symptom}
         for t in rows

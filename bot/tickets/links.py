@@ -92,6 +92,25 @@ async def unlink(session: AsyncSession, ticket: Ticket, user_id: int, now: Any) 
     return report
 
 
+async def linked_tickets(session: AsyncSession, user_id: int, limit: int = 20) -> list[Ticket]:
+    """The tickets ``user_id`` is linked to now (not their own), newest first (for /mytickets)."""
+    rows = await session.execute(
+        select(TicketEvent.ticket_id, TicketEvent.kind, TicketEvent.data)
+        .where(TicketEvent.kind.in_((LINKED, UNLINKED))).order_by(TicketEvent.id)
+    )
+    linked: dict[int, bool] = {}
+    for ticket_id, kind, data in rows.all():
+        if isinstance(data, dict) and data.get("user_id") == user_id:
+            linked[ticket_id] = kind == LINKED
+    ids = sorted((tid for tid, on in linked.items() if on), reverse=True)[:limit]
+    if not ids:
+        return []
+    found = await session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids), Ticket.reporter_user_id != user_id).order_by(Ticket.id.desc())
+    )
+    return list(found.all())
+
+
 async def visible_ticket(session: AsyncSession, number: str, user_id: int) -> Ticket | None:
     """A ticket by number, only if ``user_id`` reported it or is linked to it (else None)."""
     ticket = await session.scalar(select(Ticket).where(Ticket.number == number.strip().upper()))

@@ -92,6 +92,8 @@ async def test_a_verified_second_contact_is_linked_and_can_split_off(harness: Ha
     await second.send(f"/ticket {t1.number}")
     detail = await wait_for(second, "提交时间")
     assert t1.number in detail["text"] and not detail.get("buttons")
+    await second.send("/mytickets")
+    assert t1.number in (await wait_for(second, "我的工单"))["text"]
     await c["li"].press(card, f"dp:ack:{t1.id}")
     for chat in (first, second):
         await wait_for(chat, "李娜")

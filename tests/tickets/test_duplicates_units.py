@@ -121,6 +121,8 @@ async def test_links_are_replayed_from_events(db: Database) -> None:
         assert row is not None
         links.link(s, row, BOB, {"symptom": "no picture"}, NOW)
         assert await links.reporters(s, row) == [ALICE, BOB]
+        assert [t.id for t in await links.linked_tickets(s, BOB)] == [first.id]
+        assert await links.linked_tickets(s, ALICE) == []
         assert (await links.visible_ticket(s, first.number, BOB)) is row
         assert await links.visible_ticket(s, first.number, MALLORY) is None
         assert await links.unlink(s, row, MALLORY, NOW) is None
