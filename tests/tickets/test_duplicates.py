@@ -216,3 +216,30 @@ async def test_merge_moves_reporters_and_closes_the_first(harness: Harness) -> N
     assert a_no in history["text"]
     assert "只有未完成的工单可以合并" in (await c["zhao"].ask(f"/merge {a_no} {b_no}"))["text"]
     assert TG["zhao"] == 2001
+
+
+async def test_merge_in_english_and_a_reporter_not_allowed_to_see_the_target(harness: Harness) -> None:
+    c = await start_desk(harness, "customer", "li", "zhao", lang="en")
+    stranger = harness.chat(5103, "en")
+    await stranger.send("/start")
+    await stranger.read()
+    a_id, a_no, _, _ = await open_ticket(harness, reporter=5103, sla=False)
+    b_id, b_no, _, _ = await open_ticket(harness, reporter=5101, sla=False)
+    assert harness.app is not None
+    async with harness.app.db.write() as s:  # A came from an unverified report naming the customer
+        row = await s.get(Ticket, a_id)
+        assert row is not None
+        row.verified = False
+    await until(c["li"], a_no, b_no)
+    reply = await c["zhao"].ask(f"/merge SD-2026-999999 {b_no}")
+    assert reply["text"] == "No ticket SD-2026-999999; nothing changed."
+    assert "Usage: /merge" in (await c["zhao"].ask("/merge"))["text"]
+    assert "cannot be merged into itself" in (await c["zhao"].ask(f"/merge {b_no} {b_no}"))["text"]
+    done = await c["zhao"].ask(f"/merge {a_no} {b_no}")
+    assert f"Ticket {a_no} merged into {b_no}: 0 reporter(s)" in done["text"]
+    notice = await wait_for(stranger, "handled together")
+    assert a_no in notice["text"] and b_no not in notice["text"]
+    await stranger.send(f"/ticket {b_no}")
+    await wait_for(stranger, f"Ticket {b_no} not found")
+    assert (await ticket(harness, a_id)).status == "closed"
+    assert "linked" not in _kinds(await events(harness, b_id))
