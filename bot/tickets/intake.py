@@ -206,8 +206,9 @@ async def submit(
     session, now, tz = uow.session, uow.now, desk.clock.tz
     found = await duplicates.decide(session, desk.policy, user.id, data, now) if check_duplicates else None
     if found is not None and found.kind == "link":
-        await join(uow, desk, user, data, found.ticket_id)
-        return found
+        if await join(uow, desk, user, data, found.ticket_id) is not None:
+            return found
+        found = None  # closed meanwhile: a ticket of its own
     if found is not None and found.kind == "ask":
         return found
     today = local(now, tz).date()
