@@ -14,6 +14,7 @@ from bot.sandbox.model import bad_request
 from bot.sandbox.state import World
 
 NOT_MODIFIED = "TOPIC_NOT_MODIFIED"
+CLOSE_REFUSED = "not enough rights to close or open the topic"
 
 
 def _forum(world: World, p: Params) -> Group:
@@ -23,19 +24,18 @@ def _forum(world: World, p: Params) -> Group:
     return chat
 
 
-def _managed_topic(world: World, p: Params) -> tuple[Group, Topic]:
-    """The topic an edit/close/reopen names; Telegram: the bot must be an administrator with
-    ``can_manage_topics``, unless it created the topic."""
+def _managed_topic(world: World, p: Params, refusal: str) -> tuple[Group, Topic]:
+    """The topic an edit/close/reopen names; as TDLib checks it: the bot needs
+    ``can_manage_topics`` unless it created the topic."""
     group = _forum(world, p)
     thread_id = p.int("message_thread_id")
-    if thread_id is None:
-        raise bad_request("message thread not found")
-    topic = world.groups.topic(group, thread_id)
-    assert topic is not None
-    bot = group.bot
-    allowed = bot.may("can_manage_topics") or (bot.status == "administrator" and topic.by_bot)
-    if not allowed:
-        raise bad_request("not enough rights to manage topics")
+    if thread_id is None or thread_id <= 0:
+        raise bad_request("invalid message thread identifier specified")
+    topic = group.topics.get(thread_id)
+    if topic is None:
+        raise bad_request("TOPIC_ID_INVALID")
+    if not (group.bot.may("can_manage_topics") or topic.by_bot):
+        raise bad_request(refusal)
     return group, topic
 
 
@@ -47,8 +47,8 @@ async def create_forum_topic(world: World, p: Params) -> Any:
     name = check_topic_name(p.str("name"), required=True)
     assert name is not None
     color = p.int("icon_color", TOPIC_COLORS[0])
-    if color not in TOPIC_COLORS:
-        raise bad_request("TOPIC_ICON_COLOR_INVALID")
+    if color not in TOPIC_COLORS:  # the Bot API: "must be one of" the six
+        raise bad_request("invalid icon color specified")
     emoji = p.str("icon_custom_emoji_id") or None
     topic = world.groups.create_topic(group, name, color or TOPIC_COLORS[0], emoji, None)
     return topic.to_dict()
@@ -56,9 +56,11 @@ async def create_forum_topic(world: World, p: Params) -> Any:
 
 @method("editForumTopic")
 async def edit_forum_topic(world: World, p: Params) -> Any:
-    group, topic = _managed_topic(world, p)
+    group, topic = _managed_topic(world, p, "not enough rights to edit the topic")
     name = check_topic_name(p.str("name"), required=False)
     emoji = p.str("icon_custom_emoji_id")  # "" removes the icon, absent keeps it
+    if name is None and emoji is None:
+        return True  # nothing asked: TDLib answers at once
     edited: dict[str, Any] = {}
     if name is not None and name != topic.name:
         edited["name"] = name
@@ -75,7 +77,7 @@ async def edit_forum_topic(world: World, p: Params) -> Any:
 
 @method("closeForumTopic")
 async def close_forum_topic(world: World, p: Params) -> Any:
-    group, topic = _managed_topic(world, p)
+    group, topic = _managed_topic(world, p, CLOSE_REFUSED)
     if topic.closed:
         raise bad_request(NOT_MODIFIED)
     topic.closed = True
@@ -85,7 +87,7 @@ async def close_forum_topic(world: World, p: Params) -> Any:
 
 @method("reopenForumTopic")
 async def reopen_forum_topic(world: World, p: Params) -> Any:
-    group, topic = _managed_topic(world, p)
+    group, topic = _managed_topic(world, p, CLOSE_REFUSED)
     if not topic.closed:
         raise bad_request(NOT_MODIFIED)
     topic.closed = False

@@ -147,14 +147,14 @@ class Group:
 
 
 def check_topic_name(name: str | None, *, required: bool) -> str | None:
-    """A topic name as Telegram takes it: 1–128 characters (edits may leave it out)."""
-    if name is None or name == "":
+    """A topic name as TDLib takes it: trimmed and cut to 128 characters; an empty one is
+    refused when creating and means "keep the name" when editing."""
+    clean = " ".join((name or "").split())[:TOPIC_NAME_LIMIT].strip()
+    if not clean:
         if required:
-            raise bad_request("TOPIC_TITLE_EMPTY" if name == "" else "name is empty")
+            raise bad_request("title must be non-empty")
         return None
-    if len(name) > TOPIC_NAME_LIMIT:
-        raise bad_request("TOPIC_TITLE_INVALID")
-    return name
+    return clean
 
 
 class Groups:
@@ -317,8 +317,8 @@ class Groups:
         return msg
 
     def _delivered(self, group: Group, msg: Message, reply: Message | None) -> bool:
-        """Privacy mode: a bot that is no administrator gets service messages, commands and
-        replies to its own messages only."""
+        """Privacy mode: a bot that is no administrator gets service messages, its commands
+        (``/cmd`` or ``/cmd@its_name``), messages naming it and replies to its own messages."""
         if not group.bot.active:
             return False
         if group.bot.status == "administrator":
@@ -331,7 +331,11 @@ class Groups:
         if reply is not None and reply.from_bot:
             return True
         text = str(data.get("text") or data.get("caption") or "")
-        return text.startswith("/")
+        name = "@" + str(self.world.bot_user.get("username", "")).lower()
+        if text.startswith("/"):
+            addressee = text.split(maxsplit=1)[0].partition("@")[2]
+            return not addressee or "@" + addressee.lower() == name
+        return name in text.lower()
 
     def user_post(
         self, group: Group, user: User, content: dict[str, Any], thread_id: int | None,

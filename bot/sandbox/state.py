@@ -191,15 +191,18 @@ class TokenBucket:
 
 
 class FloodLimiter:
-    """Telegram's limits: ~30 messages/s per bot, ~1 message/s per chat (burst 3)."""
+    """Telegram's limits: ~30 messages/s per bot, ~1 message/s per chat (burst 3), and at most
+    20 messages a minute into one group (negative chat ids)."""
 
     GLOBAL_RATE, GLOBAL_BURST = 30.0, 30.0
     CHAT_RATE, CHAT_BURST = 1.0, 3.0
+    GROUP_RATE, GROUP_BURST = 20 / 60, 20.0
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
         self.global_bucket = TokenBucket(self.GLOBAL_RATE, self.GLOBAL_BURST, clock())
         self.chats: dict[int, TokenBucket] = {}
+        self.groups: dict[int, TokenBucket] = {}
 
     def check(self, chat_id: int | None) -> None:
         """Take one message slot or raise a 429 :class:`ApiError`."""
@@ -209,6 +212,10 @@ class FloodLimiter:
             if chat_id not in self.chats:
                 self.chats[chat_id] = TokenBucket(self.CHAT_RATE, self.CHAT_BURST, now)
             buckets.append(self.chats[chat_id])
+        if chat_id is not None and chat_id < 0:
+            if chat_id not in self.groups:
+                self.groups[chat_id] = TokenBucket(self.GROUP_RATE, self.GROUP_BURST, now)
+            buckets.append(self.groups[chat_id])
         wait = max(b.wait_needed(now) for b in buckets)
         if wait > 0:
             retry = max(1, math.ceil(wait))

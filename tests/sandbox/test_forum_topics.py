@@ -17,7 +17,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.sandbox import SandboxServer
 from tests.support.sandboxkit import Control
@@ -148,13 +148,13 @@ async def test_topics_are_created_edited_closed_and_reopened(
     topic = await tg.create_forum_topic(chat_id, "SD-1 · Ann · printer", icon_color=0xFFD67E)
     assert topic.name == "SD-1 · Ann · printer" and topic.icon_color == 0xFFD67E
     thread = topic.message_thread_id
-    default = await tg.create_forum_topic(chat_id, "x" * 128)
+    default = await tg.create_forum_topic(chat_id, "x" * 129)  # TDLib cuts it to 128
     assert default.icon_color == 0x6FB9F0 and default.message_thread_id > thread
-    with pytest.raises(BadRequest, match="(?i)TOPIC_TITLE_INVALID"):
-        await tg.create_forum_topic(chat_id, "x" * 129)
-    with pytest.raises(BadRequest, match="(?i)TOPIC_TITLE_EMPTY"):
-        await tg.create_forum_topic(chat_id, "")
-    with pytest.raises(BadRequest, match="(?i)TOPIC_ICON_COLOR_INVALID"):
+    assert default.name == "x" * 128
+    for blank in ("", "   "):
+        with pytest.raises(BadRequest, match="(?i)title must be non-empty"):
+            await tg.create_forum_topic(chat_id, blank)
+    with pytest.raises(BadRequest, match="(?i)invalid icon color specified"):
         await tg.create_forum_topic(chat_id, "SD-2", icon_color=0x123456)
     view = await ctl.get("/sandbox/messages", chat_id=chat_id, thread_id=thread)
     [created] = view["messages"]
@@ -185,6 +185,11 @@ async def test_topics_are_created_edited_closed_and_reopened(
     assert await tg.edit_forum_topic(chat_id, thread, name="SD-1 · acknowledged")
     with pytest.raises(BadRequest, match="(?i)TOPIC_NOT_MODIFIED"):
         await tg.edit_forum_topic(chat_id, thread, name="SD-1 · acknowledged")
+    assert await tg.edit_forum_topic(chat_id, thread)  # nothing to change: no service message
+    with pytest.raises(BadRequest, match="(?i)TOPIC_ID_INVALID"):
+        await tg.edit_forum_topic(chat_id, thread + 1000, name="lost")
+    with pytest.raises(BadRequest, match="(?i)TOPIC_ID_INVALID"):
+        await tg.close_forum_topic(chat_id, card.message_id)
     # close: members cannot write there any more, administrators and the bot can
     assert await tg.close_forum_topic(chat_id, thread)
     with pytest.raises(BadRequest, match="(?i)TOPIC_NOT_MODIFIED"):
@@ -237,11 +242,13 @@ async def test_rights_decide_who_manages_topics(tg: Bot, ctl: Control) -> None:
     await ctl.bot(chat_id, "administrator", OWNER, can_manage_topics=False)
     with pytest.raises(BadRequest, match="(?i)TOPIC_CLOSED"):
         await tg.send_message(chat_id, "late", message_thread_id=theirs)
-    with pytest.raises(BadRequest, match="(?i)not enough rights to manage topics"):
+    with pytest.raises(BadRequest, match="(?i)not enough rights to close or open the topic"):
         await tg.reopen_forum_topic(chat_id, theirs)
-    await ctl.bot(chat_id, "member", OWNER)
-    with pytest.raises(BadRequest, match="(?i)not enough rights to manage topics"):
-        await tg.edit_forum_topic(chat_id, mine, name="SD-1 · again")
+    with pytest.raises(BadRequest, match="(?i)not enough rights to edit the topic"):
+        await tg.edit_forum_topic(chat_id, theirs, name="renamed")
+    await ctl.bot(chat_id, "member", OWNER)  # its own topic stays its own to manage
+    assert await tg.edit_forum_topic(chat_id, mine, name="SD-1 · again")
+    assert await tg.close_forum_topic(chat_id, mine)
 
 
 async def test_members_write_into_topics_and_press_buttons(tg: Bot, ctl: Control) -> None:
@@ -315,6 +322,36 @@ async def test_privacy_mode_when_the_bot_is_no_administrator(tg: Bot, ctl: Contr
     chatter = await ctl.say(chat_id, ENGINEER, "just chatting")
     command = await ctl.say(chat_id, ENGINEER, "/ticket SD-1")
     reply = await ctl.say(chat_id, ENGINEER, "to the bot", reply_to_message_id=mine.message_id)
-    assert chatter["update_id"] is None
+    named = await ctl.say(chat_id, ENGINEER, "hey @ServiceDesk_Sandbox_Bot")
+    other_bot = await ctl.say(chat_id, ENGINEER, "/start@some_other_bot")
+    addressed = await ctl.say(chat_id, ENGINEER, "/start@servicedesk_sandbox_bot")
+    assert chatter["update_id"] is None and other_bot["update_id"] is None
     updates = await drain(tg)
-    assert [u.update_id for u in updates] == [command["update_id"], reply["update_id"]]
+    assert [u.update_id for u in updates] == [
+        command["update_id"], reply["update_id"], named["update_id"], addressed["update_id"]
+    ]
+
+
+async def test_flood_limit_of_twenty_messages_a_minute_into_a_group() -> None:
+    now = [1000.0]
+    server = SandboxServer(port=0, flood_limits=True, clock=lambda: now[0])
+    await server.start()
+    try:
+        async with (
+            Bot(TOKEN, base_url=server.bot_base_url) as bot,
+            aiohttp.ClientSession() as http,
+        ):
+            ctl = Control(server, http)
+            chat_id = await staff_forum(ctl, bot)
+            thread = (await bot.create_forum_topic(chat_id, "SD-1")).message_thread_id
+            sent = 0
+            with pytest.raises(RetryAfter):
+                for _ in range(40):  # one a second: within the per-chat limit
+                    await bot.send_message(chat_id, "event", message_thread_id=thread)
+                    sent += 1
+                    now[0] += 1.0
+            assert 20 < sent < 40  # the burst of 20 plus one every three seconds
+            now[0] += 3.0
+            assert await bot.send_message(chat_id, "later", message_thread_id=thread)
+    finally:
+        await server.stop()
