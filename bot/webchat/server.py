@@ -324,13 +324,21 @@ class WebChat:
 
     async def _group_events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events of a group: every message (each with its topic), then each new or
-        changed one; a ``topics`` event whenever its topics or its members' statuses change."""
+        changed one; a ``topics`` event whenever its topics or its members' statuses change; an
+        ``answer`` (with the member's ``user_id``) when the bot answers a member's button press."""
         group = self.world.groups.known(_int(dict(request.query), "chat_id"))
         resp = await self._stream(request)
         loop = asyncio.get_running_loop()
         seq, topics_seen, last_write = 0, "", loop.time()
+        answers_seen: dict[int, int] = {}
         with contextlib.suppress(ConnectionResetError):
             while not self._closing.is_set() and not self.world.closing:
+                for uid in group.members:
+                    answers = self.world.answers.get(uid, [])
+                    for answer in answers[answers_seen.setdefault(uid, len(answers)):]:
+                        if answer.get("text"):
+                            await resp.write(_sse("answer", {**answer, "user_id": uid}))
+                    answers_seen[uid] = len(answers)
                 changed = sorted(
                     (m for m in group.messages.values() if m.changed_seq > seq),
                     key=lambda m: m.changed_seq,

@@ -312,6 +312,10 @@ class Pane {
       this.members = data.members;
       this.renderTopics();
     });
+    source.addEventListener("answer", (ev) => {
+      const answer = JSON.parse(ev.data);
+      if (answer.user_id === this.asUser.user_id) this.toast(answer.text);
+    });
     this.source = source;
   }
 
