@@ -364,6 +364,34 @@ class Groups:
             reply = None  # replying to the topic's first message is just writing in the topic
         return self.post(group, user, content, topic=topic, reply=reply)
 
+    def user_edit(
+        self, group: Group, user_id: int, message_id: int, text: str,
+        entities: list[dict[str, Any]],
+    ) -> int | None:
+        """A member edits one of their text messages; the ``edited_message`` update's id, or
+        None when Telegram would not show it to the bot."""
+        msg = group.messages.get(message_id)
+        if msg is None or msg.deleted or msg.from_bot or msg.data["from"]["id"] != user_id:
+            raise LookupError(f"user message {message_id} not found in group {group.id}")
+        if "text" not in msg.data:
+            raise ValueError(f"message {message_id} has no text to edit")
+        if not group.member(user_id).active:
+            raise NotMember(f"user {user_id} is not a member of group {group.id}")
+        msg.data["text"] = text
+        if entities:
+            msg.data["entities"] = entities
+        else:
+            msg.data.pop("entities", None)
+        msg.data["edit_date"] = int(self.world.clock())
+        msg.edited = True
+        msg.changed_seq = self.world.bump()
+        self.world.messages_signal.fire()
+        quoted = msg.data.get("reply_to_message", {}).get("message_id")
+        reply = group.messages.get(quoted) if quoted != msg.data.get("message_thread_id") else None
+        if not self._delivered(group, msg, reply):
+            return None
+        return self.world.queue_update({"edited_message": copy.deepcopy(msg.data)})
+
     # ---------------------------------------------------------------- topics
     def create_topic(
         self, group: Group, name: str, icon_color: int, emoji: str | None, sender: User | None

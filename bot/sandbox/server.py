@@ -20,7 +20,13 @@ from bot.sandbox import group_methods  # noqa: F401  (registers the group method
 from bot.sandbox.groups import TOPIC_COLORS
 from bot.sandbox.methods import Params, Upload, call, canonical
 from bot.sandbox.model import ApiError, NotMember, UserBlocked
-from bot.sandbox.state import MEDIA_KINDS, PendingUpdate, World, update_chat_key
+from bot.sandbox.state import (
+    MEDIA_KINDS,
+    PendingUpdate,
+    World,
+    command_entities,
+    update_chat_key,
+)
 
 log = logging.getLogger("bot.sandbox")
 
@@ -494,6 +500,12 @@ class SandboxServer:
             text = body.get("text")
             if not isinstance(text, str) or not text:
                 raise ControlError(400, "text is required")
+            if body.get("chat_id") is not None and body["chat_id"] != body.get("user_id"):
+                group = self.world.groups.known(_int(body, "chat_id"))
+                return {"update_id": self.world.groups.user_edit(
+                    group, _int(body, "user_id"), _int(body, "message_id"), text,
+                    command_entities(text),
+                )}
             update_id = self.world.user_edit(_int(body, "user_id"), _int(body, "message_id"), text)
             return {"update_id": update_id}
 

@@ -20,12 +20,13 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.sandbox import SandboxServer
+from bot.sandbox.state import TINY_PNG
 from tests.support.sandboxkit import Control
 
 TOKEN = "123:ABC"
 BOT_ID = 123
 OWNER, ENGINEER, OUTSIDER = 8001, 8002, 8003
-ALL_UPDATES = ["message", "callback_query", "my_chat_member", "chat_member"]
+ALL_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
 
 
 @pytest.fixture
@@ -286,6 +287,23 @@ async def test_members_write_into_topics_and_press_buttons(tg: Bot, ctl: Control
     assert query.data == "ack:1" and query.from_user.id == ENGINEER
     assert query.message.chat.id == chat_id and query.message.message_thread_id == thread
     assert await query.answer("Acknowledged")
+    # the engineer corrects their message: an edited_message, still in the topic
+    fixed = await ctl.post("/sandbox/edit", {"chat_id": chat_id, "user_id": ENGINEER,
+                                             "message_id": said["message_id"], "text": "there in 5"})
+    [edit_update] = await drain(tg)
+    assert edit_update.update_id == fixed["update_id"]
+    changed = edit_update.edited_message
+    assert changed.text == "there in 5" and changed.message_thread_id == thread
+    await ctl.post("/sandbox/edit", {"chat_id": chat_id, "user_id": OWNER,
+                                     "message_id": said["message_id"], "text": "not mine"}, 404)
+    # media into the topic
+    photo_sent = await tg.send_photo(chat_id, TINY_PNG, caption="wiring", message_thread_id=thread)
+    doc_sent = await tg.send_document(chat_id, b"log", filename="log.txt", message_thread_id=thread)
+    assert photo_sent.message_thread_id == doc_sent.message_thread_id == thread
+    assert photo_sent.is_topic_message and doc_sent.document.file_name == "log.txt"
+    await tg.send_chat_action(chat_id, "typing", message_thread_id=thread)
+    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        await tg.send_chat_action(chat_id, "typing", message_thread_id=thread + 1000)
     # edit the card in place and copy the engineer's photo to a customer (and back)
     edited = await tg.edit_message_text("SD-1 card · acknowledged", chat_id, card.message_id)
     assert edited.message_thread_id == thread and edited.text.endswith("acknowledged")
