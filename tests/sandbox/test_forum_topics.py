@@ -239,6 +239,9 @@ async def test_rights_decide_who_manages_topics(tg: Bot, ctl: Control) -> None:
         "/sandbox/groups/topic", {"chat_id": chat_id, "user_id": OWNER, "name": "theirs"}
     )
     theirs = made["message_thread_id"]
+    created = [u.message for u in await drain(tg) if u.message and u.message.forum_topic_created]
+    assert [(m.message_id, m.message_thread_id, m.is_topic_message, m.from_user.id) for m in created] \
+        == [(theirs, theirs, True, OWNER)]  # a person's new topic reaches the bot; its own do not
     assert await tg.close_forum_topic(chat_id, theirs)
     await ctl.bot(chat_id, "administrator", OWNER, can_manage_topics=False)
     with pytest.raises(BadRequest, match="(?i)TOPIC_CLOSED"):
