@@ -1,5 +1,6 @@
 """Bot API methods of supergroups and forum topics: createForumTopic, editForumTopic,
-closeForumTopic, reopenForumTopic, getChatMember, getChatAdministrators, getChatMemberCount.
+closeForumTopic, reopenForumTopic, deleteForumTopic, getChatMember, getChatAdministrators,
+getChatMemberCount.
 
 Registered in :data:`bot.sandbox.methods.METHODS` (imported at the end of that module).
 """
@@ -24,9 +25,11 @@ def _forum(world: World, p: Params) -> Group:
     return chat
 
 
-def _managed_topic(world: World, p: Params, refusal: str) -> tuple[Group, Topic]:
-    """The topic an edit/close/reopen names; as TDLib checks it: the bot needs
-    ``can_manage_topics`` unless it created the topic."""
+def _managed_topic(
+    world: World, p: Params, refusal: str, right: str = "can_manage_topics"
+) -> tuple[Group, Topic]:
+    """The topic an edit/close/reopen/delete names; as TDLib checks it: the bot needs the
+    right (``can_manage_topics``; ``can_delete_messages`` to delete) unless it made the topic."""
     group = _forum(world, p)
     thread_id = p.int("message_thread_id")
     if thread_id is None or thread_id <= 0:
@@ -34,7 +37,7 @@ def _managed_topic(world: World, p: Params, refusal: str) -> tuple[Group, Topic]
     topic = group.topics.get(thread_id)
     if topic is None:
         raise bad_request("TOPIC_ID_INVALID")
-    if not (group.bot.may("can_manage_topics") or topic.by_bot):
+    if not (group.bot.may(right) or topic.by_bot):
         raise bad_request(refusal)
     return group, topic
 
@@ -92,6 +95,20 @@ async def reopen_forum_topic(world: World, p: Params) -> Any:
         raise bad_request(NOT_MODIFIED)
     topic.closed = False
     world.groups.topic_event(group, topic, None, {"forum_topic_reopened": {}})
+    return True
+
+
+@method("deleteForumTopic")
+async def delete_forum_topic(world: World, p: Params) -> Any:
+    """The topic and every message in it are gone; its thread id is no longer found."""
+    group, topic = _managed_topic(
+        world, p, "not enough rights to delete the topic", "can_delete_messages"
+    )
+    del group.topics[topic.thread_id]
+    for msg in group.messages.values():
+        if msg.data.get("message_thread_id") == topic.thread_id and not msg.deleted:
+            msg.deleted = True
+            world.changed(msg)
     return True
 
 

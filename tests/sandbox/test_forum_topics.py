@@ -214,6 +214,15 @@ async def test_topics_are_created_edited_closed_and_reopened(
     assert [(t["name"], t["closed"]) for t in mine["topics"]] == [
         ("SD-1 · acknowledged", False), ("x" * 128, False)
     ]
+    # deleted: the topic and its messages are gone, its thread is not found any more
+    assert await tg.delete_forum_topic(chat_id, default.message_thread_id)
+    with pytest.raises(BadRequest, match="(?i)message thread not found"):
+        await tg.send_message(chat_id, "x", message_thread_id=default.message_thread_id)
+    with pytest.raises(BadRequest, match="(?i)TOPIC_ID_INVALID"):
+        await tg.delete_forum_topic(chat_id, default.message_thread_id)
+    left = await ctl.get("/sandbox/messages", chat_id=chat_id,
+                         thread_id=default.message_thread_id)
+    assert left["messages"] and all(m["deleted"] for m in left["messages"])
 
 
 async def test_rights_decide_who_manages_topics(tg: Bot, ctl: Control) -> None:
