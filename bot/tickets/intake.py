@@ -312,6 +312,7 @@ async def ask_timeout_due(uow: Any, desk: Desk, payload: dict[str, Any]) -> None
         return
     conv = await get_conversation(uow.session, user_id)
     if conv is not None and conv.flow == "report" and conv.step == "dup_ask":
+        data = dict(conv.data)  # it also holds the files sent while the question was open
         await clear_conversation(uow.session, user_id)
     outcome = await submit(uow, desk, user, data, check_duplicates=False)
     assert isinstance(outcome, Outcome)

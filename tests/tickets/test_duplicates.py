@@ -169,12 +169,14 @@ async def test_an_unanswered_question_opens_the_report_after_the_timeout(harness
     [t1] = await _tickets(harness)
     got = await _report_on(first, 1, "所有摄像头黑屏，录像机没有画面了")
     assert datas(got, "rp:same") and len(await _tickets(harness)) == 1
+    await say(first, photo=True)  # a file while the question is open stays with the report
     minutes = harness.app.desk.policy.duplicates.ask_timeout_minutes  # type: ignore[union-attr]
     harness.clock.set(harness.clock.now() + dt.timedelta(minutes=minutes + 1))
     await fire_due(harness)
     got_late = await until(first, "作为新工单", "报修已提交")
     tickets = await _tickets(harness)
     assert len(tickets) == 2 and tickets[1].number in joined(got_late)
+    assert [a["kind"] for a in tickets[1].attachments] == ["photo"]
     await card_of(c["li"], tickets[1].number)
     # the question is gone: its buttons are stale now
     late = await tap(first, got, "rp:same")
