@@ -26,7 +26,7 @@ from bot.runtime.outbox import OutboxSender
 from bot.runtime.pacing import PacedRateLimiter, ScopedRetryLimiter
 from bot.runtime.processing import ChatOrderedProcessor, UpdateRunner
 from bot.runtime.timer_worker import TimerWorker
-from bot.tickets import work
+from bot.tickets import intake, work
 from handlers import register_all
 from handlers.base import CONTEXT_TYPES, DESK_KEY, DeskContext, apologise
 from handlers.guard import install as install_guard
@@ -45,6 +45,7 @@ TIMER_HANDLERS: dict[str, TimerHandler] = {
     "promise": promise_watch.promise_due,
     "autoclose": work.autoclose_due,
     "handoff": work.handoff_due,
+    intake.ASK_TIMER: intake.ask_timeout_due,
     calendar_reminder.KIND: calendar_reminder.check_due,
 }
 # Run once, each in its own transaction, when the timer worker starts.

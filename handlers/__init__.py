@@ -12,6 +12,7 @@ from handlers import (
     common,
     customer,
     desk,
+    duplicates,
     engineer,
     followup,
     questions,
@@ -41,6 +42,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "export": supervisor.export_command,
         "chart": supervisor.chart_command,
         "assign": supervisor.assign_command,
+        "merge": duplicates.merge_command,
         "whoami": customer.whoami,
         "unlink": customer.unlink,
         "oncall": engineer.oncall,
@@ -57,6 +59,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
     app.add_handler(CallbackQueryHandler(common.lang_button, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(report.on_button, pattern=r"^rp:"))
+    app.add_handler(CallbackQueryHandler(duplicates.different_button, pattern=r"^dup:"))
     app.add_handler(CallbackQueryHandler(customer.cancel_button, pattern=r"^tk:cancel:"))
     app.add_handler(CallbackQueryHandler(customer.rate_button, pattern=r"^rt:"))
     app.add_handler(CallbackQueryHandler(questions.on_button, pattern=r"^qa:"))

@@ -7,7 +7,7 @@ from telegram import Update
 from bot.core.callbacks import encode
 from bot.core.roles import Role
 from bot.reports import paging
-from bot.tickets import intake, relay
+from bot.tickets import intake, links, relay
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
 from handlers.base import Actor, DeskContext, guarded, pressed
@@ -16,8 +16,10 @@ from storage.models import Customer, Ticket
 
 @guarded(roles={Role.CUSTOMER})
 async def my_tickets(update: Update, context: DeskContext, actor: Actor) -> None:
-    """The customer's own tickets, newest first."""
-    rows = await tickets.customer_tickets(actor.uow.session, actor.user.id)
+    """The customer's own tickets and those their reports are linked to, newest first."""
+    own = await tickets.customer_tickets(actor.uow.session, actor.user.id)
+    joined = await links.linked_tickets(actor.uow.session, actor.user.id)  # reports linked to open tickets
+    rows = sorted([*own, *joined], key=lambda t: t.id, reverse=True)[:20]
     items = [
         {"number": t.number, "status": t.status, "equipment": t.equipment_label, "symptom": t.symptom}
         for t in rows
@@ -33,12 +35,12 @@ async def show_ticket(update: Update, context: DeskContext, actor: Actor) -> Non
         actor.reply("tickets/text#usage")
         return
     uow = actor.uow
-    ticket = await tickets.customer_ticket(uow.session, context.args[0], actor.user.id)
+    ticket = await links.visible_ticket(uow.session, context.args[0], actor.user.id)  # own or linked
     if ticket is None:
         actor.reply("tickets/text#not_found", number=context.args[0][:30])
         return
     buttons = None
-    if ticket.status in tickets.CUSTOMER_CANCELLABLE:
+    if ticket.status in tickets.CUSTOMER_CANCELLABLE and ticket.reporter_user_id == actor.user.id:
         buttons = [[(actor.t("tickets/labels#cancel_button"), encode("tk", "cancel", ticket.number))]]
     actor.reply(
         "tickets/text#detail",
@@ -49,7 +51,8 @@ async def show_ticket(update: Update, context: DeskContext, actor: Actor) -> Non
         symptom=ticket.symptom,
         created=ticket.created_at.astimezone(actor.uow.now.tzinfo),
         resolution=ticket.resolution,
-        messages=await relay.conversation(uow.session, ticket),
+        # the conversation with the engineer: its reporter's only (a linked reporter sees the ticket, not it)
+        messages=await relay.conversation(uow.session, ticket) if ticket.reporter_user_id == actor.user.id else [],
         tz=actor.uow.now.tzinfo,
     )
 

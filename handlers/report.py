@@ -20,6 +20,8 @@ from bot.core.roles import Role
 from bot.rules.policy import Policy
 from bot.tickets import attachments, intake
 from bot.tickets.attachments import Attachment
+from bot.tickets.duplicates import Duplicate
+from handlers import duplicates as dupes
 from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.flows import flow, route_message
 from storage.models import Conversation
@@ -197,6 +199,7 @@ async def cancel_command(update: Update, context: DeskContext, actor: Actor) -> 
     uow = actor.uow
     conv = await get_conversation(uow.session, actor.chat_id)
     await clear_conversation(uow.session, actor.chat_id)
+    await intake.release(uow, actor.user.id)  # a report waiting for "same problem?" is dropped too
     uow.send(
         actor.chat_id,
         actor.t("report/text#cancelled" if conv else "report/text#nothing_to_cancel"),
@@ -587,15 +590,45 @@ async def _cancel(actor: Actor, data: dict[str, Any], step: str, arg: str, conte
     actor.reply("report/text#cancelled")
 
 
-async def _submit(actor: Actor, data: dict[str, Any], desk: Any) -> None:
+async def _submit(actor: Actor, data: dict[str, Any], desk: Any, *, check_duplicates: bool = True) -> None:
+    """Open the report's ticket — or link it to the open ticket it duplicates, or first ask whether
+    it is the same problem as a similar one (the report then waits at step ``dup_ask``)."""
     uow = actor.uow
-    outcome = await intake.submit(uow, desk, actor.user, data)
+    outcome = await intake.submit(uow, desk, actor.user, data, check_duplicates=check_duplicates)
+    if isinstance(outcome, Duplicate) and outcome.kind == "ask":
+        data["dup_of"], data["dup_minutes"] = outcome.ticket_id, desk.policy.duplicates.ask_timeout_minutes
+        intake.hold(uow, desk, actor.user.id, data, outcome)
+        await _save(actor, "dup_ask", data)
+        await prompt(actor, "dup_ask", data)
+        return
     await clear_conversation(uow.session, actor.chat_id)
-    uow.send(
-        actor.chat_id,
-        actor.t("report/text#submitted", **outcome.context()),
-        reply_markup={"remove_keyboard": True},
-    )
+    if isinstance(outcome, Duplicate):
+        dupes.tell_linked(actor, outcome)
+        return
+    dupes.send_receipt(actor, outcome)
+
+
+async def _ask_dup(actor: Actor, data: dict[str, Any]) -> None:
+    await dupes.ask_same(actor, data, int(data.get("dup_minutes") or 0))
+
+
+async def _same_problem(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    """ "Same problem": the report joins the ticket asked about (a new ticket if that one closed since)."""
+    uow = actor.uow
+    await intake.release(uow, actor.user.id)
+    ticket_id = data.get("dup_of")
+    ticket = await intake.join(uow, context.desk, actor.user, data, ticket_id) if isinstance(ticket_id, int) else None
+    if ticket is None:
+        await _submit(actor, data, context.desk, check_duplicates=False)
+        return
+    await clear_conversation(uow.session, actor.chat_id)
+    dupes.tell_linked(actor, Duplicate("link", ticket.id, ticket.number))
+
+
+async def _other_problem(actor: Actor, data: dict[str, Any], step: str, arg: str, context: DeskContext) -> None:
+    """ "A different problem": the report is opened and dispatched as a ticket of its own."""
+    await intake.release(actor.uow, actor.user.id)
+    await _submit(actor, data, context.desk, check_duplicates=False)
 
 
 # --- the steps -----------------------------------------------------------------------------
@@ -629,6 +662,7 @@ STEPS: dict[str, Step] = {
     "severity": Step(_ask_severity, None, {"sev": _pick_severity}, next="confirm"),
     "confirm": Step(_ask_confirm, None, {"submit": _submit_button, "edit": _edit, "cancel": _cancel}),
     "edit_pick": Step(_ask_edit_pick, None, {"field": _pick_field, "cancel": _cancel}),
+    "dup_ask": Step(_ask_dup, None, {"same": _same_problem, "other": _other_problem}),
 }
 
 

@@ -78,6 +78,9 @@ SPECS: dict[tuple[str, str], tuple[Field, ...]] = {
     ("rp", "hint"): (),
     ("rp", "submit"): (),
     ("rp", "edit"): (),
+    ("rp", "same"): (),  # "same problem?" (duplicates): yes, link it
+    ("rp", "other"): (),  # … no, a different problem
+    ("dup", "diff"): (ID,),  # *This is a different problem* under a linked report: the ticket id
     ("tk", "cancel"): (TICKET_NO,),
     ("rt", NO_ACTION): (ID, WORD),  # ticket id, rating key
     ("qa", "v"): (TOKEN,),

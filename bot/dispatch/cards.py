@@ -134,7 +134,17 @@ async def card_context(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> d
         "created": ticket.created_at.astimezone(tz),
         "photos": len(ticket.photos or []),
         "attached": attachments.counts(attachments.on_ticket(ticket)),
+        "possible_duplicate": await _possible_duplicate(uow, ticket.id),
     }
+
+
+async def _possible_duplicate(uow: uow_mod.UnitOfWork, ticket_id: int) -> str | None:
+    """The open ticket an unverified report may duplicate (``bot.tickets.duplicates``: "flag")."""
+    data = await uow.session.scalar(
+        select(TicketEvent.data).where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "possible_duplicate")
+        .order_by(TicketEvent.id.desc()).limit(1)
+    )
+    return str(data.get("of")) if isinstance(data, dict) and data.get("of") else None
 
 
 def forward_attachments(
@@ -272,7 +282,7 @@ async def edit_cards(
         await _strip_alert_buttons(uow, ticket.id)
 
 
-FINAL_OUTCOMES = ("resolved", "cancelled")  # after these an alert's buttons have nothing left to do
+FINAL_OUTCOMES = ("resolved", "cancelled", "merged")  # after these an alert's buttons have nothing left to do
 
 
 async def _strip_alert_buttons(uow: uow_mod.UnitOfWork, ticket_id: int) -> None:

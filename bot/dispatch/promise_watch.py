@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core import timers
 from bot.core import uow as uow_mod
-from bot.core.notify import tell
 from bot.dispatch import routing
 from bot.tickets import lifecycle as tickets
+from bot.tickets import links
 from storage.models import Ticket
 
 if TYPE_CHECKING:
@@ -43,8 +43,8 @@ async def promise_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, An
     promised = dt.datetime.fromisoformat(payload["due"])
     renewed = await new_commitment(uow, desk)
     tz = uow.now.tzinfo
-    await tell(
-        uow, ticket.reporter_user_id, "dispatch/text#customer_late", default_locale=desk.settings.default_locale,
+    await links.tell_reporters(
+        uow, ticket, "dispatch/text#customer_late", default_locale=desk.settings.default_locale,
         priority=uow_mod.PRIORITY_URGENT, ref=f"ticket:{ticket.id}",
         number=ticket.number, promised=promised.astimezone(tz), new=renewed.astimezone(tz),
     )

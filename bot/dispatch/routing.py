@@ -41,6 +41,7 @@ from bot.roster.duty import next_window_start, on_duty, rotation_member
 from bot.roster.model import Override, fmt_minutes
 from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
+from bot.tickets import links
 from storage.db import rowcount
 from storage.models import Customer, RosterOverride, Staff, Ticket, TicketEvent
 
@@ -154,8 +155,8 @@ async def dispatch(
         )
         tickets.record(uow.session, ticket, "queued", tickets.SYSTEM, uow.now, data={"until": pickup.isoformat()})
         if notify_customer and ticket.status == "new":
-            await tell(
-                uow, ticket.reporter_user_id, "dispatch/text#customer_queued",
+            await links.tell_reporters(
+                uow, ticket, "dispatch/text#customer_queued",
                 default_locale=desk.settings.default_locale, ref=f"ticket:{ticket.id}",
                 number=ticket.number, at=pickup.astimezone(uow.now.tzinfo),
                 duty_from=fmt_minutes(desk.roster.hours.duty_start), duty_to=fmt_minutes(desk.roster.hours.duty_end),
@@ -407,8 +408,8 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Desk, ticket_id: int, staff
     await timers.cancel(uow.session, f"ack:{ticket.id}:")
     await timers.cancel(uow.session, f"promise:{ticket.id}:")  # the promise is the engineer's now
     await _mark_cards_taken(uow, desk, ticket, staff)
-    await tell(
-        uow, ticket.reporter_user_id, "dispatch/text#customer_taken", default_locale=desk.settings.default_locale,
+    await links.tell_reporters(
+        uow, ticket, "dispatch/text#customer_taken", default_locale=desk.settings.default_locale,
         number=ticket.number, engineer=staff.name, ref=f"ticket:{ticket.id}",
         due=ticket.first_response_due.astimezone(uow.now.tzinfo) if ticket.first_response_due else None,
     )

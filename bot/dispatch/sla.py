@@ -58,14 +58,20 @@ def shift_for_pause(desk: Desk, ticket: Ticket, paused_at: dt.datetime, resumed_
     """Move the ticket's due times by a pause ``[paused_at, resumed_at)``: each due time still
     ahead at the pause keeps the service time it had left then, counted again from the resume. A
     due time already passed when the pause began stays (the commitment was missed before it)."""
-    window = duty_window(desk)
     for column, clock in DUE_CLOCKS:
         due = getattr(ticket, column)
-        if due is None or due <= paused_at:
-            continue
-        cal = clock_of(desk.policy, clock, window)
-        left = calc.service_time_between(paused_at, due, cal)
-        setattr(ticket, column, calc.add_service_time(resumed_at, left, cal))
+        if due is not None:
+            setattr(ticket, column, shift_due(desk, clock, due, paused_at, resumed_at))
+
+
+def shift_due(desk: Desk, clock: str, due: dt.datetime, paused_at: dt.datetime, resumed_at: dt.datetime) -> dt.datetime:
+    """One due time of SLA clause ``clock`` (first_response/onsite/fix) moved by a pause, as
+    ``shift_for_pause`` moves a ticket's (also used for the due times of a reopened cycle)."""
+    if due <= paused_at:
+        return due
+    cal = clock_of(desk.policy, clock, duty_window(desk))
+    left = calc.service_time_between(paused_at, due, cal)
+    return calc.add_service_time(resumed_at, left, cal)
 
 
 def paused_total(ticket: Ticket, now: dt.datetime) -> dt.timedelta:

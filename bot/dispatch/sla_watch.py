@@ -9,7 +9,8 @@ policy's hours, the customer's zone and contract), judged only by what happened 
 ticket's own due times stay those of the original report (the reports measure that promise).
 
 Pauses (``bot.tickets.pause``): a timer firing while the ticket is paused, or for a due time a
-resume has since moved, does nothing; the resume schedules ``rewatch_after_pause`` timers.
+resume has since moved, does nothing; the resume schedules ``rewatch_after_pause`` timers. In a
+reopened cycle a pause moves the cycle's due times the same way (``_cycle_after_pauses``).
 """
 
 from __future__ import annotations
@@ -53,14 +54,51 @@ async def watch_sla(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket) -> None
 
 async def rewatch_after_pause(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, pause_no: int) -> None:
     """Fresh SLA timers at the ticket's due times as a resume moved them (``pause_no``: which
-    pause ended; the timers of earlier due times skip themselves when they fire)."""
+    pause ended; the timers of earlier due times skip themselves when they fire). A reopened
+    ticket's are those of its current cycle, moved by the cycle's pauses (``_cycle_after_pauses``)."""
     grace = dt.timedelta(minutes=desk.policy.sla_watch.grace_minutes)
+    cycle = await _cycle_after_pauses(uow, desk, ticket)
+    if cycle is not None:
+        number, since, dues = cycle
+        for kind in SLA_KINDS:
+            due = dues.get(kind)
+            if due is None or due <= uow.now:
+                continue
+            payload: dict[str, Any] = {"ticket_id": ticket.id, "kind": kind, "due": due.isoformat(),
+                                       "since": since.isoformat()}
+            await timers.schedule_once(uow.session, "sla", f"sla:{ticket.id}:{kind}:r{number}p{pause_no}",
+                                       due + grace, payload)
+        return
     for kind in SLA_KINDS:
         due = _due_of(ticket, kind)
         if due is None or due <= uow.now:
             continue
-        payload: dict[str, Any] = {"ticket_id": ticket.id, "kind": kind, "due": due.isoformat()}
+        payload = {"ticket_id": ticket.id, "kind": kind, "due": due.isoformat()}
         await timers.schedule_once(uow.session, "sla", f"sla:{ticket.id}:{kind}:p{pause_no}", due + grace, payload)
+
+
+async def _cycle_after_pauses(
+    uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket
+) -> tuple[int, dt.datetime, dict[str, dt.datetime | None]] | None:
+    """The reopened cycle (``_reopened_cycle``) with each due time moved by the pauses of the
+    cycle that have ended (the cycle's timers are judged against these)."""
+    cycle = await _reopened_cycle(uow, desk, ticket)
+    if cycle is None:
+        return None
+    number, since, dues = cycle
+    rows = (await uow.session.execute(
+        select(TicketEvent.kind, TicketEvent.at).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(("paused", "resumed")), TicketEvent.at >= since,
+        ).order_by(TicketEvent.id)
+    )).all()
+    started: dt.datetime | None = None
+    for kind, at in rows:
+        if kind == "paused":
+            started = at
+        elif started is not None:
+            dues = {k: sla.shift_due(desk, k, d, started, at) if d else d for k, d in dues.items()}
+            started = None
+    return number, since, dues
 
 
 async def _reopened_cycle(
@@ -123,6 +161,10 @@ async def sla_check_due(uow: uow_mod.UnitOfWork, desk: Desk, payload: dict[str, 
         return
     if since is None and _due_of(ticket, kind) != due:  # a pause moved it: the later timer checks
         return
+    if since is not None:  # a reopened cycle's: a pause in the cycle moved it, the later timer checks
+        cycle = await _cycle_after_pauses(uow, desk, ticket)
+        if cycle is not None and cycle[1] == since and cycle[2].get(kind) != due:
+            return
     if await sla_met(uow, ticket, kind, due, since):
         return
     count = await cards.alert_breach(

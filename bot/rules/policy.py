@@ -323,6 +323,17 @@ class Report(_Section):
     symptom_max_chars: int = Field(default=2000, ge=100, le=3500)
 
 
+class Duplicates(_Section):
+    """When a report joins an open ticket instead of opening one (issue 14, bot/tickets/duplicates.py):
+    a second report of one customer whose symptom is at least ``similarity`` alike (character-bigram
+    Jaccard of the normalised texts, 0–1) to an open ticket's of the last ``similar_within_hours``
+    asks "same problem?"; unanswered for ``ask_timeout_minutes`` it is opened as a new ticket."""
+
+    similar_within_hours: int = Field(default=24, ge=1, le=720)
+    similarity: float = Field(default=0.5, gt=0, le=1)
+    ask_timeout_minutes: int = Field(default=30, ge=1, le=1440)
+
+
 class Clause(_Section):
     """A clause's seed reference and wording."""
 
@@ -346,6 +357,7 @@ class Policy(_Section):
     escalation: Escalation = Escalation()
     sla_watch: SlaWatch = SlaWatch()
     report: Report = Report()
+    duplicates: Duplicates = Duplicates()
     clauses: dict[str, Clause]
 
     def clause(self, clause_id: str) -> Clause | None:

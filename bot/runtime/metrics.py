@@ -129,7 +129,7 @@ class Metrics:
             "sdbot_channel_delivery_failures", "Failed Apprise attempts (all instances)", registry=r
         )
         self.sla_breaches = Gauge(
-            "sdbot_sla_breaches_open", "Open tickets past an SLA deadline", ["deadline"],
+            "sdbot_sla_breaches_open", "Open, not paused tickets past an SLA deadline", ["deadline"],
             registry=r,
         )
 
@@ -180,7 +180,8 @@ class Metrics:
                     TicketEvent.kind == "escalated"
                 )
             )
-            open_ = and_(Ticket.resolved_at.is_(None), Ticket.closed_at.is_(None))
+            # a paused ticket's SLA clock is stopped (issue 14): not counted as breaching
+            open_ = and_(Ticket.resolved_at.is_(None), Ticket.closed_at.is_(None), Ticket.paused_at.is_(None))
             first = await s.scalar(
                 select(func.count()).select_from(Ticket).where(
                     open_, Ticket.acknowledged_at.is_(None), Ticket.first_response_due < now

@@ -19,20 +19,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sandbox.groups import Group
 from bot.sandbox.html import HtmlError, parse_html, strip_entities
+from bot.sandbox.model import ApiError, Message, bad_request, keyboard_rows, strip_reply
 from bot.sandbox.state import (
     ALL_UPDATE_TYPES,
     BLOCKED,
     CALLBACK_TTL,
     MEDIA_KINDS,
-    ApiError,
     Chat,
-    Message,
     StoredFile,
     World,
-    bad_request,
-    keyboard_rows,
-    strip_reply,
 )
 
 TEXT_LIMIT = 4096
@@ -264,25 +261,71 @@ def _reply_to(world: World, chat: Chat, p: Params) -> dict[str, Any] | None:
     return strip_reply(target.data)
 
 
-def _writable(world: World, chat: Chat) -> None:
-    """403 when the user has blocked the bot (sending, editing, chat actions)."""
-    if chat.user.id in world.blocked:
+def target(world: World, chat_id: Any) -> Chat | Group:
+    """The private chat or supergroup a Bot API ``chat_id`` names (a group only while the bot
+    is a member of it)."""
+    group = world.groups.get(chat_id)
+    if group is not None:
+        return world.groups.for_bot(group)
+    return world.chat(chat_id)
+
+
+def _writable(world: World, chat: Chat | Group) -> None:
+    """403 when the user has blocked the bot (sending, editing, chat actions) or the bot is no
+    longer a member of the group."""
+    if isinstance(chat, Group):
+        world.groups.for_bot(chat)
+    elif chat.user.id in world.blocked:
         raise ApiError(403, BLOCKED)
 
 
-def _flood(world: World, chat: Chat) -> None:
+def _flood(world: World, chat: Chat | Group) -> None:
     if world.flood_enabled:
-        world.flood.check(chat.user.id)
+        world.flood.check(chat.id)
 
 
-def _send(world: World, chat: Chat, p: Params, content: dict[str, Any]) -> dict[str, Any]:
+def _send(world: World, chat: Chat | Group, p: Params, content: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(chat, Group):
+        return _send_to_group(world, chat, p, content)
     _writable(world, chat)
+    if p.has("message_thread_id"):
+        raise bad_request("message thread not found")
     markup = check_markup(p.json("reply_markup"))
     reply = _reply_to(world, chat, p)
     if reply is not None:
         content["reply_to_message"] = reply
     _flood(world, chat)
     return world.add_message(chat, True, content, markup).data
+
+
+def _send_to_group(
+    world: World, group: Group, p: Params, content: dict[str, Any]
+) -> dict[str, Any]:
+    """A bot message into a supergroup: into ``message_thread_id``'s topic, or the topic of the
+    message it replies to; a closed topic needs the right to manage topics."""
+    world.groups.for_bot(group)
+    markup = check_markup(p.json("reply_markup"))
+    topic = world.groups.topic(group, p.int("message_thread_id"))
+    params = p.json("reply_parameters")
+    if isinstance(params, dict):
+        target_id, allow = params.get("message_id"), bool(params.get("allow_sending_without_reply"))
+    else:
+        target_id, allow = p.int("reply_to_message_id"), p.bool("allow_sending_without_reply")
+    reply = world.message(group, target_id) if target_id is not None else None
+    if reply is not None:
+        thread = reply.data.get("message_thread_id") if reply.data.get("is_topic_message") else None
+        if topic is None and thread is not None:
+            topic = group.topics.get(thread)
+        elif (topic.thread_id if topic else None) != thread:
+            reply = None  # not in this topic: Telegram finds no such message there
+    if target_id is not None and reply is None and not allow:
+        raise bad_request("message to be replied not found")
+    if reply is not None and topic is not None and reply.message_id == topic.thread_id:
+        reply = None  # a reply to the topic's first message is a message in the topic
+    if topic is not None and topic.closed and not group.bot.may("can_manage_topics"):
+        raise bad_request("TOPIC_CLOSED")
+    _flood(world, group)
+    return world.groups.post(group, None, content, topic=topic, reply=reply, markup=markup).data
 
 
 def _caption(p: Params) -> dict[str, Any]:
@@ -298,10 +341,10 @@ def _caption(p: Params) -> dict[str, Any]:
     return content
 
 
-def _editable(world: World, p: Params) -> tuple[Chat, Message]:
+def _editable(world: World, p: Params) -> tuple[Chat | Group, Message]:
     if p.has("inline_message_id"):
         raise bad_request("MESSAGE_ID_INVALID")
-    chat = world.chat(p.required("chat_id"))
+    chat = target(world, p.required("chat_id"))
     msg = world.message(chat, p.int("message_id"))
     if msg is None:
         raise bad_request("message to edit not found")
@@ -459,7 +502,7 @@ async def get_webhook_info(world: World, p: Params) -> Any:
 
 @method("sendMessage")
 async def send_message(world: World, p: Params) -> Any:
-    chat = world.chat(p.required("chat_id"))
+    chat = target(world, p.required("chat_id"))
     text, ents = format_text(
         p.str("text") or "", p.str("parse_mode"), p.json("entities"), TEXT_LIMIT
     )
@@ -471,7 +514,7 @@ async def send_message(world: World, p: Params) -> Any:
 
 @method("sendPhoto")
 async def send_photo(world: World, p: Params) -> Any:
-    chat = world.chat(p.required("chat_id"))
+    chat = target(world, p.required("chat_id"))
     inp = p.input_file("photo")
     if isinstance(inp, Upload):
         f = _new_upload(world, inp, "photos", "photo.jpg")
@@ -487,7 +530,7 @@ async def send_photo(world: World, p: Params) -> Any:
 
 @method("sendDocument")
 async def send_document(world: World, p: Params) -> Any:
-    chat = world.chat(p.required("chat_id"))
+    chat = target(world, p.required("chat_id"))
     inp = p.input_file("document")
     if isinstance(inp, Upload):
         f = _new_upload(world, inp, "documents", "document")
@@ -535,7 +578,7 @@ def _media_file(world: World, p: Params, kind: str) -> StoredFile:
 
 
 async def _send_media(world: World, p: Params, kind: str) -> dict[str, Any]:
-    chat = world.chat(p.required("chat_id"))
+    chat = target(world, p.required("chat_id"))
     f = _media_file(world, p, kind)
     content: dict[str, Any] = {kind: world.media_object(kind, f)}
     if kind != "video_note":  # sendVideoNote takes no caption
@@ -573,8 +616,8 @@ _CAPTIONED = ("photo", "document", "voice", "video", "audio")
 async def copy_message(world: World, p: Params) -> Any:
     """A copy without a link to the original; returns a MessageId. A new caption replaces the
     original's (media only); a text message ignores ``caption``, as on Telegram."""
-    chat = world.chat(p.required("chat_id"))
-    source_chat = world.chat(p.required("from_chat_id"))
+    chat = target(world, p.required("chat_id"))
+    source_chat = target(world, p.required("from_chat_id"))
     if p.int("message_id") is None:
         raise bad_request("message identifier is not specified")
     source = world.message(source_chat, p.int("message_id"))
@@ -593,7 +636,10 @@ async def copy_message(world: World, p: Params) -> Any:
 
 @method("sendChatAction")
 async def send_chat_action(world: World, p: Params) -> Any:
-    _writable(world, world.chat(p.required("chat_id")))
+    chat = target(world, p.required("chat_id"))
+    _writable(world, chat)
+    if isinstance(chat, Group):
+        world.groups.topic(chat, p.int("message_thread_id"))
     if p.str("action") not in _CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
     return True
@@ -641,10 +687,12 @@ async def edit_message_reply_markup(world: World, p: Params) -> Any:
 
 @method("deleteMessage")
 async def delete_message(world: World, p: Params) -> Any:
-    chat = world.chat(p.required("chat_id"))
+    chat = target(world, p.required("chat_id"))
     msg = world.message(chat, p.int("message_id"))
     if msg is None:
         raise bad_request("message to delete not found")
+    if isinstance(chat, Group) and not msg.from_bot and not chat.bot.may("can_delete_messages"):
+        raise bad_request("message can't be deleted")
     if world.clock() - msg.data["date"] > 48 * 3600:
         raise bad_request("message can't be deleted for everyone")
     msg.deleted = True
@@ -728,9 +776,9 @@ async def get_chat_menu_button(world: World, p: Params) -> Any:
 
 @method("getChat")
 async def get_chat(world: World, p: Params) -> Any:
-    chat = world.chat(p.required("chat_id"))
+    chat = target(world, p.required("chat_id"))
     return {
-        **chat.user.chat_dict(),
+        **(chat.chat_dict() if isinstance(chat, Group) else chat.user.chat_dict()),
         "accent_color_id": 0,
         "max_reaction_count": 11,
         "accepted_gift_types": {  # required in ChatFullInfo since Bot API 9.0

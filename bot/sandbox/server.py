@@ -16,13 +16,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.sandbox import group_methods  # noqa: F401  (registers the group methods)
+from bot.sandbox.groups import TOPIC_COLORS
 from bot.sandbox.methods import Params, Upload, call, canonical
+from bot.sandbox.model import ApiError, NotMember, UserBlocked
 from bot.sandbox.state import (
     MEDIA_KINDS,
-    ApiError,
     PendingUpdate,
-    UserBlocked,
     World,
+    command_entities,
     update_chat_key,
 )
 
@@ -137,6 +139,11 @@ class SandboxServer:
         r.add_get("/sandbox/stats", self._stats)
         r.add_post("/sandbox/reset", self._reset)
         r.add_get("/sandbox/files/{file_id}", self._file)
+        r.add_get("/sandbox/groups", self._groups)
+        r.add_post("/sandbox/groups", self._create_group)
+        r.add_post("/sandbox/groups/member", self._group_member)
+        r.add_post("/sandbox/groups/bot", self._group_bot)
+        r.add_post("/sandbox/groups/topic", self._group_topic)
         self._stopping.clear()
         self.world.closing = False
         # no access log: request paths contain the bot token
@@ -341,6 +348,8 @@ class SandboxServer:
             return web.json_response({"ok": False, "description": str(exc)}, status=exc.status)
         except UserBlocked as exc:
             return web.json_response({"ok": False, "description": str(exc)}, status=409)
+        except NotMember as exc:
+            return web.json_response({"ok": False, "description": str(exc)}, status=403)
         except LookupError as exc:
             msg = exc.args[0] if exc.args else str(exc)
             return web.json_response({"ok": False, "description": msg}, status=404)
@@ -370,8 +379,87 @@ class SandboxServer:
                     body[kind] = {**media, "content": await self._bytes(media["content_base64"], kind)}
                 elif media is not None and not isinstance(media, dict | bool):
                     raise ControlError(400, f"{kind} must be true or an object")
+            if body.get("chat_id") is not None and body["chat_id"] != user_id:
+                return self._send_to_group(user_id, body)
             update_id, message_id = self.world.user_send(user_id, body)
             return {"update_id": update_id, "message_id": message_id}
+
+        return await self._guard(run())
+
+    def _send_to_group(self, user_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """A member writes into a group (``message_thread_id``: into that topic); ``update_id``
+        is None when Telegram would not show the message to the bot (privacy mode)."""
+        world = self.world
+        group = world.groups.known(_int(body, "chat_id"))
+        user = world.touch_user(user_id, body)
+        content = world.user_message_content(user, body)
+        thread = body.get("message_thread_id")
+        reply = body.get("reply_to_message_id")
+        msg = world.groups.user_post(
+            group, user, content,
+            None if thread is None else _int(body, "message_thread_id"),
+            None if reply is None else _int(body, "reply_to_message_id"),
+        )
+        update_id = world.groups.update_of.get((group.id, msg.message_id))
+        return {"update_id": update_id, "message_id": msg.message_id, "chat_id": group.id}
+
+    async def _groups(self, request: web.Request) -> web.Response:
+        return self._ok({"groups": self.world.groups.view(self.url)})
+
+    async def _create_group(self, request: web.Request) -> web.Response:
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            is_forum = body.get("is_forum", False)
+            if not isinstance(is_forum, bool):
+                raise ControlError(400, "is_forum must be true or false")
+            group = self.world.groups.create(
+                str(body.get("title") or ""), is_forum, _int(body, "creator_id")
+            )
+            return {"chat_id": group.id, "chat": group.chat_dict()}
+
+        return await self._guard(run())
+
+    async def _group_member(self, request: web.Request) -> web.Response:
+        """A user joins, leaves, is banned, promoted or demoted (``status``), by ``by``."""
+
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            group = self.world.groups.known(_int(body, "chat_id"))
+            user_id = _int(body, "user_id")
+            self.world.touch_user(user_id, body)
+            by = None if body.get("by") is None else _int(body, "by")
+            message_id = self.world.groups.set_member(
+                group, user_id, str(body.get("status", "")), by
+            )
+            return {"ok": True, "message_id": message_id}
+
+        return await self._guard(run())
+
+    async def _group_bot(self, request: web.Request) -> web.Response:
+        """The group's creator (``by``) adds the bot (``member``), makes it an administrator
+        (``rights``: e.g. ``{"can_manage_topics": false}``; the rest granted) or removes it."""
+
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            group = self.world.groups.known(_int(body, "chat_id"))
+            rights = body.get("rights") or {}
+            if not isinstance(rights, dict):
+                raise ControlError(400, "rights must be an object")
+            self.world.groups.set_bot(group, str(body.get("status", "")), _int(body, "by"), rights)
+            return {"ok": True, "bot": group.bot.to_dict(self.world.bot_user)}
+
+        return await self._guard(run())
+
+    async def _group_topic(self, request: web.Request) -> web.Response:
+        """A member creates a topic (``name``, ``icon_color``) in a forum."""
+
+        async def run() -> dict[str, Any]:
+            body = await self._body(request)
+            group = self.world.groups.known(_int(body, "chat_id"))
+            user = self.world.touch_user(_int(body, "user_id"), body)
+            color = int(body.get("icon_color") or TOPIC_COLORS[0])
+            topic = self.world.groups.user_topic(group, user, str(body.get("name") or ""), color)
+            return topic.to_dict()
 
         return await self._guard(run())
 
@@ -381,9 +469,10 @@ class SandboxServer:
             forge = body.get("forge", False)
             if not isinstance(forge, bool):
                 raise ControlError(400, "forge must be true or false")
+            chat_id = None if body.get("chat_id") is None else _int(body, "chat_id")
             update_id, query_id = self.world.user_press(
                 _int(body, "user_id"), _int(body, "message_id"), str(body.get("data", "")),
-                forge=forge,
+                forge=forge, chat_id=chat_id,
             )
             return {"update_id": update_id, "callback_query_id": query_id}
 
@@ -411,6 +500,12 @@ class SandboxServer:
             text = body.get("text")
             if not isinstance(text, str) or not text:
                 raise ControlError(400, "text is required")
+            if body.get("chat_id") is not None and body["chat_id"] != body.get("user_id"):
+                group = self.world.groups.known(_int(body, "chat_id"))
+                return {"update_id": self.world.groups.user_edit(
+                    group, _int(body, "user_id"), _int(body, "message_id"), text,
+                    command_entities(text),
+                )}
             update_id = self.world.user_edit(_int(body, "user_id"), _int(body, "message_id"), text)
             return {"update_id": update_id}
 
@@ -439,6 +534,8 @@ class SandboxServer:
     async def _messages(self, request: web.Request) -> web.Response:
         async def run() -> dict[str, Any]:
             q = request.query
+            if q.get("chat_id"):
+                return await self._group_messages(q)
             user_id = _int(q, "user_id")
             since = int(q.get("since") or 0)
             wait = min(60.0, max(0.0, float(q.get("wait") or 0)))
@@ -455,6 +552,24 @@ class SandboxServer:
             return {"messages": msgs, "last_id": last_id}
 
         return await self._guard(run())
+
+    async def _group_messages(self, q: Any) -> dict[str, Any]:
+        """/sandbox/messages?chat_id=<group>[&thread_id=][&since=][&wait=]: every message of
+        the group (users' and the bot's), of one topic when ``thread_id`` is given."""
+        group = self.world.groups.known(_int(q, "chat_id"))
+        since = int(q.get("since") or 0)
+        thread = int(q["thread_id"]) if q.get("thread_id") else None
+        wait = min(60.0, max(0.0, float(q.get("wait") or 0)))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            msgs, last_id = self.world.groups.view_messages(group, since, self.url, thread)
+            remaining = deadline - loop.time()
+            if msgs or remaining <= 0 or self.world.closing:
+                break
+            await self.world.messages_signal.wait(remaining)
+        self.world.groups.remember_cursor(group, last_id)
+        return {"messages": msgs, "last_id": last_id}
 
     async def _callback_answers(self, request: web.Request) -> web.Response:
         async def run() -> dict[str, Any]:

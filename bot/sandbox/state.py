@@ -19,7 +19,20 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.sandbox.groups import Group, Groups
 from bot.sandbox.html import utf16_len
+from bot.sandbox.model import (
+    ApiError,
+    Message,
+    NotMember,
+    PressRefused,
+    User,
+    UserBlocked,
+    bad_request,
+    keyboard_rows,
+    strip_reply,
+    view_message,
+)
 
 BOT_FIRST_NAME = "ServiceDesk Sandbox"
 BOT_USERNAME = "servicedesk_sandbox_bot"
@@ -50,29 +63,6 @@ TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
 )
-
-
-class ApiError(Exception):
-    """A Bot API error response (Telegram's code and description)."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-
-def bad_request(text: str) -> ApiError:
-    """400 with Telegram's ``Bad Request: `` prefix."""
-    return ApiError(400, f"Bad Request: {text}")
-
-
-class PressRefused(ValueError):
-    """A press names no button of the message's current inline keyboard (not forged)."""
-
-
-class UserBlocked(ValueError):
-    """A control-API action by a user who has blocked the bot."""
 
 
 def update_type(payload: dict[str, Any]) -> str | None:
@@ -121,30 +111,6 @@ class Signal:
 
 
 @dataclass
-class User:
-    id: int
-    first_name: str
-    last_name: str | None = None
-    username: str | None = None
-    language_code: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        for key in ("last_name", "username", "language_code"):
-            if getattr(self, key):
-                d[key] = getattr(self, key)
-        return d
-
-    def chat_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "type": "private", "first_name": self.first_name}
-        if self.last_name:
-            d["last_name"] = self.last_name
-        if self.username:
-            d["username"] = self.username
-        return d
-
-
-@dataclass
 class StoredFile:
     file_id: str
     file_unique_id: str
@@ -164,26 +130,15 @@ class StoredFile:
 
 
 @dataclass
-class Message:
-    """One message in a private chat; ``data`` is the Telegram Message object."""
-
-    chat_id: int
-    message_id: int
-    from_bot: bool
-    data: dict[str, Any]
-    created_seq: int
-    changed_seq: int
-    markup: dict[str, Any] | None = None
-    edited: bool = False
-    deleted: bool = False
-
-
-@dataclass
 class Chat:
     user: User
     messages: dict[int, Message] = field(default_factory=dict)
     last_message_id: int = 0
     cursors: dict[int, int] = field(default_factory=dict)  # last_id handed out -> change seq
+
+    @property
+    def id(self) -> int:
+        return self.user.id
 
 
 @dataclass
@@ -236,15 +191,18 @@ class TokenBucket:
 
 
 class FloodLimiter:
-    """Telegram's limits: ~30 messages/s per bot, ~1 message/s per chat (burst 3)."""
+    """Telegram's limits: ~30 messages/s per bot, ~1 message/s per chat (burst 3), and at most
+    20 messages a minute into one group (negative chat ids)."""
 
     GLOBAL_RATE, GLOBAL_BURST = 30.0, 30.0
     CHAT_RATE, CHAT_BURST = 1.0, 3.0
+    GROUP_RATE, GROUP_BURST = 20 / 60, 20.0
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
         self.global_bucket = TokenBucket(self.GLOBAL_RATE, self.GLOBAL_BURST, clock())
         self.chats: dict[int, TokenBucket] = {}
+        self.groups: dict[int, TokenBucket] = {}
 
     def check(self, chat_id: int | None) -> None:
         """Take one message slot or raise a 429 :class:`ApiError`."""
@@ -254,6 +212,10 @@ class FloodLimiter:
             if chat_id not in self.chats:
                 self.chats[chat_id] = TokenBucket(self.CHAT_RATE, self.CHAT_BURST, now)
             buckets.append(self.chats[chat_id])
+        if chat_id is not None and chat_id < 0:
+            if chat_id not in self.groups:
+                self.groups[chat_id] = TokenBucket(self.GROUP_RATE, self.GROUP_BURST, now)
+            buckets.append(self.groups[chat_id])
         wait = max(b.wait_needed(now) for b in buckets)
         if wait > 0:
             retry = max(1, math.ceil(wait))
@@ -331,6 +293,7 @@ class World:
         self.calls: dict[str, int] = defaultdict(int)
         self.errors: dict[str, int] = defaultdict(int)
         self.updates_delivered = 0
+        self.groups = Groups(self)
         self.updates_signal.fire()
         self.messages_signal.fire()
 
@@ -350,7 +313,7 @@ class World:
         self._id_counter += 1
         return f"{prefix}{self._id_counter:06d}{secrets.token_urlsafe(12)}"
 
-    def _bump(self) -> int:
+    def bump(self) -> int:
         self.seq += 1
         return self.seq
 
@@ -393,7 +356,7 @@ class World:
             raise bad_request("chat not found")
         return chat
 
-    def message(self, chat: Chat, message_id: Any) -> Message | None:
+    def message(self, chat: Chat | Group, message_id: Any) -> Message | None:
         try:
             msg = chat.messages.get(int(message_id))
         except (TypeError, ValueError):
@@ -413,14 +376,14 @@ class World:
         }
         if from_bot and markup and keyboard_rows(markup):
             data["reply_markup"] = markup
-        seq = self._bump()
+        seq = self.bump()
         msg = Message(chat.user.id, chat.last_message_id, from_bot, data, seq, seq, markup)
         chat.messages[msg.message_id] = msg
         self.messages_signal.fire()
         return msg
 
     def changed(self, msg: Message) -> None:
-        msg.changed_seq = self._bump()
+        msg.changed_seq = self.bump()
         self.messages_signal.fire()
 
     # ---------------------------------------------------------------- files
@@ -680,18 +643,29 @@ class World:
         return update_id, msg.message_id
 
     def user_press(
-        self, user_id: int, message_id: int, data: str, *, forge: bool = False
+        self, user_id: int, message_id: int, data: str, *, forge: bool = False,
+        chat_id: int | None = None,
     ) -> tuple[int, str]:
-        """A user presses an inline button of a bot message.
+        """A user presses an inline button of a bot message (in a group when ``chat_id``
+        names one the user is a member of).
 
         ``data`` must be the callback_data of a button on the message's current keyboard, as on
         Telegram; ``forge=True`` (a security test playing a modified client) skips that check.
         """
-        self._not_blocked(user_id)
-        chat = self.chats.get(user_id)
-        msg = self.message(chat, message_id) if chat else None
-        if chat is None or msg is None:
-            raise LookupError(f"message {message_id} not found in chat {user_id}")
+        where: Chat | Group | None
+        if chat_id is None or chat_id == user_id:
+            self._not_blocked(user_id)
+            where = self.chats.get(user_id)
+            chat_key = user_id
+        else:
+            where = self.groups.known(chat_id)
+            if not where.member(user_id).active:
+                raise NotMember(f"user {user_id} is not a member of group {chat_id}")
+            chat_key = chat_id
+        msg = self.message(where, message_id) if where else None
+        user = self.users.get(user_id)
+        if where is None or msg is None or user is None:
+            raise LookupError(f"message {message_id} not found in chat {chat_key}")
         if not forge:
             shown = keyboard_data(msg.data.get("reply_markup") if msg.from_bot else None)
             if data not in shown:
@@ -705,9 +679,9 @@ class World:
             {
                 "callback_query": {
                     "id": query_id,
-                    "from": chat.user.to_dict(),
+                    "from": user.to_dict(),
                     "message": copy.deepcopy(msg.data),
-                    "chat_instance": str(abs(hash(("chat", user_id))) % 10**18),
+                    "chat_instance": str(abs(hash(("chat", chat_key))) % 10**18),
                     "data": data,
                 }
             }
@@ -833,81 +807,3 @@ def command_entities(text: str) -> list[dict[str, Any]]:
         {"type": "bot_command", "offset": utf16_len(text[: m.start()]), "length": utf16_len(m[0])}
         for m in _COMMAND_RE.finditer(text)
     ]
-
-
-def strip_reply(data: dict[str, Any]) -> dict[str, Any]:
-    """A message as embedded in ``reply_to_message`` (no nested reply)."""
-    d = copy.deepcopy(data)
-    d.pop("reply_to_message", None)
-    return d
-
-
-def keyboard_rows(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
-    """The non-empty rows of an inline keyboard (Telegram drops an empty keyboard)."""
-    rows = (markup or {}).get("inline_keyboard") or []
-    return [row for row in rows if row]
-
-
-def _view_button(b: dict[str, Any]) -> dict[str, Any]:
-    view = {"text": b.get("text"), "data": b.get("callback_data")}
-    if b.get("url"):
-        view["url"] = b["url"]
-    return view
-
-
-def view_message(m: Message, base_url: str) -> dict[str, Any]:
-    """The control API's flat view of one message."""
-    d = m.data
-    markup = m.markup or {}
-    buttons = [[_view_button(b) for b in row] for row in markup.get("inline_keyboard", [])]
-    reply_keyboard = None
-    if "keyboard" in markup:
-        reply_keyboard = [
-            [
-                {"text": b, "request_contact": False}
-                if isinstance(b, str)
-                else {"text": b.get("text"), "request_contact": bool(b.get("request_contact"))}
-                for b in row
-            ]
-            for row in markup["keyboard"]
-        ]
-    document = photo = None
-    if "document" in d:
-        doc = d["document"]
-        document = {
-            "file_name": doc.get("file_name"),
-            "mime_type": doc.get("mime_type"),
-            "size": doc.get("file_size"),
-            "url": f"{base_url}/sandbox/files/{doc['file_id']}",
-            "caption": d.get("caption"),
-        }
-    if "photo" in d:
-        big = d["photo"][-1]
-        photo = {
-            "size": big.get("file_size"),
-            "url": f"{base_url}/sandbox/files/{big['file_id']}",
-            "caption": d.get("caption"),
-            "width": big.get("width"),
-            "height": big.get("height"),
-        }
-    view: dict[str, Any] = {
-        "id": m.message_id,
-        "chat_id": m.chat_id,
-        "text": d.get("text") or d.get("caption") or "",
-        "entities": d.get("entities") or d.get("caption_entities") or [],
-        "buttons": buttons,
-        "reply_keyboard": reply_keyboard,
-        "remove_keyboard": bool(markup.get("remove_keyboard")),
-        "document": document,
-        "photo": photo,
-        "edited": m.edited,
-        "deleted": m.deleted,
-        "date": d["date"],
-        "from_user": not m.from_bot,
-    }
-    if "reply_to_message" in d:
-        view["reply_to"] = d["reply_to_message"]["message_id"]
-    for key in ("contact", "sticker", "voice", "video", "video_note", "audio", "location"):
-        if key in d:
-            view[key] = d[key]
-    return view

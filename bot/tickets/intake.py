@@ -19,9 +19,10 @@ from bot.dispatch import cards, sla
 from bot.dispatch import routing as dispatch
 from bot.roster.model import fmt_minutes
 from bot.rules.answer import answer_in_flow
-from bot.tickets import attachments, promise
+from bot.tickets import attachments, duplicates, links, promise
 from bot.tickets import lifecycle as tickets
 from storage.models import Contact, Customer, Equipment, TelegramUser, Ticket
+from storage.repo import clear_conversation, get_conversation
 
 if TYPE_CHECKING:
     from bot.desk import Desk
@@ -188,13 +189,28 @@ async def _history(session: AsyncSession, item: Equipment, tz: dt.tzinfo) -> lis
     return out
 
 
-async def submit(uow: Any, desk: Desk, user: TelegramUser, data: dict[str, Any]) -> Outcome:
+async def submit(
+    uow: Any, desk: Desk, user: TelegramUser, data: dict[str, Any], *, check_duplicates: bool = True
+) -> Outcome | duplicates.Duplicate:
     """Open the ticket of a completed report, hand it to dispatch, and say what is promised.
 
     Runs inside the update's unit of work: the ticket, its events, the dispatch card/timer and
     the customer's confirmation commit together (a crash leaves none of them).
+
+    First (unless ``check_duplicates`` is False: the reporter said it is a different problem) the
+    report is checked against the open tickets (``bot.tickets.duplicates``): a ``link`` is recorded
+    on the open ticket and returned, nothing is opened or dispatched; an ``ask`` is returned with
+    nothing stored (the caller keeps the report and asks); a ``flag`` opens the ticket as usual
+    with a ``possible_duplicate`` event its staff card shows.
     """
     session, now, tz = uow.session, uow.now, desk.clock.tz
+    found = await duplicates.decide(session, desk.policy, user.id, data, now) if check_duplicates else None
+    if found is not None and found.kind == "link":
+        if await join(uow, desk, user, data, found.ticket_id) is not None:
+            return found
+        found = None  # closed meanwhile: a ticket of its own
+    if found is not None and found.kind == "ask":
+        return found
     today = local(now, tz).date()
     customer, item = await _facts(session, data)
     facts = None
@@ -225,6 +241,8 @@ async def submit(uow: Any, desk: Desk, user: TelegramUser, data: dict[str, Any])
         fix_due=due.fix if due else None,
     )
     ticket = await tickets.open_ticket(session, new, now, tz)
+    if found is not None:  # "flag": the desk sees it, the reporter does not
+        tickets.record(session, ticket, "possible_duplicate", tickets.SYSTEM, now, data={"of": found.number, "text": found.number})
     if data.get("symptom_rest"):  # the part of a long description over the symptom limit: kept as a note
         tickets.record(session, ticket, "customer_info", tickets.Actor("customer", user.id), now,
                        data={"text": str(data["symptom_rest"]), "note": "symptom_rest"})
@@ -238,6 +256,83 @@ async def submit(uow: Any, desk: Desk, user: TelegramUser, data: dict[str, Any])
         duty_from=fmt_minutes(hours.duty_start), duty_to=fmt_minutes(hours.duty_end),
         complaint=rule is not None, promise=promised,
     )
+
+
+async def join(uow: Any, desk: Desk, user: TelegramUser, data: dict[str, Any], ticket_id: int) -> Ticket | None:
+    """Link the report ``data`` of ``user`` to the open ticket ``ticket_id``: recorded on the ticket,
+    and whoever holds its card hears who else reported it. None when the ticket is no longer open."""
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None or ticket.status not in tickets.OPEN_STATES:
+        return None
+    if data.get("phone") and not user.phone:
+        user.phone = str(data["phone"])[:32]
+    links.link(uow.session, ticket, user.id, _kept(data), uow.now)
+    for chat_id in await cards.card_holders(uow, ticket.id):
+        await tell(uow, chat_id, "duplicates/text#linked_staff", default_locale=desk.settings.default_locale,
+                   ref=f"ticket:{ticket.id}", number=ticket.number,
+                   name=str(data.get("reporter_name") or ""), symptom=str(data.get("symptom") or ""))
+    return ticket
+
+
+KEPT = ("customer_id", "customer_label", "verified", "reporter_name", "equipment_id", "equipment_label",
+        "category", "severity", "symptom", "symptom_rest", "photos", "attachments", "phone")
+
+
+def _kept(data: dict[str, Any]) -> dict[str, Any]:
+    """What of a linked report is kept on the link, to open it as a ticket of its own later."""
+    return {key: data[key] for key in KEPT if key in data}
+
+
+# --- "same problem?" (a similar symptom): the report waits for the answer, never lost ------------
+
+ASK_TIMER = "dupask"  # kind and key prefix of the timer that opens an unanswered report
+
+
+def hold(uow: Any, desk: Desk, user_id: int, data: dict[str, Any], found: duplicates.Duplicate) -> None:
+    """The reporter is asked whether the report is ``found``'s problem: a timer keeps the report and
+    opens it as a new ticket if no answer comes within the policy's ``ask_timeout_minutes``."""
+    due = uow.now + dt.timedelta(minutes=desk.policy.duplicates.ask_timeout_minutes)
+    timers.schedule(uow.session, ASK_TIMER, f"{ASK_TIMER}:{user_id}:{int(uow.now.timestamp() * 1000)}", due,
+                    {"user_id": user_id, "ticket_id": found.ticket_id, "data": _kept(data)})
+
+
+async def release(uow: Any, user_id: int) -> None:
+    """The reporter answered (or cancelled the report): the held report's timer stops."""
+    await timers.cancel(uow.session, f"{ASK_TIMER}:{user_id}:")
+
+
+async def ask_timeout_due(uow: Any, desk: Desk, payload: dict[str, Any]) -> None:
+    """Nobody answered "same problem?": the held report is opened and dispatched as a new ticket and
+    the reporter gets its receipt."""
+    user_id, data = payload.get("user_id"), payload.get("data")
+    if not isinstance(user_id, int) or not isinstance(data, dict):
+        return
+    user = await uow.session.get(TelegramUser, user_id)
+    if user is None:
+        return
+    conv = await get_conversation(uow.session, user_id)
+    if conv is not None and conv.flow == "report" and conv.step == "dup_ask":
+        data = dict(conv.data)  # it also holds the files sent while the question was open
+        await clear_conversation(uow.session, user_id)
+    outcome = await submit(uow, desk, user, data, check_duplicates=False)
+    assert isinstance(outcome, Outcome)
+    default = desk.settings.default_locale
+    await tell(uow, user_id, "duplicates/text#ask_timed_out", default_locale=default, number=outcome.number)
+    await tell(uow, user_id, "report/text#submitted", default_locale=default, **outcome.context())
+
+
+async def split_off(uow: Any, desk: Desk, user: TelegramUser, ticket_id: int) -> Outcome | None:
+    """*This is a different problem*: ``user``'s report linked to ticket ``ticket_id`` is unlinked
+    and opened and dispatched as a ticket of its own. None when ``user`` is not linked to it."""
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    report = await links.unlink(uow.session, ticket, user.id, uow.now)
+    if report is None:
+        return None
+    outcome = await submit(uow, desk, user, report, check_duplicates=False)
+    assert isinstance(outcome, Outcome)
+    return outcome
 
 
 async def recent_ticket(session: AsyncSession, user_id: int, now: dt.datetime, within: dt.timedelta) -> str | None:

@@ -145,6 +145,16 @@ def transition(
     )
 
 
+def close_merged(session: AsyncSession, ticket: Ticket, into: Ticket, actor: Actor, now: dt.datetime) -> TicketEvent:
+    """The dedicated close step of ``/merge`` (``TRANSITIONS`` has no open → closed): an open ticket
+    ends ``closed`` with a ``merged`` event naming the ticket it continues in."""
+    if ticket.status not in OPEN_STATES:
+        raise IllegalTransition(ticket.number, ticket.status, "closed")
+    current, ticket.status, ticket.closed_at = ticket.status, "closed", now
+    return record(session, ticket, "merged", actor, now, from_status=current, to_status="closed",
+                  data={"into": into.number, "text": into.number})
+
+
 @dataclass
 class NewTicket:
     """What intake collected."""

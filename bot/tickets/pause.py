@@ -19,6 +19,7 @@ from bot.core import uow as uow_mod
 from bot.core.notify import tell
 from bot.dispatch import cards, sla, sla_watch
 from bot.tickets import lifecycle as tickets
+from bot.tickets import links
 from storage.db import rowcount
 from storage.models import Staff, Ticket, TicketEvent
 
@@ -56,8 +57,8 @@ async def pause(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: Staf
         return "already" if ticket.paused_at is not None else "not_yours"
     tickets.record(uow.session, ticket, "paused", tickets.Actor("staff", staff.id), uow.now,
                    data={"reason": reason, "by": staff.key})
-    await tell(
-        uow, ticket.reporter_user_id, f"work/text#paused_{reason}", default_locale=desk.settings.default_locale,
+    await links.tell_reporters(
+        uow, ticket, f"work/text#paused_{reason}", default_locale=desk.settings.default_locale,
         priority=uow_mod.PRIORITY_NOTICE, ref=f"ticket:{ticket.id}", number=ticket.number,
     )
     await _refresh_card(uow, desk, ticket)
@@ -99,8 +100,8 @@ async def resume_by_engineer(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket
         return None
     paused = await resume(uow, desk, ticket, tickets.Actor("staff", staff.id))
     if paused is not None:
-        await tell(
-            uow, ticket.reporter_user_id, "work/text#resumed_customer", default_locale=desk.settings.default_locale,
+        await links.tell_reporters(
+            uow, ticket, "work/text#resumed_customer", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_NOTICE, ref=f"ticket:{ticket.id}", number=ticket.number,
         )
     return paused

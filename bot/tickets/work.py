@@ -18,7 +18,7 @@ from bot.dispatch import assign, cards
 from bot.dispatch import routing as dispatch
 from bot.roster.duty import period_index, period_start
 from bot.staff.lookup import staff_by_key
-from bot.tickets import attachments
+from bot.tickets import attachments, links
 from bot.tickets import lifecycle as tickets
 from bot.tickets import pause as pauses
 from storage.db import rowcount
@@ -106,6 +106,9 @@ async def resolve(uow: uow_mod.UnitOfWork, desk: Desk, ticket: Ticket, staff: St
         )
     else:
         await ask_rating(uow, desk, ticket)
+    for user_id in (await links.reporters(uow.session, ticket))[1:]:  # linked reporters: told, not asked to rate
+        await tell(uow, user_id, "duplicates/text#resolved_linked", default_locale=default, ref=f"ticket:{ticket.id}",
+                   number=ticket.number, summary=summary)
     days = desk.policy.satisfaction.no_answer_days
     timers.schedule(
         uow.session, "autoclose", f"autoclose:{ticket.id}:{int(uow.now.timestamp())}",

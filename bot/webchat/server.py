@@ -26,7 +26,8 @@ from aiohttp import web
 
 from bot.core.clock import Clock
 from bot.sandbox import SandboxServer
-from bot.sandbox.state import Message, view_message
+from bot.sandbox.groups import Group, view_group_message
+from bot.sandbox.model import Message, NotMember, view_message
 from bot.webchat import clockctl
 from bot.webchat.personas import NewUserIds, all_personas, staff_personas
 
@@ -161,6 +162,9 @@ class WebChat:
         r.add_post("/api/press", self._press)
         r.add_post("/api/edit", self._edit)
         r.add_get("/api/events", self._events)
+        r.add_get("/api/groups", self._groups)
+        r.add_post("/api/groups/send", self._group_send)
+        r.add_get("/api/groups/events", self._group_events)
         r.add_get("/api/duty", self._duty)
         r.add_get("/api/clock", self._clock_get)
         r.add_post("/api/clock", self._clock_post)
@@ -218,6 +222,8 @@ class WebChat:
         except LookupError as exc:
             msg = exc.args[0] if exc.args else "not found"
             resp = web.json_response({"ok": False, "description": str(msg)}, status=404)
+        except NotMember as exc:
+            resp = web.json_response({"ok": False, "description": str(exc)}, status=403)
         except ValueError as exc:
             resp = web.json_response({"ok": False, "description": str(exc)}, status=400)
         if not resp.prepared:
@@ -271,8 +277,9 @@ class WebChat:
         data = body.get("data")
         if not isinstance(data, str) or not data:
             raise BadRequest("data is required")
+        chat_id = None if body.get("chat_id") is None else _int(body, "chat_id")
         update_id, query_id = self.world.user_press(
-            _int(body, "user_id"), _int(body, "message_id"), data
+            _int(body, "user_id"), _int(body, "message_id"), data, chat_id=chat_id
         )
         return web.json_response({"ok": True, "update_id": update_id, "callback_query_id": query_id})
 
@@ -285,6 +292,78 @@ class WebChat:
         update_id = self.world.user_edit(_int(body, "user_id"), _int(body, "message_id"), text)
         return web.json_response({"ok": True, "update_id": update_id})
 
+    # ------------------------------------------------------------ the staff group
+    def create_staff_group(self, title: str = "Service desk staff") -> Group:
+        """A forum with every demo staff member in it, its first engineer as creator, and the
+        bot as an administrator that may manage topics (for the staff-group demo)."""
+        staff = staff_personas()
+        groups = self.world.groups
+        group = groups.create(title, True, staff[0]["user_id"])
+        for p in staff[1:]:
+            groups.set_member(group, p["user_id"], "member", None)
+        groups.set_bot(group, "administrator", staff[0]["user_id"])
+        return group
+
+    async def _groups(self, request: web.Request) -> web.Response:
+        """Every sandbox group with its topics (name, open or closed) and members."""
+        return web.json_response({"groups": self.world.groups.view("")})
+
+    async def _group_send(self, request: web.Request) -> web.Response:
+        """A member writes into the group, into ``message_thread_id``'s topic when given."""
+        body = await self._json(request)
+        group = self.world.groups.known(_int(body, "chat_id"))
+        user_id = _int(body, "user_id")
+        user = self.world.touch_user(user_id, _profile(body))
+        content = self.world.user_message_content(user, send_body(body))
+        thread = None if body.get("message_thread_id") is None else _int(body, "message_thread_id")
+        reply = body.get("reply_to_message_id")
+        msg = self.world.groups.user_post(
+            group, user, content, thread, None if reply is None else _int(body, "reply_to_message_id")
+        )
+        return web.json_response({"ok": True, "message_id": msg.message_id})
+
+    async def _group_events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events of a group: every message (each with its topic), then each new or
+        changed one; a ``topics`` event whenever its topics or its members' statuses change; an
+        ``answer`` (with the member's ``user_id``) when the bot answers a member's button press."""
+        group = self.world.groups.known(_int(dict(request.query), "chat_id"))
+        resp = await self._stream(request)
+        loop = asyncio.get_running_loop()
+        seq, topics_seen, last_write = 0, "", loop.time()
+        answers_seen: dict[int, int] = {}
+        with contextlib.suppress(ConnectionResetError):
+            while not self._closing.is_set() and not self.world.closing:
+                for uid in group.members:
+                    answers = self.world.answers.get(uid, [])
+                    for answer in answers[answers_seen.setdefault(uid, len(answers)):]:
+                        if answer.get("text"):
+                            await resp.write(_sse("answer", {**answer, "user_id": uid}))
+                    answers_seen[uid] = len(answers)
+                changed = sorted(
+                    (m for m in group.messages.values() if m.changed_seq > seq),
+                    key=lambda m: m.changed_seq,
+                )
+                topics = [{**t.to_dict(), "closed": t.closed}
+                          for t in sorted(group.topics.values(), key=lambda t: t.thread_id)]
+                members = {str(uid): m.status for uid, m in group.members.items()}
+                snapshot = json.dumps([topics, members])
+                if snapshot != topics_seen:
+                    topics_seen = snapshot
+                    await resp.write(_sse("topics", {"topics": topics, "members": members}))
+                for m in changed:
+                    seq = max(seq, m.changed_seq)
+                    view = view_group_message(m, "")
+                    view["seq"] = m.changed_seq
+                    await resp.write(_sse("message", view))
+                if changed:
+                    last_write = loop.time()
+                    continue
+                if loop.time() - last_write >= KEEPALIVE:
+                    await resp.write(b": keepalive\n\n")
+                    last_write = loop.time()
+                await self.world.messages_signal.wait(ANSWER_POLL)
+        return resp
+
     # ------------------------------------------------------------ live messages
     def _changed_since(self, user_id: int, seq: int) -> list[Message]:
         chat = self.world.chats.get(user_id)
@@ -293,9 +372,8 @@ class WebChat:
         changed = [m for m in chat.messages.values() if m.changed_seq > seq]
         return sorted(changed, key=lambda m: m.changed_seq)
 
-    async def _events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: every message of the chat, then each new or changed one."""
-        user_id = _int(dict(request.query), "user_id")
+    @staticmethod
+    async def _stream(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -304,6 +382,12 @@ class WebChat:
             }
         )
         await resp.prepare(request)
+        return resp
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: every message of the chat, then each new or changed one."""
+        user_id = _int(dict(request.query), "user_id")
+        resp = await self._stream(request)
         loop = asyncio.get_running_loop()
         seq = 0
         answers_seen = len(self.world.answers.get(user_id, []))

@@ -13,6 +13,8 @@ SAMPLES: list[tuple[tuple[str, str, tuple[int | str, ...]], str]] = [
     (("rp", "sev", ("high",)), "rp:sev:high"),
     (("rp", "as", ("yes",)), "rp:as:yes"),
     (("rp", "submit", ()), "rp:submit"),
+    (("rp", "same", ()), "rp:same"),
+    (("dup", "diff", (12,)), "dup:diff:12"),
     (("tk", "cancel", ("SD-2026-000123",)), "tk:cancel:SD-2026-000123"),
     (("rt", "", (7, "satisfied")), "rt:7:satisfied"),
     (("qa", "v", ("1500",)), "qa:v:1500"),

@@ -62,13 +62,14 @@ COMMANDS: dict[str, tuple[set[str], str]] = {
     "export": (MANAGERS, ""),
     "chart": (MANAGERS, ""),
     "assign": (MANAGERS, "SD-2026-000001 zhang"),
+    "merge": (MANAGERS, "SD-2026-000001 SD-2026-000002"),
     "cover": (MANAGERS, "zhang li 2026-12-01"),
     "swap": ({"engineer"}, "li 2026-12-01 2026-12-02"),
     "staff": ({"admin"}, "role zhang admin"),
     "calendar": ({"admin"}, "add 2027-02-20 workday"),
     "note": (STAFF, "SD-2026-000001 an internal note"),
 }
-STATEFUL_WHEN_ALLOWED = {"report", "unlink", "cover", "swap", "lang", "register", "assign"}
+STATEFUL_WHEN_ALLOWED = {"report", "unlink", "cover", "swap", "lang", "register", "assign", "merge"}
 
 
 def registered(h: Harness) -> tuple[set[str], list[str]]:
@@ -170,7 +171,8 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
     await bot.start(flood_max_messages=1000)
     _, patterns = registered(bot)
     prefixes = {p.lstrip("^") for p in patterns}
-    assert prefixes == {"lang:", "rp:", "tk:cancel:", "rt:", "qa:", "sr:", "dp:", "wk:kind:", "sw:", "fu:", "sv:pg:", "as:", "rl:"}
+    assert prefixes == {"lang:", "rp:", "tk:cancel:", "rt:", "qa:", "sr:", "dp:", "wk:kind:", "sw:", "fu:", "sv:pg:", "as:", "dup:",
+                        "rl:"}
     chats = await people(bot)
     # a ticket of the verified customer, dispatched (buttons carry its id and number)
     ticket_id, number = await make_ticket(bot, reporter=5001)
@@ -180,7 +182,7 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
     forged: dict[str, list[str]] = {
         "lang:": ["lang:", "lang:fr", "lang:zh:extra", "lang:" + "x" * 58, "lang:<b>zh</b>"],
         "rp:": ["rp:", "rp:submit", "rp:cust:1", "rp:eq:1", "rp:eq:-1", f"rp:eq:{long_id}", "rp:sev:down",
-                "rp:field:customer", "rp:cat:cctv", "rp:cancel", "rp:hint", "rp:cust:1 OR 1=1", "rp:::::"],
+                "rp:field:customer", "rp:cat:cctv", "rp:cancel", "rp:hint", "rp:same", "rp:other", "rp:cust:1 OR 1=1", "rp:::::"],
         "tk:cancel:": [f"tk:cancel:{number}", "tk:cancel:", "tk:cancel:SD-2026-999999", "tk:cancel:' OR '1'='1",
                        f"tk:cancel:{'A' * 54}", "tk:cancel:%"],
         "rt:": [f"rt:{ticket_id}:satisfied", f"rt:{ticket_id}:", "rt:x:satisfied", f"rt:{long_id}:satisfied",
@@ -199,6 +201,8 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
                 f"rl:send:{ticket_id}:restart", "rl:msg:", f"rl:msg:{long_id}", "rl:delete:1", f"rl:send:{ticket_id}:Restart",
                 f"rl:send:{ticket_id}:../x", "rl:reply:\u00b2", f"rl:note:{ticket_id}:x"],
         "sv:pg:": ["sv:pg:1:0", "sv:pg:1:-1", "sv:pg:x:y", f"sv:pg:{long_id}:0", "sv:pg:", "sv:pg:\u00b2:0"],
+        "dup:": [f"dup:diff:{ticket_id}", "dup:diff:", "dup:diff:0", f"dup:diff:{long_id}", "dup:diff:\u00b2",
+                 "dup:same:1", f"dup:diff:{ticket_id}:x"],
         "": ["", "zz:1", "x" * 64, "<b>hi</b>", "\u202e\u0000", "{{7*7}}"],
     }
     assert set(forged) - {""} == prefixes

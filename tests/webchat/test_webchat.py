@@ -44,6 +44,12 @@ class Page:
         await resp.read()
         return resp
 
+    async def get_json(self, path: str) -> dict[str, Any]:
+        async with self.http.get(self.chat.url + path) as resp:
+            assert resp.status == 200
+            data: dict[str, Any] = await resp.json()
+            return data
+
     async def bot(self, method: str, **params: Any) -> dict[str, Any]:
         """Call the sandbox Bot API as the bot would."""
         url = f"{self.chat.sandbox.bot_base_url}{TOKEN}/{method}"
@@ -290,6 +296,61 @@ async def test_events_stream_snapshot_new_messages_edits_and_answers(page: Page)
                        text="Not yours")
         [(kind, answer)] = await read_events(resp, 1)
         assert kind == "answer" and answer["text"] == "Not yours"
+
+
+async def test_staff_group_topics_posts_presses_and_answers(page: Page) -> None:
+    group = page.chat.create_staff_group()
+    await page.bot("getMe")
+    [listed] = (await page.get_json("/api/groups"))["groups"]
+    assert listed["id"] == group.id and listed["is_forum"] and listed["topics"] == []
+    assert listed["members"]["1001"] == "creator" and listed["members"]["1002"] == "member"
+    assert listed["bot"]["status"] == "administrator" and listed["bot"]["can_manage_topics"]
+    topic = await page.bot("createForumTopic", chat_id=group.id, name="SD-1 · printer")
+    thread = topic["message_thread_id"]
+    card = await page.bot(
+        "sendMessage", chat_id=group.id, message_thread_id=thread, text="SD-1 card",
+        reply_markup={"inline_keyboard": [[{"text": "Take", "callback_data": "take:1"}]]},
+    )
+    engineer = {"chat_id": group.id, "user_id": 1002, "first_name": "Eve"}
+    status, sent = await page.post(
+        "/api/groups/send", {**engineer, "message_thread_id": thread, "text": "on my way"}
+    )
+    assert status == 200, sent
+    posted = group.messages[sent["message_id"]].data
+    assert posted["message_thread_id"] == thread and posted["from"]["id"] == 1002
+    status, _ = await page.post(
+        "/api/groups/send", {**engineer, "user_id": 5001, "text": "a customer", "message_thread_id": thread}
+    )
+    assert status == 403  # not a member of the staff group
+    status, _ = await page.post(
+        "/api/groups/send", {**engineer, "message_thread_id": thread + 99, "text": "lost"}
+    )
+    assert status == 404
+    async with page.http.get(page.chat.url + f"/api/groups/events?chat_id={group.id}") as resp:
+        [(kind, topics)] = await read_events(resp, 1)
+        assert kind == "topics" and topics["topics"][0]["name"] == "SD-1 · printer"
+        assert topics["members"]["1002"] == "member"
+        events = await read_events(resp, len(group.messages))
+        shown = [e for e in events if e[1]["thread_id"] == thread]
+        assert [e[1]["service"]["kind"] if e[1]["service"] else e[1]["text"] for e in shown] == [
+            "forum_topic_created", "SD-1 card", "on my way"
+        ]
+        assert shown[2][1]["from"] == {"id": 1002, "first_name": "Eve"}
+        _, pressed = await page.post(
+            "/api/press", {**engineer, "message_id": card["message_id"], "data": "take:1"}
+        )
+        await page.bot("answerCallbackQuery", callback_query_id=pressed["callback_query_id"],
+                       text="Taken")
+        [(kind, answer)] = await read_events(resp, 1)
+        assert kind == "answer" and answer["text"] == "Taken" and answer["user_id"] == 1002
+        await page.bot("closeForumTopic", chat_id=group.id, message_thread_id=thread)
+        got = dict(await read_events(resp, 2))
+        assert got["topics"]["topics"][0]["closed"]
+        assert got["message"]["service"]["kind"] == "forum_topic_closed"
+    status, refused = await page.post(
+        "/api/groups/send", {**engineer, "message_thread_id": thread, "text": "late"}
+    )
+    assert status == 403 and "closed" in refused["description"]
 
 
 async def test_duty_hint_comes_from_the_callback_and_never_breaks_the_page() -> None:

@@ -366,3 +366,74 @@ async def test_new_user_with_chosen_language_and_single_pane(web: Web, page: Pag
     await expect(greeting).to_contain_text("Ada <b>Lovelace</b>")  # shown as typed, not as HTML
     assert await greeting.locator("b, strong").count() == 0
     assert web.h.sandbox.world.users[user_id].language_code == "en"
+
+
+async def test_staff_group_pane_lists_topics_and_posts_into_them(web: Web, page: Page) -> None:
+    group = web.chat.create_staff_group()
+    staff = staff_personas()
+    owner, engineer = staff[0], staff[1]
+    topic = await web.bot_api("createForumTopic", chat_id=group.id, name="SD-1 · Ann · printer")
+    thread = topic["message_thread_id"]
+    keyboard = {"inline_keyboard": [[{"text": "Acknowledge", "callback_data": "ack:1"}]]}
+    await web.bot_api("sendMessage", chat_id=group.id, message_thread_id=thread,
+                      text="SD-1 card", reply_markup=keyboard)
+    other = await web.bot_api("createForumTopic", chat_id=group.id, name="SD-2 · Bo · NVR")
+
+    _left, right = await open_page(page, web)
+    await right.locator("select.persona").select_option(f"g:{group.id}")
+    await expect(right).to_have_attribute("data-role", "group")
+    topics = right.locator(".topics")
+    await expect(topics.locator(".topic")).to_have_count(3)  # General and the two tickets
+    first = topics.locator(f'.topic[data-thread="{thread}"]')
+    await expect(first).to_contain_text("SD-1 · Ann · printer")
+    await expect(first.locator(".topic-state")).to_have_text("open")
+
+    # the topic shows its own messages only: the creation line and the card with its button
+    await first.click()
+    await expect(first).to_have_class(re.compile(r"\bcurrent\b"))
+    card = right.locator(".msg.bot", has_text="SD-1 card")
+    await expect(card).to_be_visible()
+    await expect(card.locator(".sender")).to_have_text("ServiceDesk Sandbox")
+    await expect(right.locator(".msg.service", has_text="SD-1 · Ann · printer")).to_be_visible()
+    await expect(right.locator(".msg.service", has_text="SD-2")).to_be_hidden()
+
+    # writing in the topic as the first staff member: the bot gets a topic message
+    await type_and_send(right, "on my way")
+    await expect(right.locator(".msg.user", has_text="on my way")).to_be_visible()
+    [posted] = [m for m in group.messages.values() if m.data.get("text") == "on my way"]
+    assert posted.data["message_thread_id"] == thread and posted.data["is_topic_message"]
+    assert posted.data["from"]["id"] == owner["user_id"]
+    mine = right.locator(f'.msg[data-id="{posted.message_id}"]')
+    await card.locator("button.ikb-btn", has_text="Acknowledge").click()
+    for _ in range(TIMEOUT_MS // 100):  # the press reaches the sandbox as the owner's query
+        if any(q.user_id == owner["user_id"] for q in web.chat.world.callbacks.values()):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the press did not reach the sandbox")
+
+    # the bot closes the topic: the list says so, a plain member may no longer write there
+    await web.bot_api("closeForumTopic", chat_id=group.id, message_thread_id=thread)
+    await expect(first.locator(".topic-state")).to_have_text("closed")
+    await expect(right.locator(".msg.service", has_text="closed the topic")).to_be_visible()
+    await right.locator("select.as-user").select_option(str(engineer["user_id"]))
+    await expect(right.locator(".who-meta")).to_contain_text(f"writing as {engineer['first_name']}")
+    await expect(mine).to_have_attribute("data-from", "member")  # now someone else's
+    box = right.locator("textarea.input")
+    await expect(box).to_be_disabled()  # Telegram's apps offer no composer there either
+    await expect(box).to_have_attribute("placeholder", re.compile("topic is closed"))
+    await right.locator("select.as-user").select_option(str(owner["user_id"]))
+    await expect(box).to_be_enabled()  # the group's creator still may
+    await right.locator("select.as-user").select_option(str(engineer["user_id"]))
+
+    # the other topic and General: a command there gets the bot's group refusal in General
+    await topics.locator(f'.topic[data-thread="{other["message_thread_id"]}"]').click()
+    await expect(card).to_be_hidden()
+    await expect(right.locator(".empty")).to_be_hidden()  # its creation line is there
+    await topics.locator('.topic[data-thread="general"]').click()
+    await expect(box).to_be_enabled()
+    await box.fill("/start")
+    await box.press("Enter")
+    await expect(right.locator(".msg.bot", has_text="请私聊我")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "webchat-staff-group.png"))

@@ -3,7 +3,7 @@
 // never innerHTML. Telegram formatting comes from the message entities the sandbox parsed.
 "use strict";
 
-const state = { personas: null, clockSkewMs: 0, tz: "Asia/Shanghai", offsetS: 0, panes: [], onDuty: new Set() };
+const state = { personas: null, groups: [], clockSkewMs: 0, tz: "Asia/Shanghai", offsetS: 0, panes: [], onDuty: new Set() };
 
 // ------------------------------------------------------------------ helpers
 function el(tag, props, ...children) {
@@ -162,8 +162,23 @@ class Pane {
     select.append(group("Customers (demo)", state.personas.customers));
     select.append(group("Staff (demo)", state.personas.staff));
     select.append(el("option", { value: "new", text: "New user…" }));
+    this.fillGroups();
     select.value = selected;
     this.markDuty();
+  }
+
+  // the sandbox's supergroups, as "👥 title" entries of the persona menu
+  fillGroups() {
+    const select = this.q(".persona");
+    let og = select.querySelector('optgroup[data-kind="groups"]');
+    if (!og && !state.groups.length) return;
+    if (!og) {
+      og = el("optgroup", { label: "Staff group (topics)", dataset: { kind: "groups" } });
+      select.insertBefore(og, select.querySelector('option[value="new"]'));
+    }
+    const current = select.value;
+    og.replaceChildren(...state.groups.map((g) => el("option", { value: `g:${g.id}`, text: `👥 ${g.title}` })));
+    if (current) select.value = current;
   }
 
   markDuty() {
@@ -187,6 +202,12 @@ class Pane {
     this.q(".file").addEventListener("change", () => this.pickFile());
     this.q(".attachment-clear").addEventListener("click", () => this.clearAttachment());
     this.q(".replying-clear").addEventListener("click", () => this.setReply(null));
+    this.q(".as-user").addEventListener("change", () => {
+      this.asUser = this.findPersona(`u:${this.q(".as-user").value}`);
+      this.renderGroupWho();
+      this.renderComposer();
+      for (const msg of this.messages.values()) this.upsert(msg);
+    });
   }
 
   findPersona(key) {
@@ -205,6 +226,7 @@ class Pane {
       return;
     }
     form.hidden = true;
+    if (key.startsWith("g:")) { this.openGroup(Number(key.slice(2))); return; }
     const p = this.findPersona(key);
     if (p) this.open({ ...p });
   }
@@ -219,6 +241,12 @@ class Pane {
     this.open({ user_id: userId, first_name: name, phone: this.q(".new-phone").value.trim(), role: "new user", label: name });
   }
 
+  groupProfile() {
+    const u = this.asUser;
+    return { chat_id: this.group.id, user_id: u.user_id, first_name: u.first_name,
+      language_code: this.q(".lang").value, message_thread_id: this.thread ?? undefined };
+  }
+
   profile() {
     return { user_id: this.persona.user_id, first_name: this.persona.first_name, language_code: this.persona.language_code };
   }
@@ -229,6 +257,7 @@ class Pane {
     const ticket = (this.openTicket = (this.openTicket || 0) + 1);
     persona.language_code = this.q(".lang").value;
     this.persona = persona;
+    this.leaveGroup();
     this.messages.clear();
     this.log.replaceChildren();
     this.setReply(null);
@@ -241,6 +270,113 @@ class Pane {
     source.addEventListener("message", (ev) => this.upsert(JSON.parse(ev.data)));
     source.addEventListener("answer", (ev) => this.toast(JSON.parse(ev.data).text));
     this.source = source;
+  }
+
+  // ---- the staff group: topics, whose turn it is to write, the open topic
+  leaveGroup() {
+    this.group = null;
+    this.thread = null;
+    this.q(".topics").hidden = true;
+    this.q(".as-user").hidden = true;
+    delete this.root.dataset.chatId;
+    this.renderComposer();
+  }
+
+  openGroup(chatId) {
+    if (this.source) this.source.close();
+    this.source = null;
+    this.openTicket = (this.openTicket || 0) + 1;
+    const g = state.groups.find((x) => x.id === chatId);
+    this.persona = null;
+    this.group = { id: chatId, title: g ? g.title : String(chatId) };
+    this.thread = null;
+    this.topics = [];
+    this.messages.clear();
+    this.log.replaceChildren();
+    this.setReply(null);
+    const as = this.q(".as-user");
+    as.replaceChildren(...state.personas.staff.map((p) => el("option", { value: String(p.user_id), text: `as ${p.label}` })));
+    this.asUser = this.asUser || state.personas.staff[0];
+    as.value = String(this.asUser.user_id);
+    as.hidden = false;
+    this.q(".topics").hidden = false;
+    this.renderTopics();
+    this.renderGroupWho();
+    this.renderEmpty();
+    this.renderReplyKeyboard();
+    const source = new EventSource(`/api/groups/events?chat_id=${encodeURIComponent(chatId)}`);
+    source.addEventListener("message", (ev) => this.upsert(JSON.parse(ev.data)));
+    source.addEventListener("topics", (ev) => {
+      const data = JSON.parse(ev.data);
+      this.topics = data.topics;
+      this.members = data.members;
+      this.renderTopics();
+    });
+    source.addEventListener("answer", (ev) => {
+      const answer = JSON.parse(ev.data);
+      if (answer.user_id === this.asUser.user_id) this.toast(answer.text);
+    });
+    this.source = source;
+  }
+
+  renderGroupWho() {
+    this.q(".who-name").textContent = this.group.title;
+    this.q(".who-meta").textContent = `supergroup with topics · id ${this.group.id} · writing as ${this.asUser.first_name}`;
+    this.q(".avatar").textContent = "👥";
+    this.root.dataset.role = "group";
+    this.root.dataset.userId = "";
+    this.root.dataset.chatId = String(this.group.id);
+  }
+
+  renderTopics() {
+    const topic = (thread, name, closed) => el("button", {
+      type: "button",
+      class: `topic${closed ? " closed" : ""}${this.thread === thread ? " current" : ""}`,
+      dataset: { thread: thread === null ? "general" : String(thread) },
+      onclick: () => this.selectTopic(thread),
+    }, el("span", { class: "topic-name", text: name }),
+    thread === null ? null : el("span", { class: "topic-state", text: closed ? "closed" : "open" }));
+    this.q(".topics").replaceChildren(topic(null, "General", false),
+      ...(this.topics || []).map((t) => topic(t.message_thread_id, t.name, t.closed)));
+    this.renderComposer();
+  }
+
+  // as in Telegram's apps: in a closed topic only administrators get a composer
+  renderComposer() {
+    const input = this.q(".input");
+    const open = (this.topics || []).find((t) => t.message_thread_id === this.thread);
+    const status = this.group && this.asUser ? (this.members || {})[String(this.asUser.user_id)] : null;
+    const shut = Boolean(this.group && open && open.closed && !["creator", "administrator"].includes(status));
+    input.disabled = shut;
+    this.q(".send").disabled = shut;
+    input.placeholder = shut ? "The topic is closed: only administrators can write" : "Message";
+  }
+
+  selectTopic(thread) {
+    this.thread = thread;
+    this.setReply(null);
+    this.renderTopics();
+    for (const node of this.log.querySelectorAll(".msg")) node.hidden = !this.inTopic(this.messages.get(Number(node.dataset.id)));
+    this.renderEmpty();
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  inTopic(msg) {
+    return !this.group || !msg || (msg.thread_id ?? null) === this.thread;
+  }
+
+  renderService(msg) {
+    const v = msg.service.value || {};
+    const who = msg.from ? msg.from.first_name : "";
+    const text = {
+      forum_topic_created: `${who} created the topic “${v.name}”`,
+      forum_topic_edited: v.name ? `${who} renamed the topic to “${v.name}”` : `${who} changed the topic icon`,
+      forum_topic_closed: `${who} closed the topic`,
+      forum_topic_reopened: `${who} reopened the topic`,
+      new_chat_members: `${(Array.isArray(v) ? v : []).map((u) => u.first_name).join(", ")} joined the group`,
+      left_chat_member: `${v.first_name || ""} left the group`,
+    }[msg.service.kind] || msg.service.kind;
+    return el("div", { class: "msg service", dataset: { id: String(msg.id), from: "service" }, text });
   }
 
   renderWho() {
@@ -258,8 +394,9 @@ class Pane {
   }
 
   renderEmpty() {
-    if (this.messages.size > 0) { this.q(".log .empty")?.remove(); return; }
+    if ([...this.messages.values()].some((m) => this.inTopic(m))) { this.q(".log .empty")?.remove(); return; }
     if (this.q(".log .empty")) return;
+    if (this.group) { this.log.append(el("div", { class: "empty" }, el("p", { text: "No messages in this topic yet." }))); return; }
     this.log.append(el("div", { class: "empty" },
       el("p", { text: "No messages yet." }),
       el("button", { type: "button", class: "start", text: "START", onclick: () => this.send({ text: "/start" }) })));
@@ -273,6 +410,7 @@ class Pane {
       this.messages.delete(msg.id);
     } else {
       const node = this.renderMessage(msg);
+      node.hidden = !this.inTopic(msg);
       const nearBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
       if (old) {
         old.replaceWith(node);
@@ -288,8 +426,10 @@ class Pane {
   }
 
   renderMessage(msg) {
-    const mine = msg.from_user;
+    if (msg.service) return this.renderService(msg);
+    const mine = this.group ? Boolean(msg.from && msg.from.id === this.asUser.user_id) : msg.from_user;
     const bubble = el("div", { class: "bubble" });
+    if (this.group && !mine) bubble.append(el("div", { class: "sender", text: msg.from ? msg.from.first_name : "" }));
     if (msg.reply_to) {
       const quoted = this.messages.get(msg.reply_to);
       bubble.append(el("div", { class: "reply-quote", text: quoted ? preview(quoted) : `message ${msg.reply_to}` }));
@@ -326,16 +466,17 @@ class Pane {
       type: "button", class: "reply-btn", title: "Reply to this message", "aria-label": "reply", text: "↩",
       onclick: () => this.setReply(msg),
     }));
-    if (mine && msg.text && !msg.photo && !msg.document) {
+    if (mine && !this.group && msg.text && !msg.photo && !msg.document) {
       tools.append(el("button", {
         type: "button", class: "edit-btn", title: "Edit this message", "aria-label": "edit", text: "✎",
         onclick: () => this.setReply(msg, "edit"),
       }));
     }
     bubble.append(tools);
+    const from = mine ? "user" : msg.from_user ? "member" : "bot";
     const node = el("div", {
       class: `msg ${mine ? "user" : "bot"}${msg.edited ? " edited" : ""}`,
-      dataset: { id: String(msg.id), from: mine ? "user" : "bot" },
+      dataset: { id: String(msg.id), from },
     }, bubble);
     if (!mine && msg.buttons && msg.buttons.length) node.append(this.renderInlineKeyboard(msg));
     return node;
@@ -374,6 +515,7 @@ class Pane {
     }
     const box = this.q(".reply-kb");
     box.replaceChildren();
+    if (this.group) keyboard = null; // a group shows no private reply keyboard
     box.hidden = !keyboard;
     if (!keyboard) return;
     for (const row of keyboard) {
@@ -391,7 +533,8 @@ class Pane {
   // ---- actions
   async send(extra) {
     try {
-      await api("/api/send", { ...this.profile(), ...extra });
+      if (this.group) await api("/api/groups/send", { ...this.groupProfile(), ...extra });
+      else await api("/api/send", { ...this.profile(), ...extra });
     } catch (err) {
       this.toast(`Not sent: ${err.message}`);
       throw err;
@@ -412,7 +555,8 @@ class Pane {
   async press(messageId, data, button) {
     button.classList.add("pressed");
     try {
-      await api("/api/press", { user_id: this.persona.user_id, message_id: messageId, data });
+      const who = this.group ? { user_id: this.asUser.user_id, chat_id: this.group.id } : { user_id: this.persona.user_id };
+      await api("/api/press", { ...who, message_id: messageId, data });
     } catch (err) {
       this.toast(`Not pressed: ${err.message}`);
     } finally {
@@ -531,6 +675,11 @@ async function moveClock(action, button) {
   }
 }
 
+async function refreshGroups() {
+  state.groups = (await api("/api/groups")).groups;
+  for (const pane of state.panes) pane.fillGroups();
+}
+
 async function refreshDuty() {
   const { user_ids: ids } = await api("/api/duty");
   state.onDuty = new Set(ids);
@@ -540,10 +689,11 @@ async function refreshDuty() {
 // ------------------------------------------------------------------ start-up
 async function main() {
   state.personas = await api("/api/personas");
+  state.groups = (await api("/api/groups")).groups;
   applyClock(await api("/api/clock"));
   setInterval(tickClock, 1000);
   await refreshDuty();
-  setInterval(async () => { applyClock(await api("/api/clock")); await refreshDuty(); }, 10000);
+  setInterval(async () => { applyClock(await api("/api/clock")); await refreshDuty(); await refreshGroups(); }, 10000);
   for (const b of document.querySelectorAll(".clock-btn")) {
     b.addEventListener("click", () => moveClock(b.dataset.action, b));
   }
