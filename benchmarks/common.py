@@ -474,10 +474,13 @@ async def report(api: Api, c: Customer, *, timeout: float = 120, ident: str = "C
 class Engineers:
     """Staff chats: long-poll them, note when each dispatch card arrives, press its ack button."""
 
-    def __init__(self, api: Api, ids: tuple[int, ...] = STAFF_IDS, *, acknowledge: bool = True) -> None:
+    def __init__(self, api: Api, ids: tuple[int, ...] = STAFF_IDS, *, acknowledge: bool = True,
+                 relay: bool = False) -> None:
         self.api = api
         self.ids = ids
         self.acknowledge = acknowledge
+        self.relay = relay  # after acknowledging, reply to the card: a message relayed to the customer
+        self.relayed: dict[str, str] = {}  # ticket number -> the text the engineer sent its customer
         self.cards: dict[str, float] = {}  # ticket number -> perf_counter of first card
         self.card_count: dict[str, int] = {}  # ticket number -> dispatch cards seen (duplicates)
         self.acks = 0
@@ -525,14 +528,18 @@ class Engineers:
                 self.cards.setdefault(key, now)
                 self.card_count[key] = self.card_count.get(key, 0) + 1
                 if self.acknowledge and self.card_count[key] == 1:
-                    task = asyncio.create_task(self._ack(uid, m["id"], acks[0]))
+                    task = asyncio.create_task(self._ack(uid, m["id"], acks[0], key))
                     pending.add(task)
                     task.add_done_callback(pending.discard)
 
-    async def _ack(self, uid: int, message_id: int, data: str) -> None:
+    async def _ack(self, uid: int, message_id: int, data: str, number: str) -> None:
         with contextlib.suppress(aiohttp.ClientError, RuntimeError, TimeoutError):
             await self.api.press(uid, message_id, data)
             self.acks += 1
+            if self.relay:  # answered after the ack (the chat's updates are processed in order)
+                text = f"relay check {number}"
+                await self.api.send(uid, text, reply_to_message_id=message_id)
+                self.relayed[number] = text
 
 
 # --------------------------------------------------------------------------------- boot
@@ -549,7 +556,7 @@ class Desk:
 
 @contextlib.asynccontextmanager
 async def desk_up(
-    workdir: Path, *, delay_ms: float, acknowledge: bool = True, **settings: Any
+    workdir: Path, *, delay_ms: float, acknowledge: bool = True, relay: bool = False, **settings: Any
 ) -> AsyncIterator[Desk]:
     """The boot sequence of the benchmarks and reliability tests: the sandbox, a migrated demo
     database, ``sdbot run`` (with ``settings``) polling, the engineers greeted and answering.
@@ -563,7 +570,7 @@ async def desk_up(
         procs.configure_bot(**settings)
         procs.start_bot()
         await procs.wait_polling(api.http)
-        engineers = Engineers(api, acknowledge=acknowledge)
+        engineers = Engineers(api, acknowledge=acknowledge, relay=relay)
         await engineers.greet()  # before any fault or report: staff chats must exist
         engineers.start()
         yield Desk(procs, api, engineers)

@@ -16,6 +16,7 @@ from handlers import (
     engineer,
     followup,
     questions,
+    relay,
     report,
     supervisor,
 )
@@ -52,6 +53,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "register": admin.register_command,
         "staff": admin.staff_command,
         "calendar": calendar_days.calendar_command,
+        "note": relay.note_command,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
@@ -68,6 +70,10 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(engineer.swap_button, pattern=r"^sw:"))
     app.add_handler(CallbackQueryHandler(followup.on_button, pattern=r"^fu:"))
     app.add_handler(CallbackQueryHandler(supervisor.page_button, pattern=r"^sv:pg:"))
+    app.add_handler(CallbackQueryHandler(relay.on_button, pattern=r"^rl:"))
+    # relay runs first in its own group: a pending relay step or a staff reply to a ticket message
+    # is handled (and stops there); every other message goes on to the handlers below
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND, relay.on_message), group=relay.GROUP)
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited))
     app.add_handler(MessageHandler(filters.COMMAND, common.unknown_command))
     files = (

@@ -7,7 +7,7 @@ from telegram import Update
 from bot.core.callbacks import encode
 from bot.core.roles import Role
 from bot.reports import paging
-from bot.tickets import intake, links
+from bot.tickets import intake, links, relay
 from bot.tickets import lifecycle as tickets
 from bot.tickets import work as worklog
 from handlers.base import Actor, DeskContext, guarded, pressed
@@ -51,6 +51,9 @@ async def show_ticket(update: Update, context: DeskContext, actor: Actor) -> Non
         symptom=ticket.symptom,
         created=ticket.created_at.astimezone(actor.uow.now.tzinfo),
         resolution=ticket.resolution,
+        # the conversation with the engineer: its reporter's only (a linked reporter sees the ticket, not it)
+        messages=await relay.conversation(uow.session, ticket) if ticket.reporter_user_id == actor.user.id else [],
+        tz=actor.uow.now.tzinfo,
     )
 
 

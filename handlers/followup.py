@@ -21,6 +21,7 @@ from bot.core.roles import Role
 from bot.tickets import lifecycle as tickets
 from bot.tickets import pause as pauses
 from bot.tickets import work as worklog
+from bot.tickets.attachments import Attachment
 from handlers import report
 from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.flows import route_message
@@ -61,9 +62,17 @@ async def on_reply(update: Update, context: DeskContext, actor: Actor) -> None:
         return
     if conv is not None and conv.flow != report.FLOW:  # a leftover question: closed, it never eats the reply
         await clear_conversation(uow.session, actor.chat_id)
+    await answer(context, actor, ticket, text, item)
+    if conv is not None and conv.flow == report.FLOW:  # a report under way is kept: ask its step again
+        await report.prompt(actor, conv.step, dict(conv.data))
+
+
+async def answer(context: DeskContext, actor: Actor, ticket: Ticket, text: str, item: Attachment | None) -> None:
+    """The customer's text and/or file reach their ``ticket`` (and the engineer holding it now), or,
+    once it is resolved, they are asked whether the fault is back (the reopen flow)."""
     files = [item] if item is not None else None
     # whole: a message is at most 4096 characters
-    outcome = await worklog.customer_follow_up(uow, context.desk, ticket, text, files)
+    outcome = await worklog.customer_follow_up(actor.uow, context.desk, ticket, text, files)
     if outcome == "ask_reopen":
         buttons = [[(actor.t("work/labels#reopen_yes"), encode("fu", "reopen", ticket.id)),
                     (actor.t("work/labels#reopen_no"), encode("fu", "no", ticket.id))]]
@@ -72,8 +81,6 @@ async def on_reply(update: Update, context: DeskContext, actor: Actor) -> None:
         actor.reply("work/text#info_added", number=ticket.number)
     else:
         actor.reply("work/text#already_rated", number=ticket.number)
-    if conv is not None and conv.flow == report.FLOW:  # a report under way is kept: ask its step again
-        await report.prompt(actor, conv.step, dict(conv.data))
 
 
 @guarded(roles={Role.CUSTOMER})

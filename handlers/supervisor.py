@@ -30,6 +30,7 @@ from bot.reports.intent import intent_of
 from bot.reports.sqlx import staff_names
 from bot.reports.staffref import find_staff, mentioned_staff
 from bot.roster.calendar import is_workday
+from bot.tickets import attachments
 from bot.tickets.lifecycle import format_number
 from handlers.base import Actor, DeskContext, guarded, pressed
 from handlers.customer import show_ticket
@@ -221,14 +222,15 @@ async def show_ticket_history(desk: Desk, actor: Actor, text: str) -> None:
                                 items=events))
 
 
-_LINE_KEYS = ("done", "result", "reason", "level", "summary", "rating", "score", "text")
+_LINE_KEYS = ("done", "result", "reason", "level", "summary", "rating", "score", "text", "canned")
 
 
 def _history_line(e: ticketviews.HistoryItem) -> dict[str, Any]:
     """What the ``line`` macro shows for one event (every key present; data never shadows kind)."""
     line: dict[str, Any] = {k: e.data.get(k) for k in _LINE_KEYS}
     line.update(at=e.at, kind=e.kind, actor=e.actor, from_status=e.from_status, to_status=e.to_status,
-                minutes=e.minutes, customer=None, contact_kind=e.data.get("kind"), delay_min=_delay_min(e.data))
+                minutes=e.minutes, customer=None, contact_kind=e.data.get("kind"), delay_min=_delay_min(e.data),
+                attached=attachments.counts(attachments.parse(e.data.get("attachments"))))
     return line
 
 

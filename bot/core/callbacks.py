@@ -99,6 +99,10 @@ SPECS: dict[tuple[str, str], tuple[Field, ...]] = {
     ("fu", "reopen"): (ID,),
     ("fu", "no"): (ID,),
     ("sv", "pg"): (ID, PAGE),  # page set id, page index
+    # relay (handlers/relay.py): staff write to the customer, pick a canned reply, add a note;
+    # the customer's Reply under a relayed message
+    **{("rl", action): (ID,) for action in ("msg", "canned", "note", "reply")},
+    ("rl", "send"): (ID, WORD),  # ticket id, canned reply key
 }
 PREFIXES = frozenset(prefix for prefix, _ in SPECS)
 

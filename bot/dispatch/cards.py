@@ -50,6 +50,12 @@ def alert_ref(ticket_id: int) -> str:
     return f"alert:{ticket_id}"
 
 
+def relay_in_ref(ticket_id: int) -> str:
+    """The outbox ref of what staff are sent about a ticket's conversation with its customer (the
+    customer's messages and files, the "sent" confirmations): replying to one writes to the customer."""
+    return f"relay-in:{ticket_id}"
+
+
 def assign_ref(ticket_id: int) -> str:
     """The outbox ref of a ticket's engineer menu (the Assign button's answer)."""
     return f"assign:{ticket_id}"
@@ -58,20 +64,25 @@ def assign_ref(ticket_id: int) -> str:
 def card_buttons(
     locale: str, ticket_id: int, acknowledged: bool, *, holder: bool = False, paused: bool = False
 ) -> uow_mod.Buttons:
-    """The dispatch card's buttons (before and after acknowledgement); the holding engineer's
-    card also pauses the SLA clock (waiting for the customer / for parts or payment) or resumes it."""
+    """The dispatch card's buttons (before and after acknowledgement); once acknowledged also
+    *Message customer*, *Canned reply* and *Internal note* (handlers/relay.py); the holding
+    engineer's card also pauses the SLA clock (waiting for the customer / for parts or payment) or
+    resumes it."""
     def label(name: str) -> str:
         return render(locale, f"dispatch/labels#{name}")
 
+    def relay(name: str) -> tuple[str, str]:
+        return render(locale, f"relay/labels#{name}"), encode("rl", name, ticket_id)
+
     work = [(label("contact"), encode("dp", "contact", ticket_id)), (label("resolve"), encode("dp", "resolve", ticket_id))]
-    if acknowledged:
-        rows = [work]
+    if acknowledged:  # held: the holder (or a supervisor) also writes to the customer and adds notes
+        rows = [work, [relay("msg"), relay("canned")]]
         if holder and paused:
             rows.append([(label("resume"), encode("dp", "resume", ticket_id))])
         elif holder:
             rows.append([(label("pause_customer"), encode("dp", "pause_customer", ticket_id)),
                          (label("pause_parts"), encode("dp", "pause_parts", ticket_id))])
-        return [*rows, [(label("handover"), encode("dp", "handover", ticket_id))]]
+        return [*rows, [relay("note"), (label("handover"), encode("dp", "handover", ticket_id))]]
     return [[(label("ack"), encode("dp", "ack", ticket_id))], work, [(label("handover"), encode("dp", "handover", ticket_id))]]
 
 
@@ -137,14 +148,15 @@ async def _possible_duplicate(uow: uow_mod.UnitOfWork, ticket_id: int) -> str | 
 
 
 def forward_attachments(
-    uow: uow_mod.UnitOfWork, chat_id: int, number: str, items: list[attachments.Attachment]
+    uow: uow_mod.UnitOfWork, chat_id: int, number: str, items: list[attachments.Attachment],
+    *, ref: str | None = None,
 ) -> None:
     """Re-send ``items`` to ``chat_id`` by file id, each captioned with the ticket number (and a
     document's name). The card's text counts them all, so one Telegram refuses is still known."""
     for item in items[:FORWARD_MAX]:
         caption = f"{number} · {item.name}" if item.name else number
         method, payload = attachments.forward_payload(chat_id, item, caption)
-        uow.queue(chat_id, method, payload, priority=uow_mod.PRIORITY_URGENT)
+        uow.queue(chat_id, method, payload, priority=uow_mod.PRIORITY_URGENT, ref=ref)
 
 
 

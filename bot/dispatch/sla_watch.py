@@ -139,7 +139,7 @@ async def sla_met(
     events = (
         await uow.session.scalars(
             select(TicketEvent).where(
-                TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "contact",
+                TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(tickets.RESPONSE_KINDS),
                 TicketEvent.at >= start, TicketEvent.at <= due,
             )
         )

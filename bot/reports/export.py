@@ -21,13 +21,14 @@ from bot.reports import sla, sqlx
 from bot.reports.dutylog import ToStaff, engineer_expr
 from bot.reports.periods import Period
 from bot.reports.xlsx import workbook
+from bot.tickets import attachments
 from storage.models import Staff, Ticket, TicketEvent
 
 EVENT_COLUMNS = (
     "event_id", "event_time", "event_kind", "actor_kind", "actor", "engineer", "ticket_number",
     "ticket_created", "ticket_status", "category", "severity", "complaint", "customer", "equipment",
     "from_status", "to_status", "contact_kind", "minutes", "work_done", "result", "ack_delay_min",
-    "escalation_level", "rating", "score", "note",
+    "escalation_level", "rating", "score", "note", "files",
 )
 TICKET_COLUMNS = (
     "ticket_number", "created", "customer", "category", "severity", "status", "complaint", "assignee",
@@ -56,7 +57,15 @@ def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
 def _note(kind: str, data_kind: str | None, summary: str | None, reason: str | None, text: str | None) -> str | None:
     if kind == "sla_breach":
         return data_kind  # which promise was missed
-    return summary or reason or text
+    return summary or reason or text or None
+
+
+def _files(data: Any) -> str | None:
+    """The files an event carries (a relayed message, a customer's addition): ``kind:file id``, one
+    per line (Telegram's ids: the bot never downloads a file)."""
+    raw = data.get("attachments") if isinstance(data, dict) else None
+    items = attachments.parse(raw if isinstance(raw, list) else None)
+    return "\n".join(f"{a.kind}:{a.file_id}" for a in items) or None
 
 
 async def export_data(
@@ -76,7 +85,7 @@ async def export_data(
             Ticket.severity, Ticket.complaint, Ticket.customer_label, Ticket.equipment_label,
             TicketEvent.from_status, TicketEvent.to_status, j("kind"), TicketEvent.minutes, j("done"),
             j("result"), sqlx.json_int("delay_s"), j("level"), j("rating"), sqlx.json_int("score"),
-            j("summary"), j("reason"), j("text"),
+            j("summary"), j("reason"), j("text"), TicketEvent.data,
         )
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .outerjoin(ToStaff, ToStaff.key == j("to"))
@@ -94,6 +103,7 @@ async def export_data(
             r[7], _local(r[8], tz), r[9], r[10], r[11], "yes" if r[12] else "no", r[13], r[14],
             r[15], r[16], r[17] if is_contact else None, r[18], r[19], r[20],
             None if r[21] is None else round(r[21] / 60, 1), r[22], r[23], r[24], _note(r[2], r[17], r[25], r[26], r[27]),
+            _files(r[28]),
         ))
     return ExportData(period, events, await _tickets(session, period, tz, now))
 

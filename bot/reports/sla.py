@@ -1,6 +1,7 @@
 """SLA facts per ticket, in SQL, with the same meaning as the SLA watch (``bot.dispatch.sla_watch.sla_met``).
 
-* first response: the first contact with the customer (any kind), or the resolution if that came
+* first response: the first contact with the customer (any kind, or a message relayed to them),
+  or the resolution if that came
   first; kept when it happened by ``first_response_due``;
 * on site: the first on-site contact; the promise is kept when the engineer was on site — or the
   ticket was resolved — by ``onsite_due``;
@@ -20,6 +21,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.reports import sqlx
+from bot.tickets.lifecycle import RESPONSE_KINDS
 from storage.models import Ticket, TicketEvent
 
 
@@ -34,7 +36,7 @@ def firsts(where: Any) -> Any:
         )
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         # coalesce(kind): walk each ticket's events (ix_events_ticket), never every contact ever made
-        .where(where, func.coalesce(TicketEvent.kind, "") == "contact")
+        .where(where, func.coalesce(TicketEvent.kind, "").in_(RESPONSE_KINDS))
         .group_by(TicketEvent.ticket_id)
         .subquery()
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from bot.reports import sqlx
 from bot.reports.periods import Period
-from bot.tickets.lifecycle import OPEN_STATES
+from bot.tickets.lifecycle import OPEN_STATES, RESPONSE_KINDS
 from storage.models import Staff, Ticket, TicketEvent
 
 LIST_LIMIT = 2000  # rows shown in a list (paginated); the count is always exact
@@ -66,7 +66,7 @@ async def open_tickets(session: AsyncSession, tz: dt.tzinfo) -> Listing:
 
 def _contacted(onsite: bool = False) -> Any:
     ev = aliased(TicketEvent)
-    cond = [ev.ticket_id == Ticket.id, ev.kind == "contact"]
+    cond = [ev.ticket_id == Ticket.id, ev.kind == "contact" if onsite else ev.kind.in_(RESPONSE_KINDS)]
     if onsite:
         cond.append(ev.data["kind"].as_string() == "onsite")
     return exists().where(*cond)

@@ -36,6 +36,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 CUSTOMER_CANCELLABLE = frozenset({"new", "dispatched"})
+# events that count as the customer hearing from an engineer (the SLA's first response): a recorded
+# contact, or a message relayed to the customer through the bot (bot.tickets.relay)
+RESPONSE_KINDS = ("contact", "relay_out")
 
 
 class IllegalTransition(Exception):

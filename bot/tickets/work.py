@@ -243,9 +243,9 @@ async def customer_follow_up(
         await tell(
             uow, chat_id, "work/text#customer_added", default_locale=desk.settings.default_locale,
             priority=uow_mod.PRIORITY_NOTICE, number=ticket.number, text=text,
-            attached=attachments.counts(files),
-        )
-        cards.forward_attachments(uow, chat_id, ticket.number, files)
+            attached=attachments.counts(files), ref=cards.relay_in_ref(ticket.id),
+        )  # replying to it (or to a file below it) answers the customer (handlers/relay.py)
+        cards.forward_attachments(uow, chat_id, ticket.number, files, ref=cards.relay_in_ref(ticket.id))
     return "added"
 
 

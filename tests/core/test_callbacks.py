@@ -27,6 +27,11 @@ SAMPLES: list[tuple[tuple[str, str, tuple[int | str, ...]], str]] = [
     (("sw", "no", (5,)), "sw:no:5"),
     (("fu", "reopen", (8,)), "fu:reopen:8"),
     (("sv", "pg", (4, 0)), "sv:pg:4:0"),
+    (("rl", "msg", (11,)), "rl:msg:11"),
+    (("rl", "canned", (11,)), "rl:canned:11"),
+    (("rl", "note", (11,)), "rl:note:11"),
+    (("rl", "reply", (11,)), "rl:reply:11"),
+    (("rl", "send", (11, "restart")), "rl:send:11:restart"),
 ]
 
 
@@ -68,6 +73,8 @@ FORGED = [
     "sw:maybe:1", "sw:ok:1;1", "sw:ok:\u00b2",
     "fu:x:1", "fu:reopen:",
     "sv:pg:1:-1", "sv:pg:x:y", "sv:pg:", "sv:pg:1:100000", "sv:pg:0:0",
+    "rl:msg:", "rl:msg:0", "rl:msg:x", "rl:msg:1:2", "rl:send:1", "rl:send:1:Restart", "rl:send:1:../x",
+    "rl:send:1:restart:x", "rl:send:x:restart", "rl:reply:\u0661", "rl:delete:1", "rl:note:1 OR 1=1",
 ]
 
 

@@ -124,8 +124,8 @@ async def test_acknowledge_tells_the_customer_name_and_promised_time(harness: Ha
     edited = [m for m in got if m["id"] == card["id"]][-1]
     assert "已由 李娜 接单" in edited["text"]
     assert [b["data"] for row in edited["buttons"] for b in row] == [  # the holder may pause the SLA clock
-        f"dp:contact:{tid}", f"dp:resolve:{tid}", f"dp:pause_customer:{tid}", f"dp:pause_parts:{tid}",
-        f"dp:handover:{tid}"]
+        f"dp:contact:{tid}", f"dp:resolve:{tid}", f"rl:msg:{tid}", f"rl:canned:{tid}",
+        f"dp:pause_customer:{tid}", f"dp:pause_parts:{tid}", f"rl:note:{tid}", f"dp:handover:{tid}"]
     await li.press(card, f"dp:ack:{tid}", forge=True)  # a second tap that raced the edit
     assert "已在您名下" in (await wait_for(li, "已在您名下"))["text"]
     notice = await wait_for(customer, "李娜")

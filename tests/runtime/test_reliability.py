@@ -3,8 +3,9 @@
 The same customer driver (complete fault reports driven by button data) and the same checks as the
 benchmarks, at a size that runs in seconds, against the in-process sandbox and bot:
 
-* kill -9 of the bot process at random moments during the report load loses nothing and every
-  conversation resumes at its step;
+* kill -9 of the bot process at random moments during the report load loses nothing (reports,
+  cards, and the engineers' replies relayed to the customers) and every conversation resumes at
+  its step;
 * with a share of all Bot API calls failing (429 with retry_after, 500), nothing is lost;
 * ack timers (reminder / escalation) fire within 2 s of coming due, under load.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +87,28 @@ async def _report_safely(api: Api, c: Customer, timeout: float) -> None:
         c.errors.append(f"step {c.step}: {type(exc).__name__} {exc}")
 
 
+async def _relayed_lost(db_path: Path, api: Api) -> dict[str, Any]:
+    """Every message the bot accepted to relay (a ``relay_out`` event) is in its customer's chat."""
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT t.number, t.reporter_user_id, e.data FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
+            " WHERE e.kind = 'relay_out'"
+        ).fetchall()
+    finally:
+        con.close()
+    lost = []
+    for number, customer, data in rows:
+        text = json.loads(data)["text"]
+        msgs, _ = await api.read(customer, 0, 0)
+        if not any(text in (m.get("text") or "") and number in (m.get("text") or "") for m in msgs):
+            lost.append(number)
+    return {"accepted": len(rows), "lost": lost}
+
+
 async def test_kill_9_during_reports_loses_nothing(tmp_path: Path) -> None:
     """The benchmark's own processes (sandbox, ``sdbot run``), killed with SIGKILL 3 times."""
-    async with desk_up(tmp_path, delay_ms=5) as desk:
+    async with desk_up(tmp_path, delay_ms=5, relay=True) as desk:  # engineers also answer each card
         procs, api, engineers = desk.procs, desk.api, desk.engineers
         customers = [Customer(610_000 + i) for i in range(6)]
         stop = asyncio.Event()
@@ -104,7 +126,9 @@ async def test_kill_9_during_reports_loses_nothing(tmp_path: Path) -> None:
         facts = database_facts(procs.db_path)
         chats = {row[0] for row in facts["outbox"] if row[1] == "sendMessage"}
         result = check(customers, engineers, facts, await _sandbox_ids(api, chats))
+        relayed = await _relayed_lost(procs.db_path, api)
     assert len(restarts) == 3
+    assert relayed["accepted"] >= 1 and relayed["lost"] == [], str(relayed)  # relayed messages too
     assert result["reports_submitted"] >= 6
     assert result["losses"] == 0, str(result)
 

@@ -34,7 +34,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 PNG = base64.b64encode(TINY_PNG).decode()
 PREFIXES = ["rp:eq:", "rp:sev:", "rp:submit", "rp:cust:", "rp:cat:", "rp:field:", "rp:edit", "rp:cancel",
             "rp:hint", "dp:ack:", "dp:contact:", "dp:resolve:", "wk:kind:", "sw:ok:", "sw:no:",
-            "tk:cancel:", "lang:", ""]
+            "tk:cancel:", "lang:", "rl:msg:", "rl:note:", "rl:reply:", "rl:send:", ""]
 ROLES = {"new": None, "reporting": None, "engineer": 1001, "supervisor": 2001}
 
 texts = st.one_of(

@@ -67,6 +67,7 @@ COMMANDS: dict[str, tuple[set[str], str]] = {
     "swap": ({"engineer"}, "li 2026-12-01 2026-12-02"),
     "staff": ({"admin"}, "role zhang admin"),
     "calendar": ({"admin"}, "add 2027-02-20 workday"),
+    "note": (STAFF, "SD-2026-000001 an internal note"),
 }
 STATEFUL_WHEN_ALLOWED = {"report", "unlink", "cover", "swap", "lang", "register", "assign", "merge"}
 
@@ -170,7 +171,8 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
     await bot.start(flood_max_messages=1000)
     _, patterns = registered(bot)
     prefixes = {p.lstrip("^") for p in patterns}
-    assert prefixes == {"lang:", "rp:", "tk:cancel:", "rt:", "qa:", "sr:", "dp:", "wk:kind:", "sw:", "fu:", "sv:pg:", "as:", "dup:"}
+    assert prefixes == {"lang:", "rp:", "tk:cancel:", "rt:", "qa:", "sr:", "dp:", "wk:kind:", "sw:", "fu:", "sv:pg:", "as:", "dup:",
+                        "rl:"}
     chats = await people(bot)
     # a ticket of the verified customer, dispatched (buttons carry its id and number)
     ticket_id, number = await make_ticket(bot, reporter=5001)
@@ -195,6 +197,9 @@ async def test_every_button_prefix_refuses_forged_data(bot: Harness) -> None:
         "fu:": [f"fu:reopen:{ticket_id}", f"fu:no:{ticket_id}", "fu:reopen:", f"fu:reopen:{long_id}", "fu:x:1", "fu:reopen:\u00b2"],
         "as:": [f"as:menu:{ticket_id}", f"as:to:{ticket_id}:1", "as:menu:", f"as:menu:{long_id}", "as:to:1",
                 f"as:to:{ticket_id}:x", "as:menu:\u00b2", "as:delete:1", f"as:to:{ticket_id}:{long_id}"],
+        "rl:": [f"rl:msg:{ticket_id}", f"rl:canned:{ticket_id}", f"rl:note:{ticket_id}", f"rl:reply:{ticket_id}",
+                f"rl:send:{ticket_id}:restart", "rl:msg:", f"rl:msg:{long_id}", "rl:delete:1", f"rl:send:{ticket_id}:Restart",
+                f"rl:send:{ticket_id}:../x", "rl:reply:\u00b2", f"rl:note:{ticket_id}:x"],
         "sv:pg:": ["sv:pg:1:0", "sv:pg:1:-1", "sv:pg:x:y", f"sv:pg:{long_id}:0", "sv:pg:", "sv:pg:\u00b2:0"],
         "dup:": [f"dup:diff:{ticket_id}", "dup:diff:", "dup:diff:0", f"dup:diff:{long_id}", "dup:diff:\u00b2",
                  "dup:same:1", f"dup:diff:{ticket_id}:x"],
@@ -286,6 +291,12 @@ async def test_wrong_role_presses_with_valid_data(bot: Harness) -> None:
     for action in ("contact", "resolve", "handover", "ack"):
         got = texts(await press_answered(bot, other, msg["id"], f"dp:{action}:{ticket_id}", forge=True))
         assert got.startswith(_first_line_of_not_yours()), (action, got)
+    for data in (f"rl:msg:{ticket_id}", f"rl:canned:{ticket_id}", f"rl:note:{ticket_id}", f"rl:send:{ticket_id}:restart"):
+        got = texts(await press_answered(bot, other, msg["id"], data, forge=True))  # nor write to its customer
+        assert got == plain("relay/text#refused", reason="not_yours", number=number), (data, got)
+    await replies(customer, wait=1.0)  # "taken by …"
+    got = texts(await press_answered(bot, customer, cmsg["id"], f"rl:reply:{ticket_id}", forge=True))
+    assert got.endswith(plain("common/stale_button"))  # the reporter, but not under a relayed message
     assert diff(before, await snapshot(bot)) == []
 
 

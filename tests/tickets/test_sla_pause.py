@@ -37,8 +37,8 @@ async def _taken(h: Harness) -> tuple[dict[str, Chat], int, str, dict]:
     await c["li"].press(card, f"dp:ack:{tid}")
     card = await read_until_button(c["li"], f"dp:pause_customer:{tid}")
     datas = [b["data"] for row in card["buttons"] for b in row]
-    assert datas == [f"dp:contact:{tid}", f"dp:resolve:{tid}", f"dp:pause_customer:{tid}",
-                     f"dp:pause_parts:{tid}", f"dp:handover:{tid}"]
+    assert datas == [f"dp:contact:{tid}", f"dp:resolve:{tid}", f"rl:msg:{tid}", f"rl:canned:{tid}",
+                     f"dp:pause_customer:{tid}", f"dp:pause_parts:{tid}", f"rl:note:{tid}", f"dp:handover:{tid}"]
     await texts(c["customer"], 1.0)  # "taken by 李娜"
     return c, tid, number, card
 
