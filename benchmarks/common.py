@@ -36,6 +36,20 @@ CUSTOMER_BASE = 600_000
 PHONE = "+8613800000001"  # a demo contact of C1001
 TICKET_RE = re.compile(r"SD-[0-9A-Za-z-]+")
 SYMPTOM = "录像机没有画面，所有摄像头黑屏，重启后仍然不行"
+DEFAULT_POLICY = ROOT / "bot" / "rules" / "default_policy.toml"
+
+
+def independent_faults_policy(workdir: Path) -> Path:
+    """The default policy with duplicate reports off, written into ``workdir``. The simulated
+    customers all report the same symptom on the same registered equipment; a real desk links such
+    reports to one ticket (issue 14.5), here each one stands for a fault of its own."""
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    marker = "\nenabled = true\nsimilar_within_hours"
+    if marker not in text:
+        raise RuntimeError("default_policy.toml: [duplicates] enabled = true not found")
+    path = workdir / "policy-independent-faults.toml"
+    path.write_text(text.replace(marker, "\nenabled = false\nsimilar_within_hours", 1), encoding="utf-8")
+    return path
 
 
 # --------------------------------------------------------------------------------- numbers
@@ -210,6 +224,7 @@ class Procs:
             "BOT_API_MAX_RATE": "100000",  # the sandbox is not Telegram: measure the bot itself
             "BOT_API_CHAT_PACING": "false",
             "FLOOD_MAX_MESSAGES": "1000000",  # engineers press hundreds of ack buttons a minute
+            "POLICY_FILE": str(independent_faults_policy(self.workdir)),
         }
         env.update({k.upper(): str(v) for k, v in settings.items()})
         self.bot_env = env

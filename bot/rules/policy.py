@@ -329,6 +329,7 @@ class Duplicates(_Section):
     Jaccard of the normalised texts, 0–1) to an open ticket's of the last ``similar_within_hours``
     asks "same problem?"; unanswered for ``ask_timeout_minutes`` it is opened as a new ticket."""
 
+    enabled: bool = True  # false: every report opens a ticket of its own (benchmarks of independent faults)
     similar_within_hours: int = Field(default=24, ge=1, le=720)
     similarity: float = Field(default=0.5, gt=0, le=1)
     ask_timeout_minutes: int = Field(default=30, ge=1, le=1440)

@@ -81,6 +81,8 @@ async def decide(
     session: AsyncSession, policy: Policy, user_id: int, data: dict[str, Any], now: dt.datetime
 ) -> Duplicate | None:
     """What to do with the completed report ``data`` of ``user_id``: None → open a ticket as usual."""
+    if not policy.duplicates.enabled:
+        return None
     customer_id = data.get("customer_id") if isinstance(data.get("customer_id"), int) else None
     verified_for = customer_id if data.get("verified") else None
     equipment_id = data.get("equipment_id") if verified_for is not None else None

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -156,14 +157,15 @@ async def test_two_instances_share_work_and_survive_one_dying(
 
 
 async def test_two_instances_full_fault_reports_with_one_killed(
-    harness: Harness, short_claims: None
+    harness: Harness, short_claims: None, tmp_path: Path
 ) -> None:
     """The real fault-report conversation, spread over two instances; A dies mid-way."""
-    from benchmarks.common import Api, Customer, report
+    from benchmarks.common import Api, Customer, independent_faults_policy, report
 
     harness.clock.set(local(harness, 2026, 11, 23, 10, 0))
-    a = await start_instance(harness, claim_seconds=CLAIM)
-    b = await start_instance(harness, claim_seconds=CLAIM)
+    policy = independent_faults_policy(tmp_path)  # eight faults, not one linked eight times
+    a = await start_instance(harness, claim_seconds=CLAIM, policy_file=policy)
+    b = await start_instance(harness, claim_seconds=CLAIM, policy_file=policy)
     await register(harness, [a, b])
     api = Api(harness.sandbox.url)
     try:

@@ -21,7 +21,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from benchmarks.common import Api, Customer, Engineers, desk_up, report, wait_drained
+from benchmarks.common import (
+    Api,
+    Customer,
+    Engineers,
+    desk_up,
+    independent_faults_policy,
+    report,
+    wait_drained,
+)
 from benchmarks.crash import check, customer_loop, database_facts, killer
 from storage.models import InboxUpdate, OutboxMessage, Ticket, Timer
 from tests.harness import Harness
@@ -133,7 +141,9 @@ async def test_kill_9_during_reports_loses_nothing(tmp_path: Path) -> None:
     assert result["losses"] == 0, str(result)
 
 
-async def test_failing_bot_api_calls_lose_no_notification(bot: Harness) -> None:
+async def test_failing_bot_api_calls_lose_no_notification(harness: Harness, tmp_path: Path) -> None:
+    bot = harness
+    await bot.start(policy_file=independent_faults_policy(tmp_path))  # five faults, not one
     api = Api(bot.sandbox.url)
     engineers = Engineers(api)
     try:
@@ -153,9 +163,11 @@ async def test_failing_bot_api_calls_lose_no_notification(bot: Harness) -> None:
     assert result["losses"] == 0, str(result)  # the whole dict: which kind of loss
 
 
-async def test_ack_timers_all_fire_under_load_and_never_early(bot: Harness) -> None:
+async def test_ack_timers_all_fire_under_load_and_never_early(harness: Harness, tmp_path: Path) -> None:
     """Every due reminder fires while other traffic runs, none before its time. How late they fire
     is a speed goal (p99 <= 2 s), measured by ``sdbot bench escalation``, not asserted here."""
+    bot = harness
+    await bot.start(policy_file=independent_faults_policy(tmp_path))  # five faults, not one
     api = Api(bot.sandbox.url)
     engineers = Engineers(api, acknowledge=False)
     try:
