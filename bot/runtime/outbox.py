@@ -46,6 +46,32 @@ async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]
     await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
 
 
+async def blocked_chats(s: AsyncSession, rows: Sequence[OutboxMessage]) -> set[int]:
+    """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
+
+    One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
+    instances: a row another instance failed to send blocks this one's later rows too. Run in
+    the transaction that queued ``rows`` (they need their ids: flushed), it costs no session of
+    its own; a row found pending there may be sent meanwhile, which only sends ours via the loop.
+    """
+    last: dict[int, int] = {}
+    for row in rows:
+        last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
+    found = await s.scalars(
+        select(OutboxMessage.chat_id)
+        .where(
+            or_(*(
+                (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
+                for chat, top in last.items()
+            )),
+            OutboxMessage.status == "pending",
+            OutboxMessage.id.not_in([r.id for r in rows]),
+        )
+        .distinct()
+    )
+    return set(found.all())
+
+
 class OutboxSender:
     """Background task sending outbox rows; also sends a handler's rows right after its commit."""
 
@@ -173,29 +199,9 @@ class OutboxSender:
         return {"status": "dead", "attempts": row.attempts + 1, "last_error": error[:500]}
 
     async def _blocked_chats(self, rows: Sequence[OutboxMessage]) -> set[int]:
-        """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
-
-        One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
-        instances: a row another instance failed to send blocks this one's later rows too.
-        """
-        last: dict[int, int] = {}
-        for row in rows:
-            last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
-        ours = [r.id for r in rows]
+        """Chats of ``rows`` that still have an earlier pending row outside ``rows`` (own session)."""
         async with self.db.read() as s:
-            found = await s.scalars(
-                select(OutboxMessage.chat_id)
-                .where(
-                    or_(*(
-                        (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
-                        for chat, top in last.items()
-                    )),
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.id.not_in(ours),
-                )
-                .distinct()
-            )
-            return set(found.all())
+            return await blocked_chats(s, rows)
 
     async def _release(self, rows: Sequence[OutboxMessage]) -> None:
         """Hand rows claimed for a direct send back to the loop (it sends them in order)."""
@@ -243,18 +249,20 @@ class OutboxSender:
         else:
             await self._release(rows)
 
-    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
+    async def send_now(self, rows: Sequence[OutboxMessage], blocked: set[int] | None = None) -> None:
         """Deliver a committed handler's rows at once: chats side by side, each chat in order.
 
         A direct send never overtakes an earlier row of its chat still pending in the outbox
         (one indexed query, so it holds across instances): behind this instance's own send to
         the chat the rows go right after it, in the background; behind anything else (a failed
         send waiting for its retry, another instance) they go to the loop, which sends them in
-        order.
+        order. ``blocked``: the rows' ``blocked_chats`` found in the transaction that queued them
+        (else looked up here).
         """
         if not rows:
             return
-        blocked = await self._blocked_chats(rows)
+        if blocked is None:
+            blocked = await self._blocked_chats(rows)
         by_chat: dict[int, list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)

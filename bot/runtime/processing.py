@@ -20,7 +20,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.core import uow as uow_mod
-from bot.runtime.outbox import OutboxSender
+from bot.runtime.outbox import OutboxSender, blocked_chats
 from storage.db import Database, rowcount
 from storage.models import InboxUpdate
 
@@ -124,18 +124,20 @@ class UpdateRunner:
                 if uow.failed is not None:
                     raise _Rollback
                 await session.flush()
+                # in this transaction, not a session of its own after the commit
+                blocked = await blocked_chats(session, uow.outbox) if uow.outbox else set()
         except _Rollback:
             self.failures += 1
             await self._record_failure(update, uow)
             return
         self.processed += 1
-        await self._after_commit(uow)
+        await self._after_commit(uow, blocked)
 
-    async def _after_commit(self, uow: uow_mod.UnitOfWork) -> None:
+    async def _after_commit(self, uow: uow_mod.UnitOfWork, blocked: set[int] | None = None) -> None:
         """Send the replies and run the after-commit actions (button answers) side by side."""
         jobs = [action() for action in uow.after_commit]
         if uow.outbox:
-            jobs.append(self.sender.send_now(uow.outbox))
+            jobs.append(self.sender.send_now(uow.outbox, blocked))
         for result in await asyncio.gather(*jobs, return_exceptions=True):
             if isinstance(result, Exception):
                 log.error("after-commit action failed: %r", result, exc_info=result)
