@@ -13,9 +13,9 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -41,9 +41,12 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
 
 
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
 async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]) -> None:
-    """Write the outcome of one attempt."""
-    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+    """Write the outcome of one attempt (a Core UPDATE: the session holds no outbox objects)."""
+    await s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
 
 
 async def blocked_chats(s: AsyncSession, rows: Sequence[OutboxMessage]) -> set[int]:

@@ -13,8 +13,9 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
@@ -25,6 +26,14 @@ from storage.db import Database, rowcount
 from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
+
+_INBOX = cast(Table, InboxUpdate.__table__)
+# built once (its cache key too), Core rather than ORM: nothing of the inbox is in the session
+_MARK_DONE = (
+    sql_update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("uid"), _INBOX.c.status == "pending")
+    .values(status="done", processed_at=bindparam("now"))
+)
 
 FailureReply = Callable[[uow_mod.UnitOfWork, Update], Awaitable[None]]
 
@@ -104,11 +113,7 @@ class UpdateRunner:
         try:
             async with self.db.write() as session:
                 now = self.now()
-                claimed = await session.execute(
-                    sql_update(InboxUpdate)
-                    .where(InboxUpdate.update_id == update.update_id, InboxUpdate.status == "pending")
-                    .values(status="done", processed_at=now)
-                )
+                claimed = await session.execute(_MARK_DONE, {"uid": update.update_id, "now": now})
                 if rowcount(claimed) == 0:
                     self.duplicates += 1
                     _close(coroutine)
