@@ -18,12 +18,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_inline
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 
 
-def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
+def _tune_sqlite(engine: AsyncEngine, begin: str, busy_ms: int = BUSY_TIMEOUT_MS) -> None:
     """WAL, busy timeout and an explicit BEGIN (IMMEDIATE for writers) on every connection."""
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -31,7 +33,7 @@ def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -39,6 +41,16 @@ def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
+
+
+def _inline_engine(url: str, kwargs: dict[str, Any]) -> AsyncEngine:
+    """An engine over ``storage.sqlite_inline`` connections, opened with the dialect's own
+    connect arguments for ``url`` (file name, URI parameters)."""
+    parsed = make_url(url)
+    dialect = parsed.get_dialect(_is_async=True)()
+    args, params = dialect.create_connect_args(parsed)
+    creator = sqlite_inline.connector(args, params, BUSY_TIMEOUT_MS / 1000)
+    return create_async_engine(url, async_creator=creator, **kwargs)
 
 
 class Database:
@@ -54,10 +66,15 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": not log_params}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine = create_async_engine(url, **kwargs)
+        inline = self.is_sqlite and parsed.database not in (None, "", ":memory:")
+        if inline:  # the writer's statements run on the loop's thread (storage/sqlite_inline.py)
+            self.engine = _inline_engine(url, kwargs)
+        else:
+            self.engine = create_async_engine(url, **kwargs)
         self.read_engine = create_async_engine(url, **kwargs) if self.is_sqlite else self.engine
         if self.is_sqlite:
-            _tune_sqlite(self.engine, "BEGIN IMMEDIATE")
+            # inline, a busy lock is waited for by sqlite_inline (asleep), not by SQLite (blocking)
+            _tune_sqlite(self.engine, "BEGIN IMMEDIATE", 0 if inline else BUSY_TIMEOUT_MS)
             _tune_sqlite(self.read_engine, "BEGIN")
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -84,12 +84,15 @@ async def claim_rows(
     """Lock the rows ``stmt`` selects (skipping rows other instances hold) and mark them claimed.
 
     ``key`` is the primary-key column of the selected model; the claim lasts until ``until``.
+    The claim is written with a Core UPDATE (no ORM synchronisation of the session: the returned
+    objects keep the ``claimed_by`` / ``claimed_until`` they were read with).
     """
     rows = list((await session.scalars(stmt.with_for_update(skip_locked=True))).all())
     if rows:
+        table = cast(Table, key.class_.__table__)
         await session.execute(
-            update(key.class_)
-            .where(key.in_([getattr(r, key.key) for r in rows]))
+            update(table)
+            .where(table.c[key.key].in_([getattr(r, key.key) for r in rows]))
             .values(claimed_by=instance, claimed_until=until)
         )
     return rows

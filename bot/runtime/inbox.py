@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ class Stored:
     # not stored: their id belongs to an earlier update, with other content, still waiting to be
     # processed; leave them unconfirmed so Telegram delivers them again once it is done
     held: list[Update] = field(default_factory=list)
+    hashes: dict[int, str] = field(default_factory=dict)  # update id → ``content_hash``, the batch's
 
 
 async def store_updates(db: Database, updates: Sequence[Update], now: dt.datetime) -> Stored:
@@ -62,7 +63,7 @@ async def store_updates(db: Database, updates: Sequence[Update], now: dt.datetim
     if not updates:
         return result
     payloads = {u.update_id: u.to_dict() for u in updates}
-    hashes = {uid: content_hash(p) for uid, p in payloads.items()}
+    hashes = result.hashes = {uid: content_hash(p) for uid, p in payloads.items()}
     rows: list[dict[str, Any]] = [
         {
             "update_id": u.update_id,
@@ -166,9 +167,11 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         self._queued: dict[tuple[int, str], None] = {}  # (update id, content hash), oldest first
 
-    async def _enqueue(self, updates: Sequence[Update]) -> None:
+    async def _enqueue(self, updates: Sequence[Update], hashes: Mapping[int, str] | None = None) -> None:
+        """Queue ``updates`` not queued before (``hashes``: their content hashes, if known)."""
         for u in updates:
-            key = (u.update_id, content_hash(u.to_dict()))
+            digest = hashes.get(u.update_id) if hashes is not None else None
+            key = (u.update_id, digest if digest is not None else content_hash(u.to_dict()))
             if key in self._queued:
                 continue
             self._queued[key] = None
@@ -208,7 +211,7 @@ class Poller:
             # confirmed only now that they are stored; a held one (and what follows) comes again
             held = {u.update_id for u in stored.held}
             offset = next((u.update_id for u in updates if u.update_id in held), updates[-1].update_id + 1)
-            await self._enqueue(stored.fresh)
+            await self._enqueue(stored.fresh, stored.hashes)  # hashed once, in store_updates
             if held:
                 await asyncio.sleep(HELD_RETRY_SECONDS)
 

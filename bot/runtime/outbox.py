@@ -13,9 +13,9 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -41,9 +41,38 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
 
 
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
 async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]) -> None:
-    """Write the outcome of one attempt."""
-    await s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+    """Write the outcome of one attempt (a Core UPDATE: the session holds no outbox objects)."""
+    await s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
+
+
+async def blocked_chats(s: AsyncSession, rows: Sequence[OutboxMessage]) -> set[int]:
+    """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
+
+    One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
+    instances: a row another instance failed to send blocks this one's later rows too. Run in
+    the transaction that queued ``rows`` (they need their ids: flushed), it costs no session of
+    its own; a row found pending there may be sent meanwhile, which only sends ours via the loop.
+    """
+    last: dict[int, int] = {}
+    for row in rows:
+        last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
+    found = await s.scalars(
+        select(OutboxMessage.chat_id)
+        .where(
+            or_(*(
+                (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
+                for chat, top in last.items()
+            )),
+            OutboxMessage.status == "pending",
+            OutboxMessage.id.not_in([r.id for r in rows]),
+        )
+        .distinct()
+    )
+    return set(found.all())
 
 
 class OutboxSender:
@@ -173,29 +202,9 @@ class OutboxSender:
         return {"status": "dead", "attempts": row.attempts + 1, "last_error": error[:500]}
 
     async def _blocked_chats(self, rows: Sequence[OutboxMessage]) -> set[int]:
-        """Chats of ``rows`` that still have an earlier pending row outside ``rows``.
-
-        One indexed query (``ix_outbox_chat``) against the shared table, so it holds across
-        instances: a row another instance failed to send blocks this one's later rows too.
-        """
-        last: dict[int, int] = {}
-        for row in rows:
-            last[row.chat_id] = max(row.id, last.get(row.chat_id, row.id))
-        ours = [r.id for r in rows]
+        """Chats of ``rows`` that still have an earlier pending row outside ``rows`` (own session)."""
         async with self.db.read() as s:
-            found = await s.scalars(
-                select(OutboxMessage.chat_id)
-                .where(
-                    or_(*(
-                        (OutboxMessage.chat_id == chat) & (OutboxMessage.id < top)
-                        for chat, top in last.items()
-                    )),
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.id.not_in(ours),
-                )
-                .distinct()
-            )
-            return set(found.all())
+            return await blocked_chats(s, rows)
 
     async def _release(self, rows: Sequence[OutboxMessage]) -> None:
         """Hand rows claimed for a direct send back to the loop (it sends them in order)."""
@@ -243,18 +252,20 @@ class OutboxSender:
         else:
             await self._release(rows)
 
-    async def send_now(self, rows: Sequence[OutboxMessage]) -> None:
+    async def send_now(self, rows: Sequence[OutboxMessage], blocked: set[int] | None = None) -> None:
         """Deliver a committed handler's rows at once: chats side by side, each chat in order.
 
         A direct send never overtakes an earlier row of its chat still pending in the outbox
         (one indexed query, so it holds across instances): behind this instance's own send to
         the chat the rows go right after it, in the background; behind anything else (a failed
         send waiting for its retry, another instance) they go to the loop, which sends them in
-        order.
+        order. ``blocked``: the rows' ``blocked_chats`` found in the transaction that queued them
+        (else looked up here).
         """
         if not rows:
             return
-        blocked = await self._blocked_chats(rows)
+        if blocked is None:
+            blocked = await self._blocked_chats(rows)
         by_chat: dict[int, list[OutboxMessage]] = {}
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)

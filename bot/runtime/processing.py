@@ -13,18 +13,27 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, bindparam
 from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.core import uow as uow_mod
-from bot.runtime.outbox import OutboxSender
+from bot.runtime.outbox import OutboxSender, blocked_chats
 from storage.db import Database, rowcount
 from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
+
+_INBOX = cast(Table, InboxUpdate.__table__)
+# built once (its cache key too), Core rather than ORM: nothing of the inbox is in the session
+_MARK_DONE = (
+    sql_update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("uid"), _INBOX.c.status == "pending")
+    .values(status="done", processed_at=bindparam("now"))
+)
 
 FailureReply = Callable[[uow_mod.UnitOfWork, Update], Awaitable[None]]
 
@@ -104,11 +113,7 @@ class UpdateRunner:
         try:
             async with self.db.write() as session:
                 now = self.now()
-                claimed = await session.execute(
-                    sql_update(InboxUpdate)
-                    .where(InboxUpdate.update_id == update.update_id, InboxUpdate.status == "pending")
-                    .values(status="done", processed_at=now)
-                )
+                claimed = await session.execute(_MARK_DONE, {"uid": update.update_id, "now": now})
                 if rowcount(claimed) == 0:
                     self.duplicates += 1
                     _close(coroutine)
@@ -124,18 +129,20 @@ class UpdateRunner:
                 if uow.failed is not None:
                     raise _Rollback
                 await session.flush()
+                # in this transaction, not a session of its own after the commit
+                blocked = await blocked_chats(session, uow.outbox) if uow.outbox else set()
         except _Rollback:
             self.failures += 1
             await self._record_failure(update, uow)
             return
         self.processed += 1
-        await self._after_commit(uow)
+        await self._after_commit(uow, blocked)
 
-    async def _after_commit(self, uow: uow_mod.UnitOfWork) -> None:
+    async def _after_commit(self, uow: uow_mod.UnitOfWork, blocked: set[int] | None = None) -> None:
         """Send the replies and run the after-commit actions (button answers) side by side."""
         jobs = [action() for action in uow.after_commit]
         if uow.outbox:
-            jobs.append(self.sender.send_now(uow.outbox))
+            jobs.append(self.sender.send_now(uow.outbox, blocked))
         for result in await asyncio.gather(*jobs, return_exceptions=True):
             if isinstance(result, Exception):
                 log.error("after-commit action failed: %r", result, exc_info=result)
