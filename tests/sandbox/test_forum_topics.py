@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 from telegram import (
@@ -21,33 +19,11 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.sandbox import SandboxServer
 from bot.sandbox.state import TINY_PNG
-from tests.support.sandboxkit import Control
+from tests.support.sandboxkit import TOKEN, Control
 
-TOKEN = "123:ABC"
 BOT_ID = 123
 OWNER, ENGINEER, OUTSIDER = 8001, 8002, 8003
 ALL_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SandboxServer]:
-    s = SandboxServer(port=0)
-    await s.start()
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
-async def tg(server: SandboxServer) -> AsyncIterator[Bot]:
-    bot = Bot(TOKEN, base_url=server.bot_base_url, base_file_url=server.file_base_url)
-    async with bot:  # getMe: the sandbox knows the bot's id from here on
-        yield bot
-
-
-@pytest.fixture
-async def ctl(server: SandboxServer) -> AsyncIterator[Control]:
-    async with aiohttp.ClientSession() as http:
-        yield Control(server, http)
 
 
 async def drain(tg: Bot, offset: int | None = None) -> tuple[Update, ...]:

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -25,56 +24,7 @@ from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryA
 from bot.sandbox import SandboxServer
 from bot.sandbox.html import HtmlError, parse_html
 from bot.sandbox.state import TINY_PNG
-
-TOKEN = "123:ABC"
-USER = 7001
-
-
-class Control:
-    """Tiny client for the /sandbox/ control API."""
-
-    def __init__(self, server: SandboxServer, http: aiohttp.ClientSession) -> None:
-        self.server, self.http = server, http
-
-    async def post(self, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
-        async with self.http.post(self.server.url + path, json=body) as resp:
-            data = await resp.json()
-            assert resp.status == status, data
-            return data
-
-    async def get(self, path: str, status: int = 200, **params: Any) -> dict[str, Any]:
-        params = {k: str(v) for k, v in params.items()}
-        async with self.http.get(self.server.url + path, params=params) as resp:
-            data = await resp.json()
-            assert resp.status == status, data
-            return data
-
-    async def send(self, text: str | None = None, user_id: int = USER, **extra: Any) -> dict:
-        body: dict[str, Any] = {"user_id": user_id, **extra}
-        if text is not None:
-            body["text"] = text
-        return await self.post("/sandbox/send", body)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[SandboxServer]:
-    s = SandboxServer(port=0)
-    await s.start()
-    yield s
-    await s.stop()
-
-
-@pytest.fixture
-async def tg(server: SandboxServer) -> AsyncIterator[Bot]:
-    bot = Bot(TOKEN, base_url=server.bot_base_url, base_file_url=server.file_base_url)
-    async with bot:
-        yield bot
-
-
-@pytest.fixture
-async def ctl(server: SandboxServer) -> AsyncIterator[Control]:
-    async with aiohttp.ClientSession() as http:
-        yield Control(server, http)
+from tests.support.sandboxkit import TOKEN, USER, Control
 
 
 def seconds(value: int | dt.timedelta) -> float:

@@ -8,6 +8,9 @@ import aiohttp
 
 from bot.sandbox import SandboxServer
 
+TOKEN = "123:ABC"  # the sandbox tests' bot
+USER = 7001  # the sandbox tests' default private-chat user
+
 
 class Control:
     """POST/GET the control API; each call asserts the expected HTTP status."""
@@ -27,6 +30,13 @@ class Control:
             data: dict[str, Any] = await resp.json()
             assert resp.status == status, data
             return data
+
+    async def send(self, text: str | None = None, user_id: int = USER, **extra: Any) -> dict[str, Any]:
+        """A private message from ``user_id`` to the bot (photo=, contact=… in ``extra``)."""
+        body: dict[str, Any] = {"user_id": user_id, **extra}
+        if text is not None:
+            body["text"] = text
+        return await self.post("/sandbox/send", body)
 
     async def group(self, title: str, creator_id: int, *, is_forum: bool = True) -> int:
         """A new supergroup (a forum unless ``is_forum=False``); its chat id."""
