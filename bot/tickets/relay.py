@@ -27,6 +27,7 @@ from bot.core import uow as uow_mod
 from bot.core.callbacks import encode
 from bot.core.i18n import environment, render, template_locale
 from bot.core.notify import locale_of
+from bot.core.roles import MANAGERS
 from bot.dispatch import cards
 from bot.tickets import attachments
 from bot.tickets import lifecycle as tickets
@@ -35,7 +36,6 @@ from storage.models import OutboxMessage, Staff, Ticket, TicketEvent
 if TYPE_CHECKING:
     from bot.desk import Desk
 
-MANAGER_ROLES = ("supervisor", "admin")
 RELAY_STATES = frozenset({"acknowledged", "in_progress", "reopened"})  # held by someone, still open
 TEXT_MAX = 4000  # the header comes on top; uow.send splits a longer message on lines
 CAPTION_MAX = 1024  # Telegram's caption limit (header included)
@@ -104,7 +104,7 @@ def may_relay(ticket: Ticket | None, staff: Staff | None) -> Refusal | None:
         return "not_yours"
     if ticket.status not in RELAY_STATES:
         return "closed" if ticket.status not in tickets.OPEN_STATES else "not_yours"
-    if staff.role in MANAGER_ROLES or ticket.assignee_id == staff.id:
+    if staff.role in MANAGERS or ticket.assignee_id == staff.id:
         return None
     return "not_yours"
 
@@ -115,7 +115,7 @@ def may_note(ticket: Ticket | None, staff: Staff | None) -> Refusal | None:
         return "not_found"
     if staff is None or not staff.active:
         return "not_yours"
-    if staff.role in MANAGER_ROLES or ticket.assignee_id == staff.id:
+    if staff.role in MANAGERS or ticket.assignee_id == staff.id:
         return None
     return "not_yours"
 

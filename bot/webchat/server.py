@@ -358,10 +358,7 @@ class WebChat:
                 if changed:
                     last_write = loop.time()
                     continue
-                if loop.time() - last_write >= KEEPALIVE:
-                    await resp.write(b": keepalive\n\n")
-                    last_write = loop.time()
-                await self.world.messages_signal.wait(ANSWER_POLL)
+                last_write = await self._quiet(resp, last_write)
         return resp
 
     # ------------------------------------------------------------ live messages
@@ -371,6 +368,16 @@ class WebChat:
             return []
         changed = [m for m in chat.messages.values() if m.changed_seq > seq]
         return sorted(changed, key=lambda m: m.changed_seq)
+
+    async def _quiet(self, resp: web.StreamResponse, last_write: float) -> float:
+        """Nothing new on a stream: a keep-alive comment once it has been quiet for ``KEEPALIVE``,
+        then wait for the next change of any message; returns the time of the stream's last write."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - last_write >= KEEPALIVE:
+            await resp.write(b": keepalive\n\n")
+            last_write = loop.time()
+        await self.world.messages_signal.wait(ANSWER_POLL)
+        return last_write
 
     @staticmethod
     async def _stream(request: web.Request) -> web.StreamResponse:
@@ -408,10 +415,7 @@ class WebChat:
                 if wrote:
                     last_write = loop.time()
                     continue
-                if loop.time() - last_write >= KEEPALIVE:
-                    await resp.write(b": keepalive\n\n")
-                    last_write = loop.time()
-                await self.world.messages_signal.wait(ANSWER_POLL)
+                last_write = await self._quiet(resp, last_write)
         return resp
 
     async def _file(self, request: web.Request) -> web.Response:
