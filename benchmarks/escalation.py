@@ -37,19 +37,18 @@ from benchmarks.common import (
     Procs,
     desk_up,
     dist,
+    independent_faults_policy,
     report,
     run_main,
 )
 from benchmarks.crash import note
 from benchmarks.load import outbox_delays
 
-ROOT = Path(__file__).resolve().parent.parent
-POLICY = ROOT / "bot" / "rules" / "default_policy.toml"
-
 
 def fast_policy(workdir: Path, minutes: int) -> Path:
-    """A copy of the shipped policy with a shorter ack timeout and repeat interval."""
-    text = POLICY.read_text(encoding="utf-8")
+    """A copy of the shipped policy with a shorter ack timeout and repeat interval (and each
+    report a fault of its own: ``independent_faults_policy``)."""
+    text = independent_faults_policy(workdir).read_text(encoding="utf-8")
     for key in ("ack_timeout_minutes", "repeat_minutes"):
         text, n = re.subn(rf"(?m)^{key}\s*=\s*\d+", f"{key} = {minutes}", text)
         if n != 1:
