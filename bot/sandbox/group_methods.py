@@ -78,24 +78,25 @@ async def edit_forum_topic(world: World, p: Params) -> Any:
     return True
 
 
+def _set_closed(world: World, p: Params, closed: bool) -> bool:
+    """Close or reopen a topic (the same rights; already so → not modified) with its service message."""
+    group, topic = _managed_topic(world, p, CLOSE_REFUSED)
+    if topic.closed == closed:
+        raise bad_request(NOT_MODIFIED)
+    topic.closed = closed
+    service = "forum_topic_closed" if closed else "forum_topic_reopened"
+    world.groups.topic_event(group, topic, None, {service: {}})
+    return True
+
+
 @method("closeForumTopic")
 async def close_forum_topic(world: World, p: Params) -> Any:
-    group, topic = _managed_topic(world, p, CLOSE_REFUSED)
-    if topic.closed:
-        raise bad_request(NOT_MODIFIED)
-    topic.closed = True
-    world.groups.topic_event(group, topic, None, {"forum_topic_closed": {}})
-    return True
+    return _set_closed(world, p, True)
 
 
 @method("reopenForumTopic")
 async def reopen_forum_topic(world: World, p: Params) -> Any:
-    group, topic = _managed_topic(world, p, CLOSE_REFUSED)
-    if not topic.closed:
-        raise bad_request(NOT_MODIFIED)
-    topic.closed = False
-    world.groups.topic_event(group, topic, None, {"forum_topic_reopened": {}})
-    return True
+    return _set_closed(world, p, False)
 
 
 @method("deleteForumTopic")

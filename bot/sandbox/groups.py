@@ -24,6 +24,7 @@ from bot.sandbox.model import (
     bad_request,
     keyboard_rows,
     strip_reply,
+    unseen,
     view_message,
 )
 
@@ -435,15 +436,10 @@ class Groups:
     ) -> tuple[list[dict[str, Any]], int]:
         """Messages newer than ``since`` (or changed since a reader saw ``since``), of one
         topic when ``thread_id`` is given, and the group's last message id."""
-        threshold = group.cursors.get(since)
-        if threshold is None:
-            older = [m for m in group.messages.values() if m.message_id <= since]
-            threshold = max((m.created_seq for m in older), default=0)
         result = [
             view_group_message(m, base_url)
-            for m in sorted(group.messages.values(), key=lambda m: m.message_id)
-            if (m.message_id > since or m.changed_seq > threshold)
-            and (thread_id is None or m.data.get("message_thread_id") == thread_id)
+            for m in unseen(group.messages, group.cursors, since)
+            if thread_id is None or m.data.get("message_thread_id") == thread_id
         ]
         return result, group.last_message_id
 

@@ -6,6 +6,7 @@ Shared by the world (``state.py``) and the supergroups built on it (``groups.py`
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,19 @@ class Message:
     markup: dict[str, Any] | None = None
     edited: bool = False
     deleted: bool = False
+
+
+def unseen(messages: Mapping[int, Message], cursors: Mapping[int, int], since: int) -> list[Message]:
+    """The messages a reader holding ``since`` (the last message id it was given) has not seen, in
+    id order: newer ones, and older ones changed after that cursor was handed out (without a
+    remembered cursor: changed after the newest message it had was created)."""
+    threshold = cursors.get(since)
+    if threshold is None:
+        threshold = max((m.created_seq for m in messages.values() if m.message_id <= since), default=0)
+    return [
+        m for m in sorted(messages.values(), key=lambda m: m.message_id)
+        if m.message_id > since or m.changed_seq > threshold
+    ]
 
 
 def strip_reply(data: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from bot.sandbox.model import (
     bad_request,
     keyboard_rows,
     strip_reply,
+    unseen,
     view_message,
 )
 
@@ -782,15 +783,10 @@ class World:
         chat = self.chats.get(user_id)
         if chat is None:
             return [], 0
-        threshold = chat.cursors.get(since)
-        if threshold is None:
-            older = [m for m in chat.messages.values() if m.message_id <= since]
-            threshold = max((m.created_seq for m in older), default=0)
         result = [
             view_message(m, base_url)
-            for m in sorted(chat.messages.values(), key=lambda m: m.message_id)
-            if (m.from_bot or include_user)
-            and (m.message_id > since or m.changed_seq > threshold)
+            for m in unseen(chat.messages, chat.cursors, since)
+            if m.from_bot or include_user
         ]
         return result, chat.last_message_id
 

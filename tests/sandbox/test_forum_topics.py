@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
 from telegram import (
     Bot,
@@ -17,9 +16,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
-from bot.sandbox import SandboxServer
 from bot.sandbox.state import TINY_PNG
-from tests.support.sandboxkit import TOKEN, Control
+from tests.support.sandboxkit import Control, flood_limited
 
 BOT_ID = 123
 OWNER, ENGINEER, OUTSIDER = 8001, 8002, 8003
@@ -340,24 +338,15 @@ async def test_privacy_mode_when_the_bot_is_no_administrator(tg: Bot, ctl: Contr
 
 async def test_flood_limit_of_twenty_messages_a_minute_into_a_group() -> None:
     now = [1000.0]
-    server = SandboxServer(port=0, flood_limits=True, clock=lambda: now[0])
-    await server.start()
-    try:
-        async with (
-            Bot(TOKEN, base_url=server.bot_base_url) as bot,
-            aiohttp.ClientSession() as http,
-        ):
-            ctl = Control(server, http)
-            chat_id = await staff_forum(ctl, bot)
-            thread = (await bot.create_forum_topic(chat_id, "SD-1")).message_thread_id
-            sent = 0
-            with pytest.raises(RetryAfter):
-                for _ in range(40):  # one a second: within the per-chat limit
-                    await bot.send_message(chat_id, "event", message_thread_id=thread)
-                    sent += 1
-                    now[0] += 1.0
-            assert 20 < sent < 40  # the burst of 20 plus one every three seconds
-            now[0] += 3.0
-            assert await bot.send_message(chat_id, "later", message_thread_id=thread)
-    finally:
-        await server.stop()
+    async with flood_limited(now) as (bot, ctl):
+        chat_id = await staff_forum(ctl, bot)
+        thread = (await bot.create_forum_topic(chat_id, "SD-1")).message_thread_id
+        sent = 0
+        with pytest.raises(RetryAfter):
+            for _ in range(40):  # one a second: within the per-chat limit
+                await bot.send_message(chat_id, "event", message_thread_id=thread)
+                sent += 1
+                now[0] += 1.0
+        assert 20 < sent < 40  # the burst of 20 plus one every three seconds
+        now[0] += 3.0
+        assert await bot.send_message(chat_id, "later", message_thread_id=thread)

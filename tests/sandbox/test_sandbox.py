@@ -8,7 +8,6 @@ import datetime as dt
 import time
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from telegram import (
@@ -24,7 +23,7 @@ from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryA
 from bot.sandbox import SandboxServer
 from bot.sandbox.html import HtmlError, parse_html
 from bot.sandbox.state import TINY_PNG
-from tests.support.sandboxkit import TOKEN, USER, Control
+from tests.support.sandboxkit import TOKEN, USER, Control, flood_limited
 
 
 def seconds(value: int | dt.timedelta) -> float:
@@ -300,30 +299,21 @@ async def test_upload_and_download_files(tg: Bot, ctl: Control, server: SandboxS
 
 async def test_flood_limits_per_chat_burst() -> None:
     now = [1000.0]
-    server = SandboxServer(port=0, flood_limits=True, clock=lambda: now[0])
-    await server.start()
-    try:
-        async with (
-            Bot(TOKEN, base_url=server.bot_base_url) as bot,
-            aiohttp.ClientSession() as http,
-        ):
-            ctl = Control(server, http)
-            await ctl.send("hi")
-            await ctl.send("hi", user_id=USER + 1)
-            for i in range(3):
-                await bot.send_message(USER, f"burst {i}")
-            with pytest.raises(RetryAfter) as exc:
-                await bot.send_message(USER, "one too many")
-            assert seconds(exc.value.retry_after) >= 1
-            assert await bot.send_message(USER + 1, "other chat is fine")
-            now[0] += 1.0
-            assert await bot.send_message(USER, "after a second")
-            await ctl.post("/sandbox/config", {"flood_limits": False, "delay_ms": 1})
-            for _ in range(5):
-                await bot.send_message(USER, "unlimited")
-            assert (await ctl.get("/sandbox/stats"))["errors"] == {"429": 1}
-    finally:
-        await server.stop()
+    async with flood_limited(now) as (bot, ctl):
+        await ctl.send("hi")
+        await ctl.send("hi", user_id=USER + 1)
+        for i in range(3):
+            await bot.send_message(USER, f"burst {i}")
+        with pytest.raises(RetryAfter) as exc:
+            await bot.send_message(USER, "one too many")
+        assert seconds(exc.value.retry_after) >= 1
+        assert await bot.send_message(USER + 1, "other chat is fine")
+        now[0] += 1.0
+        assert await bot.send_message(USER, "after a second")
+        await ctl.post("/sandbox/config", {"flood_limits": False, "delay_ms": 1})
+        for _ in range(5):
+            await bot.send_message(USER, "unlimited")
+        assert (await ctl.get("/sandbox/stats"))["errors"] == {"429": 1}
 
 
 async def test_webhook_delivery_with_secret_and_retry(tg: Bot, ctl: Control) -> None:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+from telegram import Bot
 
 from bot.sandbox import SandboxServer
 
 TOKEN = "123:ABC"  # the sandbox tests' bot
 USER = 7001  # the sandbox tests' default private-chat user
+
+
+@contextlib.asynccontextmanager
+async def flood_limited(now: list[float]) -> AsyncIterator[tuple[Bot, Control]]:
+    """A sandbox with Telegram's flood limits on a clock the test moves (``now[0]``): the real PTB
+    ``Bot`` against it and its control client."""
+    server = SandboxServer(port=0, flood_limits=True, clock=lambda: now[0])
+    await server.start()
+    try:
+        async with Bot(TOKEN, base_url=server.bot_base_url) as bot, aiohttp.ClientSession() as http:
+            yield bot, Control(server, http)
+    finally:
+        await server.stop()
 
 
 class Control:
