@@ -148,6 +148,8 @@ class Harness:
         app = self.app
         if app is None:
             return
+        if app.runner is not None:  # updates still running die with it: nothing committed or sent
+            app.runner.halt()
         if app.timers is not None:  # a dead process fires no more timers (no grace for deliveries)
             await app.timers.kill()
         if app.poller:

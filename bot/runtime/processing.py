@@ -42,6 +42,10 @@ class _Rollback(Exception):
     """Raised inside the transaction to undo a failed handler's changes."""
 
 
+class _Halted(Exception):
+    """Raised inside the transaction of an update still running when the process was halted."""
+
+
 def chat_key(update: object) -> int:
     """The ordering key of an update: its chat, else its user, else its own id."""
     if isinstance(update, Update):
@@ -103,6 +107,15 @@ class UpdateRunner:
         self.processed = 0
         self.duplicates = 0
         self.failures = 0
+        self.halted = False
+
+    def halt(self) -> None:
+        """Behave as a dead process from now on (tests' crashes): updates still running roll back.
+
+        Nothing of theirs is committed, recorded as failed or sent; their inbox rows stay pending
+        under this instance's claim, for another instance (or the next start) to take over.
+        """
+        self.halted = True
 
     async def run(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Process ``update`` exactly once."""
@@ -126,11 +139,15 @@ class UpdateRunner:
                     await coroutine
                 finally:
                     uow_mod.unbind(token)
+                if self.halted:
+                    raise _Halted
                 if uow.failed is not None:
                     raise _Rollback
                 await session.flush()
                 # in this transaction, not a session of its own after the commit
                 blocked = await blocked_chats(session, uow.outbox) if uow.outbox else set()
+        except _Halted:
+            return
         except _Rollback:
             self.failures += 1
             await self._record_failure(update, uow)
@@ -140,6 +157,8 @@ class UpdateRunner:
 
     async def _after_commit(self, uow: uow_mod.UnitOfWork, blocked: set[int] | None = None) -> None:
         """Send the replies and run the after-commit actions (button answers) side by side."""
+        if self.halted:  # a dead process sends nothing; the outbox rows wait for the next sender
+            return
         jobs = [action() for action in uow.after_commit]
         if uow.outbox:
             jobs.append(self.sender.send_now(uow.outbox, blocked))

@@ -218,6 +218,8 @@ class WebhookServer:
         """Die without grace (tests): nothing is finished, released or flushed."""
         self.accepting = False
         app = self.desk_app
+        if app.runner is not None:
+            app.runner.halt()
         if self.claimer is not None:
             await self.claimer.stop(abrupt=True)
         for worker in (app.timers, app.sender):

@@ -121,6 +121,34 @@ async def test_handler_crash_rolls_back_and_apologises(bot: Harness, monkeypatch
         assert row is not None and row.status == "failed"
 
 
+async def test_crash_mid_handler_leaves_the_update_for_the_next_start(
+    harness: Harness, monkeypatch
+) -> None:
+    """A process that dies under a running handler records no failure: the next start replays it."""
+    await harness.start()
+    app = harness.app
+    assert app is not None and app.runner is not None and app.application is not None
+
+    died = asyncio.Event()
+
+    def die_here(text: str) -> str | None:
+        app.runner.halt()  # type: ignore[union-attr]  # the process is gone from here on
+        app.application.bot_data.clear()  # type: ignore[union-attr]  # as a crash leaves it
+        died.set()
+        raise KeyError("desk")
+
+    monkeypatch.setattr(handlers.common, "_match_lang", die_here)
+    chat = harness.chat(5012, "en")
+    await chat.send("/lang zh")
+    await asyncio.wait_for(died.wait(), 60)
+    await harness.crash()
+    assert app.runner.failures == 0
+    monkeypatch.undo()
+    await harness.start()
+    (reply,) = await chat.read()
+    assert reply["text"] == "语言已切换为简体中文。"  # no apology, the customer's message was not lost
+
+
 async def test_reply_survives_429_from_bot_api(bot: Harness) -> None:
     await bot.post(
         "/sandbox/faults", {"method": "sendMessage", "count": 3, "kind": "429", "retry_after": 1}
