@@ -72,6 +72,15 @@ async def test_a_ticket_is_worked_in_its_topic(harness: Harness) -> None:
     assert (await ticket(h, tid)).status == "in_progress"
     await customer.send("重启了还是黑屏", reply_to_message_id=relayed["id"])
     await forum.wait_for(thread, "重启了还是黑屏")
+    # files both ways: a photo written in the topic reaches the customer, the customer's comes back
+    await forum.say(TG["li"], thread, photo=True, caption="请按图检查接线")
+    photo = await wait_for(customer, "请按图检查接线", wait=15.0)
+    assert photo.get("photo")
+    await customer.send(photo=True, caption="接线照片", reply_to_message_id=photo["id"])
+    line = await forum.wait_for(thread, "接线照片")
+    await h.settle(chat_id, 10.0)
+    later = [m for m in await forum.everything(thread) if m["id"] > line["id"]]
+    assert any(m.get("photo") and number in (m.get("text") or "") for m in later)  # the file follows its line
     renamed = await forum.until_topic(lambda t: t["message_thread_id"] == thread and "处理中" in t["name"])
     assert number in renamed["name"]
 

@@ -63,10 +63,14 @@ class Forum:
         return [m for m in data["messages"]
                 if m["from"]["id"] not in (*TG.values(), OUTSIDER) and m.get("service") is None]
 
+    async def everything(self, thread_id: int) -> list[dict[str, Any]]:
+        """Every message of the topic as it is now (edits included; the read cursor is not moved)."""
+        data = await self.h.get("/sandbox/messages", chat_id=self.chat_id, thread_id=thread_id, since=0)
+        return list(data["messages"])
+
     async def message(self, thread_id: int, message_id: int) -> dict[str, Any]:
         """One message of the topic as it is now (edits included)."""
-        data = await self.h.get("/sandbox/messages", chat_id=self.chat_id, thread_id=thread_id, since=0)
-        return next(m for m in data["messages"] if m["id"] == message_id)
+        return next(m for m in await self.everything(thread_id) if m["id"] == message_id)
 
     async def wait_for(self, thread_id: int, needle: str, wait: float = 15.0) -> dict[str, Any]:
         """Read the topic until a bot message containing ``needle`` arrives."""
