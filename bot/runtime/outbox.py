@@ -48,13 +48,19 @@ CREATE_TOPIC = "createForumTopic"
 
 async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]) -> None:
     """Write the outcome of one attempt (a Core UPDATE: the session holds no outbox objects); a
-    created forum topic's thread id goes to its ticket's ``ticket_topics`` row in the same write."""
+    created forum topic's thread id (and the message id of the card in it) goes to its ticket's
+    ``ticket_topics`` row in the same write."""
     await s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
-    thread = values.get("message_id")
-    if row.method == CREATE_TOPIC and row.topic_ticket_id is not None and thread is not None:
-        await s.execute(
-            update(_TOPICS).where(_TOPICS.c.ticket_id == row.topic_ticket_id).values(message_thread_id=thread)
-        )
+    sent_id, ticket_id = values.get("message_id"), row.topic_ticket_id
+    if ticket_id is None or sent_id is None:
+        return
+    if row.method == CREATE_TOPIC:
+        column = "message_thread_id"
+    elif row.ref == f"dispatch:{ticket_id}":  # the topic's dispatch card (bot.dispatch.cards.card_ref)
+        column = "card_message_id"
+    else:
+        return
+    await s.execute(update(_TOPICS).where(_TOPICS.c.ticket_id == ticket_id).values({column: sent_id}))
 
 
 def _not_modified(message: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core import uow as uow_mod
 from bot.tickets import work
-from storage.models import Ticket
+from storage.models import Ticket, TicketTopic
 from tests.harness import Chat, Harness
 from tests.support.dispatchkit import TG, events, open_ticket, start_desk, ticket, wait_for
 from tests.support.flows import read_until_button
@@ -49,6 +49,11 @@ async def test_a_ticket_is_worked_in_its_topic(harness: Harness) -> None:
     assert len(topic["name"]) <= 128 and "已派单" in topic["name"]
     card = await forum.wait_for(thread, "录像机没有画面")
     assert f"dp:ack:{tid}" in [b["data"] for row in card["buttons"] for b in row]
+    assert h.app is not None
+    async with h.app.db.read() as s:
+        stored = await s.get(TicketTopic, tid)
+    assert stored is not None and (stored.chat_id, stored.message_thread_id, stored.card_message_id) == (
+        chat_id, thread, card["id"])
 
     # a member who is no staff gets nothing and changes nothing, pressing or writing
     await forum.press(OUTSIDER, card, f"dp:ack:{tid}")
