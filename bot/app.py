@@ -125,10 +125,17 @@ class ServiceDeskApp:
         self.apprise: AppriseSender | None = None  # escalation channels beyond Telegram (issue 18)
         self.poll_timeout = poll_timeout
 
-    async def _mirror(self, uow: uow_mod.UnitOfWork) -> None:
+    def _finish(self) -> uow_mod.FinishHook | None:
         """The end of every update's and timer's transaction: its ticket events into the staff
-        group's topics (bot/dispatch/topics.py; nothing when STAFF_GROUP_ID is unset)."""
-        await topics.mirror(uow, self.desk)
+        group's topics (bot/dispatch/topics.py); none (not even a savepoint) without STAFF_GROUP_ID."""
+        if self.settings.staff_group_id is None:
+            return None
+        desk = self.desk
+
+        async def mirror(uow: uow_mod.UnitOfWork) -> None:
+            await topics.mirror(uow, desk)
+
+        return mirror
 
     def _limiter(self, rate_limit: float) -> CountingRateLimiter:
         """Outbound pacing: per chat and by priority (bot/runtime/pacing.py) unless switched off."""
@@ -140,7 +147,7 @@ class ServiceDeskApp:
         """Create the Application with our processor and handlers."""
         self.sender = OutboxSender(self.db, None, self.clock.now)
         self.runner = UpdateRunner(
-            self.db, self.sender, self.clock.now, on_failure=apologise, finish=self._mirror
+            self.db, self.sender, self.clock.now, on_failure=apologise, finish=self._finish()
         )
         processor = ChatOrderedProcessor(self.runner, self.settings.max_concurrent_updates)
         bot_app = self._builder.concurrent_updates(processor).build()
@@ -165,7 +172,7 @@ class ServiceDeskApp:
         self.sender.start()
         self.timers = TimerWorker(
             self.db, self.sender, self.clock.now, self.desk, TIMER_HANDLERS, TIMER_STARTUP,
-            finish=self._mirror,
+            finish=self._finish(),
         )
         self.timers.start()
         self.apprise = AppriseSender(self.db, self.clock.now)

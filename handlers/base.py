@@ -123,7 +123,7 @@ def in_staff_group(update: Update, context: DeskContext) -> bool:
 def thread_of(update: Update) -> int | None:
     """The forum topic of the update's message (or of the message a pressed button is on)."""
     msg = update.effective_message
-    if msg is None or not msg.is_topic_message:
+    if msg is None or not getattr(msg, "is_topic_message", False):  # an inaccessible message has none
         return None
     return msg.message_thread_id
 
