@@ -5,20 +5,26 @@ status (renamed, closed on resolution, reopened on reopen); a non-staff member g
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
 
 from bot.core import uow as uow_mod
 from bot.tickets import work
 from storage.models import Ticket, TicketTopic
-from tests.harness import Chat, Harness
-from tests.support.dispatchkit import TG, events, open_ticket, start_desk, ticket, wait_for
+from tests.harness import Harness
+from tests.support.dispatchkit import (
+    MONDAY_10,
+    TG,
+    acknowledge,
+    events,
+    fire_due,
+    local,
+    open_ticket,
+    start_desk,
+    ticket,
+    wait_for,
+)
 from tests.support.flows import read_until_button
 from tests.support.staffgroupkit import OUTSIDER, Forum, staff_forum
-
-
-async def _relayed(chat: Chat, number: str, needle: str) -> dict[str, Any]:
-    """Read until the message relayed about ``number`` with ``needle`` arrives."""
-    return await wait_for(chat, needle, wait=15.0) if needle else await wait_for(chat, number, wait=15.0)
 
 
 async def _reopen(h: Harness, ticket_id: int) -> None:
@@ -71,8 +77,8 @@ async def test_a_ticket_is_worked_in_its_topic(harness: Harness) -> None:
 
     # a staff message in the topic reaches the customer (the first response); the reply comes back
     await forum.say(TG["li"], thread, "您好，请先重启录像机")
-    relayed = await _relayed(customer, number, "请先重启录像机")
-    assert "李娜" in relayed["text"] and str(TG["li"]) not in relayed["text"]
+    relayed = await wait_for(customer, "请先重启录像机", wait=15.0)
+    assert f"工单 {number} · 工程师 李娜" in relayed["text"] and str(TG["li"]) not in relayed["text"]
     await forum.wait_for(thread, "请先重启录像机")  # mirrored: "to the customer"
     assert (await ticket(h, tid)).status == "in_progress"
     await customer.send("重启了还是黑屏", reply_to_message_id=relayed["id"])
@@ -131,3 +137,18 @@ async def test_without_a_staff_group_the_group_stays_refused(harness: Harness) -
                  and m.get("service") is None]
     assert len(bot_lines) == 1 and "私聊" in bot_lines[0]  # the command gets the one "private only" line
     assert (await ticket(h, tid)).status == "dispatched"
+
+
+async def test_an_sla_breach_is_told_in_the_topic(harness: Harness) -> None:
+    h = harness
+    chat_id = await staff_forum(h)
+    c = await start_desk(h, "li", "zhao", staff_group_id=chat_id)
+    forum = Forum(h, chat_id)
+    tid, number, _, _ = await open_ticket(h)  # first response due in 2 h
+    thread = (await forum.topic_of(number))["message_thread_id"]
+    await acknowledge(c["li"], tid, number)  # on the private card: the topic hears of it too
+    await forum.wait_for(thread, "李娜")
+    h.clock.set(local(h, *MONDAY_10) + dt.timedelta(hours=2, seconds=5))
+    assert await fire_due(h) == 1
+    await forum.wait_for(thread, "SLA 超时：首次响应")  # the timer's transaction is mirrored as well
+    await wait_for(c["zhao"], "超时")  # the supervisors' alert as always
