@@ -17,7 +17,7 @@ from bot.core import uow as uow_mod
 from bot.core.clock import Clock
 from bot.core.timers import StartupHook, TimerHandler
 from bot.desk import Desk, load_desk_policy, load_desk_roster
-from bot.dispatch import promise_watch, routing, sla_watch
+from bot.dispatch import promise_watch, routing, sla_watch, topics
 from bot.roster import calendar_reminder
 from bot.runtime.apprise_sender import AppriseSender
 from bot.runtime.inbox import Poller
@@ -125,6 +125,18 @@ class ServiceDeskApp:
         self.apprise: AppriseSender | None = None  # escalation channels beyond Telegram (issue 18)
         self.poll_timeout = poll_timeout
 
+    def _finish(self) -> uow_mod.FinishHook | None:
+        """The end of every update's and timer's transaction: its ticket events into the staff
+        group's topics (bot/dispatch/topics.py); none (not even a savepoint) without STAFF_GROUP_ID."""
+        if self.settings.staff_group_id is None:
+            return None
+        desk = self.desk
+
+        async def mirror(uow: uow_mod.UnitOfWork) -> None:
+            await topics.mirror(uow, desk)
+
+        return mirror
+
     def _limiter(self, rate_limit: float) -> CountingRateLimiter:
         """Outbound pacing: per chat and by priority (bot/runtime/pacing.py) unless switched off."""
         if self.settings.bot_api_chat_pacing:
@@ -134,7 +146,9 @@ class ServiceDeskApp:
     def build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         """Create the Application with our processor and handlers."""
         self.sender = OutboxSender(self.db, None, self.clock.now)
-        self.runner = UpdateRunner(self.db, self.sender, self.clock.now, on_failure=apologise)
+        self.runner = UpdateRunner(
+            self.db, self.sender, self.clock.now, on_failure=apologise, finish=self._finish()
+        )
         processor = ChatOrderedProcessor(self.runner, self.settings.max_concurrent_updates)
         bot_app = self._builder.concurrent_updates(processor).build()
         self.sender.bot = bot_app.bot
@@ -157,7 +171,8 @@ class ServiceDeskApp:
         assert self.sender is not None
         self.sender.start()
         self.timers = TimerWorker(
-            self.db, self.sender, self.clock.now, self.desk, TIMER_HANDLERS, TIMER_STARTUP
+            self.db, self.sender, self.clock.now, self.desk, TIMER_HANDLERS, TIMER_STARTUP,
+            finish=self._finish(),
         )
         self.timers.start()
         self.apprise = AppriseSender(self.db, self.clock.now)

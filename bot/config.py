@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     roster_file: Path | None = None
     default_locale: str = "zh"
+    staff_group_id: int | None = None  # a supergroup with topics: one topic per ticket (bot/dispatch/topics.py)
     timezone: str = "Asia/Shanghai"
     bot_api_base_url: str = "https://api.telegram.org/bot"
     bot_api_file_url: str = "https://api.telegram.org/file/bot"

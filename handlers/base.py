@@ -8,15 +8,16 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.core import uow as uow_mod
 from bot.core.callbacks import Press, decode
 from bot.core.i18n import CHINESE, pick_locale, render, written_locale
-from bot.core.roles import ALL, Role
+from bot.core.roles import ALL, STAFF, Role
 from bot.desk import Desk
-from storage.models import TelegramUser
+from storage.models import Staff, TelegramUser
 from storage.repo import upsert_user
 
 log = logging.getLogger(__name__)
@@ -107,17 +108,62 @@ Handler = Callable[[Update, DeskContext, Actor], Awaitable[Any]]
 Guarded = Callable[[Update, DeskContext], Coroutine[Any, Any, Any]]  # what PTB calls
 
 
-def guarded(roles: Collection[Role] = ALL) -> Callable[[Handler], Guarded]:
+def staff_group_of(context: DeskContext) -> int | None:
+    """The desk's staff group (``STAFF_GROUP_ID``), if it has one."""
+    return context.desk.settings.staff_group_id
+
+
+def in_staff_group(update: Update, context: DeskContext) -> bool:
+    """True when ``update`` comes from the desk's staff group."""
+    chat = update.effective_chat
+    group = staff_group_of(context)
+    return chat is not None and group is not None and chat.id == group
+
+
+def thread_of(update: Update) -> int | None:
+    """The forum topic of the update's message (or of the message a pressed button is on)."""
+    msg = update.effective_message
+    if msg is None or not getattr(msg, "is_topic_message", False):  # an inaccessible message has none
+        return None
+    return msg.message_thread_id
+
+
+async def _group_staff(update: Update, uow: uow_mod.UnitOfWork, roles: Collection[Role]) -> bool:
+    """An active staff member of ``roles`` (looked up without recording anything about the user)."""
+    tg_user = update.effective_user
+    if tg_user is None or tg_user.is_bot:
+        return False
+    staff = await uow.session.scalar(select(Staff).where(Staff.telegram_user_id == tg_user.id))
+    return staff is not None and staff.active and Role(staff.role) in STAFF and Role(staff.role) in roles
+
+
+def guarded(roles: Collection[Role] = ALL, *, staff_group: bool = False) -> Callable[[Handler], Guarded]:
     """Load the actor, enforce ``roles``, answer the button press; then call the handler with
     the actor, who carries this update's unit of work (``actor.uow``): the one place of the edge
-    that looks the unit of work up (``uow_mod.current()``, set by bot/runtime/processing.py)."""
+    that looks the unit of work up (``uow_mod.current()``, set by bot/runtime/processing.py).
+
+    Groups are refused (``_not_in_groups``), except the desk's staff group for a handler with
+    ``staff_group=True``: there only active staff of ``roles`` are served (anyone else gets
+    nothing at all), and replies go into the topic the update came from."""
 
     def wrap(fn: Handler) -> Guarded:
         @functools.wraps(fn)
         async def inner(update: Update, context: DeskContext) -> Any:
             uow = uow_mod.current()
-            if update.effective_chat is not None and update.effective_chat.type != "private":
-                return _not_in_groups(update, uow, context.desk.settings.default_locale)
+            chat = update.effective_chat
+            if chat is not None and chat.type != "private":
+                if not (staff_group and in_staff_group(update, context)):
+                    return _not_in_groups(update, uow, context.desk.settings.default_locale)
+                if update.callback_query is not None:
+                    uow.after_commit.append(_answer_later(update.callback_query))
+                if not await _group_staff(update, uow, roles):
+                    log.info("staff group: %s ignored for a non-staff member", fn.__name__)
+                    return None
+                thread = thread_of(update)
+                if thread is not None:
+                    uow.reply_thread = (chat.id, thread)
+                actor = await load_actor(update, uow, context.desk.settings.default_locale)
+                return await fn(update, context, actor) if actor is not None else None
             actor = await load_actor(update, uow, context.desk.settings.default_locale)
             if actor is None:
                 return None

@@ -38,7 +38,7 @@ from bot.staff.lookup import staff_by_key
 from bot.tickets import lifecycle as tickets
 from bot.tickets import pause as pauses
 from bot.tickets import work as worklog
-from handlers.base import Actor, DeskContext, guarded, pressed
+from handlers.base import Actor, DeskContext, guarded, in_staff_group, pressed
 from handlers.flows import flow
 from storage.models import Conversation, Staff, Ticket
 from storage.repo import clear_conversation, get_conversation, set_conversation
@@ -53,7 +53,7 @@ def _staff(actor: Actor) -> Staff:
 
 
 
-@guarded(roles=STAFF)
+@guarded(roles=STAFF, staff_group=True)
 async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``dp:<action>:<ticket id>`` — validated, then checked against the ticket's state."""
     query = update.callback_query
@@ -96,16 +96,24 @@ async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
         return
     if action.startswith("pause_") or action == "resume":
         await _pause_or_resume(uow, desk, actor, ticket, action)
-    elif action == "contact":
-        await set_conversation(uow.session, actor.chat_id, "work", "contact_kind", {"ticket_id": ticket.id}, uow.now)
-        buttons = [[(actor.t(f"work/labels#kind_{k}"), encode("wk", "kind", k)) for k in CONTACT_KINDS]]
-        actor.reply("work/text#ask_kind", buttons=buttons, number=ticket.number)
-    elif action == "resolve":
-        await set_conversation(uow.session, actor.chat_id, "work", "resolve", {"ticket_id": ticket.id}, uow.now)
-        actor.reply("work/text#ask_resolution", number=ticket.number)
     else:
-        await set_conversation(uow.session, actor.chat_id, "work", "handover", {"ticket_id": ticket.id}, uow.now)
-        actor.reply("work/text#ask_handover_reason", number=ticket.number)
+        await _ask(update, context, actor, ticket, action)
+
+
+async def _ask(update: Update, context: DeskContext, actor: Actor, ticket: Ticket, action: str) -> None:
+    """The typed-answer steps (contact, resolve, hand-over) run in the staff member's private chat:
+    pressed in the staff group's topic, the question goes there and the topic gets a one-line hint."""
+    uow = actor.uow
+    chat = actor.user.id if in_staff_group(update, context) else actor.chat_id
+    step, prompt = {"contact": ("contact_kind", "work/text#ask_kind"), "resolve": ("resolve", "work/text#ask_resolution"),
+                    "handover": ("handover", "work/text#ask_handover_reason")}[action]
+    await set_conversation(uow.session, chat, "work", step, {"ticket_id": ticket.id}, uow.now)
+    buttons = None
+    if action == "contact":
+        buttons = [[(actor.t(f"work/labels#kind_{k}"), encode("wk", "kind", k)) for k in CONTACT_KINDS]]
+    uow.send(chat, actor.t(prompt, number=ticket.number), buttons=buttons)
+    if chat != actor.chat_id:
+        actor.reply("staffgroup/text#private_step", number=ticket.number)
 
 
 async def _pause_or_resume(uow: uow_mod.UnitOfWork, desk: Any, actor: Actor, ticket: Ticket, action: str) -> None:

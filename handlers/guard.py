@@ -55,10 +55,11 @@ async def guard(update: object, context: DeskContext) -> None:
         metrics = context.desk.metrics
         if metrics is not None:
             metrics.rate_limited.inc()
-        if verdict != DROP and update.effective_chat is not None:
+        chat = update.effective_chat
+        if verdict != DROP and chat is not None and chat.type == "private":  # a group hears nothing
             user = await uow.session.get(TelegramUser, tg_user.id)
             locale = user.locale if user is not None else pick_locale(tg_user.language_code)
-            uow.send(update.effective_chat.id, render(locale, "common/slow_down"))
+            uow.send(chat.id, render(locale, "common/slow_down"))
         log.info("flood limit: %s message of user %s", verdict, tg_user.id)
         raise ApplicationHandlerStop
     text = (update.message.text or "") if update.message is not None else ""

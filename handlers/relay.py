@@ -19,15 +19,16 @@ from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.core.roles import STAFF, Role
-from bot.dispatch import cards
+from bot.dispatch import cards, topics
 from bot.tickets import relay
 from handlers import followup, report
-from handlers.base import Actor, DeskContext, guarded, pressed
+from handlers.base import Actor, DeskContext, guarded, in_staff_group, pressed, thread_of
 from storage.models import Conversation, Staff, Ticket
 from storage.repo import clear_conversation, get_conversation, set_conversation
 
 FLOW = "relay"  # steps: "message" and "note" (staff), "reply" (the customer); data: ticket_id
 GROUP = -10  # after the guard (-100), before the usual handlers (group 0)
+NOTE_PREFIX = "//"  # in a ticket's staff-group topic: an internal note, never relayed
 
 
 def _staff(actor: Actor) -> Staff | None:
@@ -45,7 +46,7 @@ def _sent(actor: Actor, ticket: Ticket) -> None:
     actor.uow.send(actor.chat_id, actor.t("relay/text#sent", number=ticket.number), ref=cards.relay_in_ref(ticket.id))
 
 
-@guarded()
+@guarded(staff_group=True)
 async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     """``rl:<msg|canned|note|send|reply>:<ticket id>[:<key>]`` — untrusted: the role, the holder
     and the ticket's state are checked again now."""
@@ -77,6 +78,9 @@ async def on_button(update: Update, context: DeskContext, actor: Actor) -> None:
     shown = await relay.replied_ticket(uow, actor.chat_id, message_id)
     if shown is None or shown.id != ticket.id:  # a button's data must belong to the message it was pressed on
         _refuse(actor, "not_yours", ticket)  # staff only get here: naming the ticket reveals nothing new
+        return
+    if press.action in ("msg", "note") and in_staff_group(update, context):  # the topic itself is the way
+        actor.reply("staffgroup/text#write_here", number=ticket.number)
         return
     if press.action == "note":
         refusal = relay.may_note(ticket, staff)
@@ -122,12 +126,16 @@ def _content(msg: Message) -> tuple[relay.Outgoing, bool]:
     return relay.Outgoing(text, item), item is None and msg.text is None
 
 
-@guarded()
+@guarded(staff_group=True)
 async def on_message(update: Update, context: DeskContext, actor: Actor) -> None:
     """A message that is relay is handled here (and stops); anything else falls through."""
     msg = update.effective_message
     if msg is None:
         return
+    if in_staff_group(update, context):
+        if await _in_topic(context, actor, msg, thread_of(update)):
+            raise ApplicationHandlerStop
+        return  # General and other topics: nothing (the handlers below refuse groups silently)
     conv = await get_conversation(actor.uow.session, actor.chat_id)
     if conv is not None and conv.flow == FLOW:
         await _step(context, actor, conv, msg)
@@ -142,6 +150,27 @@ async def on_message(update: Update, context: DeskContext, actor: Actor) -> None
     out, unsupported = _content(msg)
     await _relay(context, actor, ticket, staff, out, unsupported)
     raise ApplicationHandlerStop
+
+
+async def _in_topic(context: DeskContext, actor: Actor, msg: Message, thread: int | None) -> bool:
+    """A staff member wrote in a ticket's topic: ``//…`` is an internal note, anything else goes to
+    the customer as a relay from the card would (the mirrored line in the topic confirms it); a
+    refusal gets its line. False when the topic is no ticket's."""
+    ticket = await topics.ticket_of_thread(actor.uow, actor.chat_id, thread)
+    staff = _staff(actor)
+    if ticket is None or staff is None:
+        return False
+    text = msg.text if msg.text is not None else (msg.caption or "")
+    if text.startswith(NOTE_PREFIX):
+        refusal = "unsupported" if msg.text is None else relay.add_note(actor.uow, ticket, staff, text[len(NOTE_PREFIX):])
+        if refusal is not None:
+            _refuse(actor, refusal, ticket, note=True)
+        return True
+    out, unsupported = _content(msg)
+    refusal = relay.check(out, unsupported) or await relay.to_customer(actor.uow, context.desk, ticket, staff, out)
+    if refusal is not None:
+        _refuse(actor, refusal, ticket)
+    return True
 
 
 async def _step(context: DeskContext, actor: Actor, conv: Conversation, msg: Message) -> None:

@@ -138,6 +138,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # a row aimed at a ticket's staff-group topic: its message_thread_id is filled in when sent
+    topic_ticket_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
@@ -358,6 +360,22 @@ class Ticket(Base):
     )
 
     __table_args__ = (Index("ix_tickets_status_created", "status", "created_at"),)
+
+
+class TicketTopic(Base):
+    """A ticket's forum topic in the staff group (bot/dispatch/topics.py): the thread id is known
+    once the outbox has sent the ``createForumTopic`` row."""
+
+    __tablename__ = "ticket_topics"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open|closed: as last sent
+    name: Mapped[str] = mapped_column(String(128), default="")  # as last sent (renames only on change)
+
+    __table_args__ = (Index("ix_ticket_topics_thread", "chat_id", "message_thread_id"),)
 
 
 class TicketEvent(Base):

@@ -8,6 +8,7 @@ half a change behind and never acts twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.textsplit import split_html
 from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
 
 Buttons = list[list[tuple[str, str]]]
 
@@ -71,6 +74,8 @@ class UnitOfWork:
     after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     failed: BaseException | None = None
     claim_as: str | None = None  # sender instance that sends this unit's rows right after commit
+    # (chat, forum topic) the update came from: messages sent to that chat go into that topic
+    reply_thread: tuple[int, int] | None = None
 
     def queue(
         self,
@@ -81,8 +86,13 @@ class UnitOfWork:
         priority: int = PRIORITY_REPLY,
         ref: str | None = None,
         edit_ref: str | None = None,
+        topic: int | None = None,
     ) -> OutboxMessage:
-        """Add a Bot API call to the outbox, in this transaction."""
+        """Add a Bot API call to the outbox, in this transaction. ``topic``: a ticket id, the row
+        goes into that ticket's staff-group topic (its thread id is filled in when sent)."""
+        if topic is None and self.reply_thread is not None and self.reply_thread[0] == chat_id \
+                and method.startswith("send") and "message_thread_id" not in payload:
+            payload = {**payload, "message_thread_id": self.reply_thread[1]}
         row = OutboxMessage(
             chat_id=chat_id,
             method=method,
@@ -94,6 +104,7 @@ class UnitOfWork:
             attempts=0,
             next_attempt_at=self.now,
             created_at=self.now,
+            topic_ticket_id=topic,
         )
         if self.claim_as is not None:
             row.claimed_by = self.claim_as
@@ -112,6 +123,7 @@ class UnitOfWork:
         priority: int = PRIORITY_REPLY,
         ref: str | None = None,
         reply_to: int | None = None,
+        topic: int | None = None,
     ) -> OutboxMessage:
         """Queue a text message (HTML); one longer than Telegram allows goes as several messages,
         split on line boundaries (the first one replies to ``reply_to``, the last one carries the
@@ -119,12 +131,12 @@ class UnitOfWork:
         parts = split_html(text)
         for part in parts[:-1]:
             payload = message_payload(chat_id, part, reply_to=reply_to)
-            self.queue(chat_id, "sendMessage", payload, priority=priority)
+            self.queue(chat_id, "sendMessage", payload, priority=priority, topic=topic)
             reply_to = None
         payload = message_payload(
             chat_id, parts[-1], buttons=buttons, reply_markup=reply_markup, reply_to=reply_to
         )
-        return self.queue(chat_id, "sendMessage", payload, priority=priority, ref=ref)
+        return self.queue(chat_id, "sendMessage", payload, priority=priority, ref=ref, topic=topic)
 
     def edit(
         self,
@@ -142,6 +154,23 @@ class UnitOfWork:
             payload["message_id"] = message_id
         payload["reply_markup"] = inline_keyboard(buttons or [])
         return self.queue(chat_id, "editMessageText", payload, priority=priority, edit_ref=edit_ref)
+
+
+FinishHook = Callable[["UnitOfWork"], Awaitable[None]]
+
+
+async def finish_safely(uow: UnitOfWork, finish: FinishHook | None) -> None:
+    """Run ``finish`` at the end of the unit's transaction, in a savepoint: if it fails, its own
+    changes and outbox rows are undone and the unit's are kept (the update is never lost)."""
+    if finish is None:
+        return
+    kept = len(uow.outbox)
+    try:
+        async with uow.session.begin_nested():
+            await finish(uow)
+    except Exception:
+        log.exception("finish hook failed; the update's own changes are kept")
+        del uow.outbox[kept:]
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("current_uow", default=None)

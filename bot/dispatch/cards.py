@@ -86,6 +86,14 @@ def card_buttons(
     return [[(label("ack"), encode("dp", "ack", ticket_id))], work, [(label("handover"), encode("dp", "handover", ticket_id))]]
 
 
+def topic_card_buttons(locale: str, ticket: Ticket) -> uow_mod.Buttons:
+    """The card's buttons in the ticket's staff-group topic while the ticket is open (everyone there
+    sees them; who may act is checked on each press), none once it is finished."""
+    if ticket.status not in tickets.OPEN_STATES:
+        return []
+    return card_buttons(locale, ticket.id, ticket.status not in ("new", "dispatched"))
+
+
 def alert_buttons(locale: str, ticket_id: int, acknowledged: bool) -> uow_mod.Buttons:
     """A supervisor's alert: the card's buttons plus *Assign*."""
     return [*card_buttons(locale, ticket_id, acknowledged),
@@ -149,14 +157,15 @@ async def _possible_duplicate(uow: uow_mod.UnitOfWork, ticket_id: int) -> str | 
 
 def forward_attachments(
     uow: uow_mod.UnitOfWork, chat_id: int, number: str, items: list[attachments.Attachment],
-    *, ref: str | None = None,
+    *, ref: str | None = None, topic: int | None = None,
 ) -> None:
     """Re-send ``items`` to ``chat_id`` by file id, each captioned with the ticket number (and a
-    document's name). The card's text counts them all, so one Telegram refuses is still known."""
+    document's name). The card's text counts them all, so one Telegram refuses is still known.
+    ``topic``: into that ticket's staff-group topic."""
     for item in items[:FORWARD_MAX]:
         caption = f"{number} · {item.name}" if item.name else number
         method, payload = attachments.forward_payload(chat_id, item, caption)
-        uow.queue(chat_id, method, payload, priority=uow_mod.PRIORITY_URGENT, ref=ref)
+        uow.queue(chat_id, method, payload, priority=uow_mod.PRIORITY_URGENT, ref=ref, topic=topic)
 
 
 
@@ -241,10 +250,12 @@ async def is_card(uow: uow_mod.UnitOfWork, chat_id: int, message_id: int | None,
 
 
 async def card_holders(uow: uow_mod.UnitOfWork, ticket_id: int) -> list[int]:
-    """The chats that were sent a dispatch card or an alert of the ticket (everyone told of it)."""
+    """The private chats that were sent a dispatch card or an alert of the ticket (everyone told of
+    it; the staff group's topic hears of everything through bot/dispatch/topics.py)."""
     rows = await uow.session.scalars(
-        select(OutboxMessage.chat_id).where(OutboxMessage.ref.in_((card_ref(ticket_id), alert_ref(ticket_id))))
-        .distinct()
+        select(OutboxMessage.chat_id).where(
+            OutboxMessage.ref.in_((card_ref(ticket_id), alert_ref(ticket_id))), OutboxMessage.chat_id > 0,
+        ).distinct()
     )
     return list(rows.all())
 
@@ -275,6 +286,8 @@ async def edit_cards(
             payload["reply_markup"] = uow_mod.inline_keyboard(
                 card_buttons(locale, ticket.id, True, holder=True, paused=ticket.paused_at is not None)
             )
+        elif chat_id == desk.settings.staff_group_id:  # the topic's card keeps the buttons while open
+            payload["reply_markup"] = uow_mod.inline_keyboard(topic_card_buttons(locale, ticket))
         uow.queue(
             chat_id, "editMessageText", payload, priority=uow_mod.PRIORITY_URGENT, edit_ref=card_ref(ticket.id),
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram import (
     Bot,
+    ForumTopic,
     InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
@@ -64,7 +65,8 @@ def _typed(payload: dict[str, Any], bot: Bot) -> dict[str, Any]:
 
 
 async def call(bot: Bot, method: str, payload: dict[str, Any]) -> int | None:
-    """Perform one stored call; returns the message id it produced, if any."""
+    """Perform one stored call; returns the message id it produced, if any (a new forum topic:
+    its ``message_thread_id``)."""
     kwargs = _typed(payload, bot)
     match method:
         case "sendMessage":
@@ -89,6 +91,16 @@ async def call(bot: Bot, method: str, payload: dict[str, Any]) -> int | None:
             result = await bot.answer_callback_query(**kwargs)
         case "deleteMessage":
             result = await bot.delete_message(**kwargs)
+        case "createForumTopic":
+            result = await bot.create_forum_topic(**kwargs)
+        case "editForumTopic":
+            result = await bot.edit_forum_topic(**kwargs)
+        case "closeForumTopic":
+            result = await bot.close_forum_topic(**kwargs)
+        case "reopenForumTopic":
+            result = await bot.reopen_forum_topic(**kwargs)
         case _:
             raise ValueError(f"unsupported outbox method {method}")
+    if isinstance(result, ForumTopic):
+        return result.message_thread_id
     return result.message_id if isinstance(result, Message) else None

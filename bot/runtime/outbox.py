@@ -24,7 +24,7 @@ from bot.runtime.botapi import call, without_uploads
 from bot.runtime.loops import cancel_task, no_earlier_pending, start_task, wait_for_wake
 from bot.runtime.pacing import OUTBOUND_PRIORITY, retry_seconds
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, TicketTopic
 from storage.repo import claim_rows
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,31 @@ def backoff(attempts: int) -> float:
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
+_TOPICS = cast(Table, TicketTopic.__table__)
+CREATE_TOPIC = "createForumTopic"
 
 
 async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]) -> None:
-    """Write the outcome of one attempt (a Core UPDATE: the session holds no outbox objects)."""
+    """Write the outcome of one attempt (a Core UPDATE: the session holds no outbox objects); a
+    created forum topic's thread id (and the message id of the card in it) goes to its ticket's
+    ``ticket_topics`` row in the same write."""
     await s.execute(update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(**values))
+    sent_id, ticket_id = values.get("message_id"), row.topic_ticket_id
+    if ticket_id is None or sent_id is None:
+        return
+    if row.method == CREATE_TOPIC:
+        column = "message_thread_id"
+    elif row.ref == f"dispatch:{ticket_id}":  # the topic's dispatch card (bot.dispatch.cards.card_ref)
+        column = "card_message_id"
+    else:
+        return
+    await s.execute(update(_TOPICS).where(_TOPICS.c.ticket_id == ticket_id).values({column: sent_id}))
+
+
+def _not_modified(message: str) -> bool:
+    """Telegram's "message is not modified" / ``TOPIC_NOT_MODIFIED``: the wanted state is there."""
+    text = message.lower()
+    return "not modified" in text or "not_modified" in text
 
 
 async def blocked_chats(s: AsyncSession, rows: Sequence[OutboxMessage]) -> set[int]:
@@ -142,6 +162,20 @@ class OutboxSender:
         row.payload = {**row.payload, "message_id": mid}
         return True
 
+    async def _resolve_topic(self, row: OutboxMessage) -> bool:
+        """Fill in the forum topic of a row aimed at a ticket's topic (created by an earlier row of
+        the chat, which per-chat order sends first); False when the topic was never created."""
+        if row.topic_ticket_id is None or row.method == CREATE_TOPIC or "message_thread_id" in row.payload:
+            return True
+        async with self.db.read() as s:
+            thread = await s.scalar(
+                select(TicketTopic.message_thread_id).where(TicketTopic.ticket_id == row.topic_ticket_id)
+            )
+        if thread is None:
+            return False
+        row.payload = {**row.payload, "message_thread_id": thread}
+        return True
+
     async def deliver(self, row: OutboxMessage) -> bool:
         """Try one row once and record the outcome; True when the row is finished."""
         values = await self._attempt(row)
@@ -155,6 +189,8 @@ class OutboxSender:
         try:
             if not await self._resolve_edit(row):
                 raise BadRequest("message to edit was never sent")
+            if not await self._resolve_topic(row):
+                raise BadRequest("the ticket's forum topic was never created")
             assert self.bot is not None, "sender has no bot"
             token = OUTBOUND_PRIORITY.set(row.priority)
             try:
@@ -165,7 +201,7 @@ class OutboxSender:
             seconds = retry_seconds(exc)
             values = self._retry(row, seconds, f"429 retry after {seconds}s", count=False)
         except BadRequest as exc:
-            if "not modified" in exc.message.lower():
+            if _not_modified(exc.message):
                 values = {"status": "sent", "sent_at": self.now()}
             else:
                 values = self._dead(row, f"400 {exc.message}")

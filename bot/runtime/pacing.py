@@ -6,8 +6,9 @@ after any 429 it pauses *every* request, so one chatty private chat can stall di
 everybody. ``ScopedRetryLimiter`` keeps a 429 to what it concerns: a refused message is handed
 back to the outbox (which retries that row, holding only its chat), other requests wait on their
 own, and only when several chats are refused in a row — Telegram limiting the bot as a whole — do
-all messages wait. ``PacedRateLimiter`` adds a token bucket per private chat and serves the overall budget
-by priority: the outbox sets :data:`OUTBOUND_PRIORITY` (0 = dispatches and escalations) around each
+all messages wait. ``PacedRateLimiter`` adds a token bucket per chat and serves the overall budget
+by priority (a group, such as the staff group, has a slower bucket: ~20 messages a minute): the
+outbox sets :data:`OUTBOUND_PRIORITY` (0 = dispatches and escalations) around each
 send, so when the overall cap is the bottleneck urgent messages go first.
 """
 
@@ -31,6 +32,8 @@ OUTBOUND_PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("outboun
 
 #: Telegram's per-chat guidance, with a margin: rate per second and burst.
 CHAT_RATE, CHAT_BURST = 0.9, 2.0
+#: Telegram's guidance for a group (about 20 messages a minute), with a margin: the staff group.
+GROUP_RATE, GROUP_BURST = 0.25, 5.0
 #: Longer waits for a chat's turn are handed back to the outbox as a local retry-after, so a busy
 #: chat (a hundred cards to one engineer) never holds up the messages of other chats.
 MAX_CHAT_WAIT = 2.0
@@ -166,7 +169,8 @@ class PacedRateLimiter(ScopedRetryLimiter):
         if bucket is None:
             if len(self.chats) >= MAX_IDLE_BUCKETS:
                 self.chats = {k: b for k, b in self.chats.items() if not b.idle}
-            bucket = self.chats[chat_id] = PriorityBucket(CHAT_RATE, CHAT_BURST)
+            rate, burst = (CHAT_RATE, CHAT_BURST) if chat_id > 0 else (GROUP_RATE, GROUP_BURST)
+            bucket = self.chats[chat_id] = PriorityBucket(rate, burst)
         return bucket
 
     async def process_request(
@@ -177,7 +181,7 @@ class PacedRateLimiter(ScopedRetryLimiter):
         chat_id = data.get("chat_id")
         if chat_id is not None and endpoint.startswith(PACED_PREFIXES):
             priority = OUTBOUND_PRIORITY.get()
-            if isinstance(chat_id, int) and chat_id > 0:
+            if isinstance(chat_id, int) and chat_id != 0:  # a private chat's or a group's own pace
                 bucket = self._chat_bucket(chat_id)
                 wait = bucket.wait_estimate()
                 if wait > MAX_CHAT_WAIT:  # not here: the outbox tries this row again later

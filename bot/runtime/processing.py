@@ -99,8 +99,10 @@ class UpdateRunner:
         sender: OutboxSender,
         now: Callable[[], dt.datetime],
         on_failure: FailureReply | None = None,
+        finish: uow_mod.FinishHook | None = None,
     ) -> None:
         self.db = db
+        self.finish = finish  # runs at the end of each update's transaction (uow.finish_safely)
         self.sender = sender
         self.now = now
         self.on_failure = on_failure
@@ -143,6 +145,7 @@ class UpdateRunner:
                     raise _Halted
                 if uow.failed is not None:
                     raise _Rollback
+                await uow_mod.finish_safely(uow, self.finish)
                 await session.flush()
                 # in this transaction, not a session of its own after the commit
                 blocked = await blocked_chats(session, uow.outbox) if uow.outbox else set()

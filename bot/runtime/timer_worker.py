@@ -49,8 +49,10 @@ class TimerWorker:
         handlers: Mapping[str, TimerHandler],
         startup: Sequence[StartupHook] = (),
         idle: float = 1.0,
+        finish: uow_mod.FinishHook | None = None,
     ) -> None:
         self.db = db
+        self.finish = finish  # runs at the end of each fired timer's transaction (uow.finish_safely)
         self.handlers = dict(handlers)
         self.startup_hooks = tuple(startup)
         self.sender = sender
@@ -101,6 +103,7 @@ class TimerWorker:
                     async with session.begin_nested():
                         payload = {k: v for k, v in timer.payload.items() if k != "_attempts"}
                         await handler(uow, self.context, payload)
+                    await uow_mod.finish_safely(uow, self.finish)
                 except Exception:  # retried with backoff; a broken timer must not block others or spin
                     uow.outbox.clear()
                     attempts = int(timer.payload.get("_attempts", 0)) + 1

@@ -109,7 +109,23 @@ def record(
         data=data or {},
     )
     session.add(event)
+    session.info.setdefault(_RECORDED, []).append(event)
     return event
+
+
+_RECORDED = "recorded_ticket_events"
+
+
+def recorded(session: AsyncSession) -> list[TicketEvent]:
+    """The events recorded in this session's transaction so far, in order (what the staff group's
+    topics mirror at its end: bot/dispatch/topics.py)."""
+    events = session.info.get(_RECORDED)
+    return list(events) if isinstance(events, list) else []
+
+
+def forget_recorded(session: AsyncSession) -> None:
+    """Start a new list of recorded events (after they were mirrored)."""
+    session.info.pop(_RECORDED, None)
 
 
 def transition(

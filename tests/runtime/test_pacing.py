@@ -91,3 +91,31 @@ async def test_a_busy_chat_is_handed_back_not_waited_for() -> None:
     other = await limiter.process_request(send, (99,), {}, "sendMessage", {"chat_id": 43}, None)
     assert other == {"ok": 99}  # another chat is not held up
     await limiter.shutdown()
+
+
+async def test_a_group_has_its_slower_bucket() -> None:
+    from telegram.error import RetryAfter
+
+    from bot.runtime.pacing import GROUP_BURST, GROUP_RATE, PacedRateLimiter
+
+    limiter = PacedRateLimiter(1000, max_retries=0)
+    await limiter.initialize()
+
+    async def send() -> dict[str, bool]:
+        return {"ok": True}
+
+    async def one(chat_id: int) -> str:
+        try:
+            await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": chat_id}, None)
+        except RetryAfter:
+            return "later"
+        return "sent"
+
+    group = -1001234567890
+    outcomes = [await one(group) for _ in range(12)]
+    # the burst goes at once, about half a message more in the 2 s a send may wait, the rest later
+    assert outcomes.count("sent") <= GROUP_BURST + 2 * GROUP_RATE + 1
+    assert outcomes.count("sent") >= GROUP_BURST and "later" in outcomes
+    assert limiter.chats[group].rate == GROUP_RATE
+    assert await one(42) == "sent"  # a private chat is not held up by the group
+    await limiter.shutdown()

@@ -81,6 +81,8 @@ async def open_ticket(
         )
         ticket = await tickets.open_ticket(session, new, now, h.clock.tz)
         outcome = await dispatch.dispatch(uow, app.desk, ticket)
+        if app.runner is not None:  # the end of the transaction, as for an update (the staff group)
+            await uow_mod.finish_safely(uow, app.runner.finish)
         ticket_id, number = ticket.id, ticket.number
     await app.sender.send_now(uow.outbox)
     return ticket_id, number, outcome, started
