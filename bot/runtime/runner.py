@@ -16,7 +16,7 @@ from bot.runtime.ical_feed import FeedServer
 from bot.runtime.inbox import seen_ids
 from bot.runtime.webhook import WebhookServer, derive_secret
 from bot.sandbox import SandboxServer
-from bot.webchat import WebChat
+from bot.webchat import STAFF_GROUP_TITLE, WebChat, create_staff_group
 from bot.webchat.duty import on_duty_user_ids
 from storage.db import Database
 
@@ -44,6 +44,10 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
     else:
         sandbox = await start_sandbox(settings, clock)
         token, base_url, file_url = SANDBOX_TOKEN, sandbox.bot_base_url, sandbox.file_base_url
+        if settings.staff_group_id is None:  # the demo desk works its tickets in a staff group too
+            settings = settings.model_copy(
+                update={"staff_group_id": create_staff_group(sandbox.world).id}
+            )
     desk = ServiceDeskApp(
         settings,
         token=token,
@@ -173,6 +177,7 @@ Talk to it as a customer (user 5001):
        -d '{{"user_id": 5001, "text": "/start", "language_code": "zh"}}'
   curl -s '{url}/sandbox/messages?user_id=5001&wait=2'
 Demo staff user ids: engineers 1001 1002 1003, supervisor 2001, admin 9001.
+Every ticket also gets a topic in the staff group "{STAFF_GROUP_TITLE}" (👥 in the web chat's menu).
 Press Ctrl-C to stop.
 
 Open {web_url} in your browser to chat as a customer, an engineer or a supervisor.

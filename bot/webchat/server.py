@@ -28,6 +28,7 @@ from bot.core.clock import Clock
 from bot.sandbox import SandboxServer
 from bot.sandbox.groups import Group, view_group_message
 from bot.sandbox.model import Message, NotMember, view_message
+from bot.sandbox.state import World
 from bot.webchat import clockctl
 from bot.webchat.personas import NewUserIds, all_personas, staff_personas
 
@@ -117,6 +118,21 @@ def message_event(m: Message) -> dict[str, Any]:
     view = view_message(m, "")
     view["seq"] = m.changed_seq
     return view
+
+
+STAFF_GROUP_TITLE = "Service desk staff"
+
+
+def create_staff_group(world: World, title: str = STAFF_GROUP_TITLE) -> Group:
+    """A forum with every demo staff member in it, its first engineer as creator, and the bot as
+    an administrator that may manage topics: the staff group of ``sdbot run`` in the sandbox."""
+    staff = staff_personas()
+    groups = world.groups
+    group = groups.create(title, True, staff[0]["user_id"])
+    for p in staff[1:]:
+        groups.set_member(group, p["user_id"], "member", None)
+    groups.set_bot(group, "administrator", staff[0]["user_id"])
+    return group
 
 
 class WebChat:
@@ -293,16 +309,9 @@ class WebChat:
         return web.json_response({"ok": True, "update_id": update_id})
 
     # ------------------------------------------------------------ the staff group
-    def create_staff_group(self, title: str = "Service desk staff") -> Group:
-        """A forum with every demo staff member in it, its first engineer as creator, and the
-        bot as an administrator that may manage topics (for the staff-group demo)."""
-        staff = staff_personas()
-        groups = self.world.groups
-        group = groups.create(title, True, staff[0]["user_id"])
-        for p in staff[1:]:
-            groups.set_member(group, p["user_id"], "member", None)
-        groups.set_bot(group, "administrator", staff[0]["user_id"])
-        return group
+    def create_staff_group(self, title: str = STAFF_GROUP_TITLE) -> Group:
+        """The demo staff group in this chat's sandbox (see :func:`create_staff_group`)."""
+        return create_staff_group(self.world, title)
 
     async def _groups(self, request: web.Request) -> web.Response:
         """Every sandbox group with its topics (name, open or closed) and members."""

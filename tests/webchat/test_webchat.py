@@ -20,7 +20,7 @@ from bot.core.clock import Clock
 from bot.runtime.runner import run
 from bot.sandbox import SandboxServer
 from bot.sandbox.state import TINY_PNG
-from bot.webchat import WebChat
+from bot.webchat import STAFF_GROUP_TITLE, WebChat
 from bot.webchat.clockctl import target_for
 from bot.webchat.personas import NEW_USER_ID_BASE, customer_personas, staff_personas
 
@@ -400,6 +400,11 @@ async def test_sdbot_run_without_token_serves_the_page_and_says_where(
                 assert resp.status == 200 and "web chat" in await resp.text()
             async with http.get(match[1] + "/api/personas") as resp:
                 assert (await resp.json())["customers"][0]["user_id"] == 5001
+            async with http.get(match[1] + "/api/groups") as resp:  # the demo's staff group
+                [group] = (await resp.json())["groups"]
+        assert group["title"] == STAFF_GROUP_TITLE and group["is_forum"]
+        assert group["bot"]["status"] == "administrator" and group["bot"]["can_manage_topics"]
+        assert f'"{STAFF_GROUP_TITLE}"' in out
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
