@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.textsplit import split_html
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, TelegramUser
 
 Buttons = list[list[tuple[str, str]]]
 
@@ -71,6 +71,7 @@ class UnitOfWork:
     after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     failed: BaseException | None = None
     claim_as: str | None = None  # sender instance that sends this unit's rows right after commit
+    user: TelegramUser | None = None  # the actor's row, read once per update (handlers.base.load_actor)
 
     def queue(
         self,
