@@ -74,7 +74,8 @@ def role_of(user: TelegramUser) -> Role:
 
 async def load_actor(update: Update, uow: uow_mod.UnitOfWork, default_locale: str = "zh") -> Actor | None:
     """Upsert the Telegram user of ``update`` and describe them; the row is read once per update
-    (``uow.user``) however many guarded handlers the update passes through."""
+    (``uow.user``), and the script it writes followed once, however many guarded handlers the
+    update passes through."""
     tg_user = update.effective_user
     chat = update.effective_chat
     if tg_user is None or chat is None or tg_user.is_bot:
@@ -90,8 +91,8 @@ async def load_actor(update: Update, uow: uow_mod.UnitOfWork, default_locale: st
             locale=pick_locale(tg_user.language_code, default_locale),
             now=uow.now,
         )
+        _follow_script(user, update)
         uow.user = user
-    _follow_script(user, update)
     return Actor(user=user, role=role_of(user), locale=user.locale, chat_id=chat.id, uow=uow)
 
 
