@@ -1,5 +1,6 @@
 """What every update runs on its way in, kept to the statements it needs: the actor's row read once
-per update, ``last_seen_at`` written once a minute, the inbox insert answered by RETURNING."""
+per update, ``last_seen_at`` written once a minute, the inbox insert answered by RETURNING, a
+timer added once by one INSERT."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import pytest
 from sqlalchemy import event, select
 from telegram import Update
 
+from bot.core import timers
 from bot.core.uow import UnitOfWork
 from bot.runtime.inbox import store_updates
 from handlers.base import load_actor
 from storage.db import Database
-from storage.models import InboxUpdate, TelegramUser
+from storage.models import InboxUpdate, TelegramUser, Timer
 from storage.repo import SEEN_EVERY, note_seen, upsert_user
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
@@ -111,3 +113,19 @@ async def test_stored_updates_come_back_from_the_insert(db: Database) -> None:
         await s.execute(InboxUpdate.__table__.update().values(status="done"))
     redelivered = await store_updates(db, [_message(11, "a"), _message(12, "other")], NOW)
     assert [u.update_id for u in redelivered.fresh] == [12]  # 11 is done; 12 re-used for new content
+
+
+async def test_a_timer_is_added_once_by_one_insert(db: Database) -> None:
+    statements = _statements(db)
+    async with db.write() as s:
+        assert await timers.schedule_once(s, "ack", "ack:1:1", NOW, {"ticket": 1})
+        assert not await timers.schedule_once(s, "ack", "ack:1:1", NOW, {"ticket": 2})
+        timers.schedule(s, "sla", "sla:1", NOW, {})  # added, not flushed yet: seen all the same
+        assert not await timers.schedule_once(s, "sla", "sla:1", NOW, {})
+    assert statements.count("SELECT") == 0
+    async with db.write() as s:  # in any state: a fired one is not added again
+        await s.execute(Timer.__table__.update().values(status="done"))
+        assert not await timers.schedule_once(s, "ack", "ack:1:1", NOW, {})
+    async with db.read() as s:
+        rows = (await s.execute(select(Timer.key, Timer.payload, Timer.due_at).order_by(Timer.key))).all()
+    assert [tuple(r) for r in rows] == [("ack:1:1", {"ticket": 1}, NOW), ("sla:1", {}, NOW)]
