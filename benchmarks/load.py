@@ -13,7 +13,8 @@ sandbox, and the JSON printed compares both.
 * ``updates_per_s``  updates handled / wall time of the run
 * ``latency``        user's update handed to the Bot API → the bot's first reply visible
 * ``dispatch``       customer presses Submit → dispatch card visible in the engineer's chat
-* ``peak_rss_mb``    VmHWM of the bot process
+* ``peak_rss_mb``    VmHWM of the bot process; ``start_peak_rss_mb`` its VmHWM once it polls,
+                     before the load (start-up and imports alone)
 * ``cpu_ms_per_update``  CPU (utime + stime from /proc/PID/stat) the bot process spent during the
                      load, per update it handled; ``sandbox_cpu_ms_per_update`` the same for the
                      sandbox; ``cpu_ratio`` bot / echo bot. Steadier than wall clock on a shared box.
@@ -150,6 +151,7 @@ async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[st
         procs.bot_env["SQL_COUNT_FILE"] = str(procs.workdir / "sql_count.json")
     procs.start_bot(("benchmarks.sql_count", "run") if args.count_sql else ("bot", "run"))
     note(f"bot up in {await procs.wait_polling(api.http):.1f} s; {args.customers} customers report")
+    start_rss = peak_rss_mb(procs.bot.pid) if procs.bot else None
     engineers = Engineers(api)
     await engineers.greet()
     engineers.start()
@@ -191,6 +193,7 @@ async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[st
         "duplicate_cards": sum(n - 1 for n in engineers.card_count.values()),
         "acks_pressed": engineers.acks,
         "peak_rss_mb": rss,
+        "start_peak_rss_mb": start_rss,
         "cpu_ms_per_update": bot_cpu.ms_per(updates),
         "sandbox_cpu_ms_per_update": sandbox_cpu.ms_per(updates),
         "sandbox_errors": {k: v for k, v in errors.items() if v},
@@ -207,6 +210,7 @@ async def bench_echo(procs: Procs, api: Api, args: argparse.Namespace) -> dict[s
     """The bare echo bot: the same number of users, 7 texts each, one after the other."""
     procs.start_bot(("benchmarks.echo_bot",))
     note(f"echo bot up in {await procs.wait_polling(api.http):.1f} s; {args.customers} users")
+    start_rss = peak_rss_mb(procs.bot.pid) if procs.bot else None
     users = [Customer(CUSTOMER_BASE + 100_000 + i) for i in range(args.customers)]
 
     async def user(c: Customer) -> None:
@@ -235,6 +239,7 @@ async def bench_echo(procs: Procs, api: Api, args: argparse.Namespace) -> dict[s
         "updates_per_s": round(updates / wall, 1),
         "latency": dist([x for c in users for x in c.latencies]),
         "peak_rss_mb": rss,
+        "start_peak_rss_mb": start_rss,
         "cpu_ms_per_update": bot_cpu.ms_per(updates),
         "sandbox_cpu_ms_per_update": sandbox_cpu.ms_per(updates),
     }

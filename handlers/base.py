@@ -74,21 +74,26 @@ def role_of(user: TelegramUser) -> Role:
 
 
 async def load_actor(update: Update, uow: uow_mod.UnitOfWork, default_locale: str = "zh") -> Actor | None:
-    """Upsert the Telegram user of ``update`` and describe them."""
+    """Upsert the Telegram user of ``update`` and describe them; the row is read once per update
+    (``uow.user``), and the script it writes followed once, however many guarded handlers the
+    update passes through."""
     tg_user = update.effective_user
     chat = update.effective_chat
     if tg_user is None or chat is None or tg_user.is_bot:
         return None
-    user = await upsert_user(
-        uow.session,
-        user_id=tg_user.id,
-        first_name=tg_user.first_name or "",
-        last_name=tg_user.last_name,
-        username=tg_user.username,
-        locale=pick_locale(tg_user.language_code, default_locale),
-        now=uow.now,
-    )
-    _follow_script(user, update)
+    user = uow.user
+    if user is None or user.id != tg_user.id:
+        user = await upsert_user(
+            uow.session,
+            user_id=tg_user.id,
+            first_name=tg_user.first_name or "",
+            last_name=tg_user.last_name,
+            username=tg_user.username,
+            locale=pick_locale(tg_user.language_code, default_locale),
+            now=uow.now,
+        )
+        _follow_script(user, update)
+        uow.user = user
     return Actor(user=user, role=role_of(user), locale=user.locale, chat_id=chat.id, uow=uow)
 
 

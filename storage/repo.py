@@ -11,6 +11,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Conversation, Staff, TelegramUser
 
+SEEN_EVERY = dt.timedelta(minutes=1)  # how stale ``TelegramUser.last_seen_at`` may get
+
 
 async def upsert_user(
     session: AsyncSession,
@@ -43,8 +45,16 @@ async def upsert_user(
             user.staff_id = staff.id
             user.staff = staff
         return user
-    user.last_seen_at = now
+    note_seen(user, now)
     return user
+
+
+def note_seen(user: TelegramUser, now: dt.datetime) -> None:
+    """Record ``now`` as the user's last contact, at most once per ``SEEN_EVERY``: rewriting it on
+    every update would make each update write the user row."""
+    last = user.last_seen_at
+    if not last <= now < last + SEEN_EVERY:  # also when the clock went back
+        user.last_seen_at = now
 
 
 async def get_conversation(session: AsyncSession, chat_id: int) -> Conversation | None:

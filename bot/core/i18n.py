@@ -13,7 +13,9 @@ load its dictionaries) is built once per process, on first use (benchmarks/i18n_
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -77,8 +79,33 @@ def simplified(text: str) -> str:
     return converter("t2s").convert(text) if _CJK.search(text) else text
 
 
-def _changed(text: str, config: str) -> int:
-    out = converter(config).convert(text)
+# Character-level chains for telling Simplified from Traditional (``written_locale``): the phrase
+# dictionaries of ``s2t`` and ``s2hk`` (STPhrases) are ~40 MB resident, these ~1 MB.
+_CHAR_CHAINS = {"s2t": ("STCharacters.ocd2",), "s2hk": ("STCharacters.ocd2", "HKVariants.ocd2")}
+
+
+@cache
+def char_converter(config: str) -> Any:
+    """``config`` (``s2t``, ``s2hk``) character by character, without its phrase dictionaries; the
+    full converter when the ``opencc`` package keeps its dictionaries elsewhere."""
+    import opencc
+
+    share = Path(opencc.__file__).parent / "clib" / "share" / "opencc"
+    files = [share / name for name in ("CJK_Compatibility_Ideographs.ocd2", *_CHAR_CHAINS[config])]
+    if not all(f.is_file() for f in files):
+        return converter(config)
+    dicts = [{"type": "ocd2", "file": str(f)} for f in files]
+    spec = {"name": f"{config} by character", "normalization": [{"dict": dicts[0]}],
+            "segmentation": {"type": "mmseg", "dict": dicts[1]},
+            "conversion_chain": [{"dict": d} for d in dicts[1:]]}
+    with tempfile.TemporaryDirectory() as tmp:  # OpenCC reads a config from a file, once
+        path = Path(tmp) / f"{config}-char.json"
+        path.write_text(json.dumps(spec), encoding="utf-8")
+        return opencc.OpenCC(str(path))
+
+
+def _changed(text: str, conv: Any) -> int:
+    out = conv.convert(text)
     return sum(a != b for a, b in zip(text, out, strict=False))
 
 
@@ -86,13 +113,13 @@ def written_locale(text: str, current: str, *, latin: bool = False) -> str:
     """The locale ``text`` is written in, else ``current``.
 
     Traditional is told by characters that OpenCC ``t2s`` changes, Simplified by those that both
-    ``s2t`` and ``s2hk`` change (台 and 臺 are both Traditional), whichever are more; Chinese without either keeps a Chinese ``current``. With
+    ``s2t`` and ``s2hk`` change character by character (台 and 臺 are both Traditional), whichever are more; Chinese without either keeps a Chinese ``current``. With
     ``latin``, a text with a Latin word and no Chinese means English (questions, not names or
     model numbers typed into a form).
     """
     if _CJK.search(text):
-        traditional = _changed(text, "t2s")
-        simplified = min(_changed(text, "s2t"), _changed(text, "s2hk"))
+        traditional = _changed(text, converter("t2s"))
+        simplified = min(_changed(text, char_converter("s2t")), _changed(text, char_converter("s2hk")))
         if traditional > simplified:
             return current if current in TRADITIONAL else "zh-hant"
         if simplified > traditional:

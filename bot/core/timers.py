@@ -10,7 +10,9 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import uow as uow_mod
@@ -32,14 +34,22 @@ def schedule(
 async def schedule_once(
     session: AsyncSession, kind: str, key: str, due_at: dt.datetime, payload: dict[str, Any]
 ) -> bool:
-    """Add a timer unless one with ``key`` already exists (in any state); True when added."""
-    if await session.scalar(select(Timer.id).where(Timer.key == key)) is not None:
-        return False
+    """Add a timer unless one with ``key`` already exists (in any state); True when added.
+
+    One statement (INSERT … ON CONFLICT DO NOTHING RETURNING) rather than a look-up and an insert;
+    on PostgreSQL a concurrent transaction adding the same key makes this one add nothing.
+    """
     for row in session.new:  # added earlier in this transaction, not flushed yet
         if isinstance(row, Timer) and row.key == key:
             return False
-    schedule(session, kind, key, due_at, payload)
-    return True
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    added = await session.scalar(
+        insert(Timer)
+        .values(kind=kind, key=key, due_at=due_at, payload=payload, status="pending")
+        .on_conflict_do_nothing(index_elements=[Timer.key])
+        .returning(Timer.id)
+    )
+    return added is not None
 
 
 async def cancel(session: AsyncSession, key_prefix: str) -> None:

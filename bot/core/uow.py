@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.textsplit import split_html
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, TelegramUser
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class UnitOfWork:
     claim_as: str | None = None  # sender instance that sends this unit's rows right after commit
     # (chat, forum topic) the update came from: messages sent to that chat go into that topic
     reply_thread: tuple[int, int] | None = None
+    user: TelegramUser | None = None  # the actor's row, read once per update (handlers.base.load_actor)
 
     def queue(
         self,

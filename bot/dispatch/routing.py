@@ -377,18 +377,18 @@ async def acknowledge(uow: uow_mod.UnitOfWork, desk: Desk, ticket_id: int, staff
     Engineers may acknowledge only a ticket that was dispatched to them; supervisors and admins
     may take any dispatched ticket.
     """
-    ticket = await uow.session.get(Ticket, ticket_id)
-    if ticket is None:
-        return AckResult(False, None)
     if staff.role not in MANAGERS and not await was_dispatched_to(uow, ticket_id, staff):
-        return AckResult(False, ticket, allowed=False)
+        refused = await uow.session.get(Ticket, ticket_id)
+        return AckResult(False, None) if refused is None else AckResult(False, refused, allowed=False)
     result = await uow.session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.status == "dispatched")
         .values(status="acknowledged", assignee_id=staff.id, acknowledged_at=uow.now)
         .execution_options(synchronize_session=False)
     )
-    await uow.session.refresh(ticket)
+    ticket = await uow.session.get(Ticket, ticket_id, populate_existing=True)  # read once, as updated
+    if ticket is None:
+        return AckResult(False, None)
     if rowcount(result) == 0:
         holder = await uow.session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
         return AckResult(False, ticket, holder)

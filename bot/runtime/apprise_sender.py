@@ -15,7 +15,6 @@ import logging
 import uuid
 from collections.abc import Callable
 
-import apprise
 from sqlalchemy import func, or_, select, update
 
 from bot.runtime.loops import cancel_task, start_task, wait_for_wake
@@ -125,6 +124,8 @@ class AppriseSender:
 
     async def _send(self, url: str, row: ChannelDelivery) -> str | None:
         """One Apprise call; None when it succeeded, else a short reason (no URL in it)."""
+        import apprise  # noqa: PLC0415  (lazily: ~15 MB resident, most desks never send through it)
+
         notifier = apprise.Apprise()
         if not notifier.add(url):
             return "the URL is not one Apprise accepts"

@@ -77,14 +77,19 @@ async def store_updates(db: Database, updates: Sequence[Update], now: dt.datetim
     ]
     insert = pg_insert if not db.is_sqlite else sqlite_insert
     async with db.write() as s:
-        await s.execute(insert(InboxUpdate).values(rows).on_conflict_do_nothing())
-        stored = (
-            await s.execute(
-                select(InboxUpdate.update_id, InboxUpdate.status, InboxUpdate.content_hash)
-                .where(InboxUpdate.update_id.in_(list(payloads)))
-            )
-        ).all()
-        known = {uid: (status, digest) for uid, status, digest in stored}
+        inserted = set((await s.scalars(
+            insert(InboxUpdate).values(rows).on_conflict_do_nothing().returning(InboxUpdate.update_id)
+        )).all())
+        known: dict[int, tuple[str, str | None]] = {uid: ("pending", hashes[uid]) for uid in inserted}
+        seen_before = [uid for uid in payloads if uid not in inserted]
+        if seen_before:  # re-deliveries and re-used ids: what is stored under them
+            stored = (
+                await s.execute(
+                    select(InboxUpdate.update_id, InboxUpdate.status, InboxUpdate.content_hash)
+                    .where(InboxUpdate.update_id.in_(seen_before))
+                )
+            ).all()
+            known.update({uid: (status, digest) for uid, status, digest in stored})
         unhashed = [uid for uid, (_, digest) in known.items() if digest is None]
         if unhashed:  # rows stored before hashes were kept
             for uid, payload in (

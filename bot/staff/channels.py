@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 
-import apprise
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +39,8 @@ def valid(url: str) -> bool:
     """Whether Apprise knows the scheme and can parse ``url`` (no network)."""
     if not url or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url):
         return False
+    import apprise  # noqa: PLC0415  (lazily: ~15 MB resident, needed only when URLs are set or sent)
+
     return bool(apprise.Apprise().add(url))
 
 
