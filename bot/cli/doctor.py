@@ -1,6 +1,7 @@
 """``sdbot doctor``: is this installation ready to run?
 
-Checks configuration, policy and roster files, the database, its migrations, the Bot API and
+Checks configuration, policy and roster files, the database, its migrations, the Bot API (and the
+staff group, when ``STAFF_GROUP_ID`` is set) and
 whether the working-day calendar covers the coming year. Each check is ok, warn or fail; the
 command exits non-zero when any check fails.
 """
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from telegram import Bot
+
     from bot.roster.model import CalendarOverrides
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -82,13 +85,12 @@ async def check_database(settings: Settings) -> list[Check]:
 
 async def check_bot_api(settings: Settings, token: str | None = None) -> Check:
     """getMe answers with the configured token."""
-    from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
 
     token = token or settings.token
     if not token:
         return Check("bot_api", WARN, "no TELEGRAM_BOT_TOKEN: `sdbot run` uses the local sandbox")
-    bot = Bot(token, base_url=settings.bot_api_base_url, base_file_url=settings.bot_api_file_url)
+    bot = _bot(settings, token)
     try:
         async with bot:
             me = await asyncio.wait_for(bot.get_me(), 15)
@@ -101,6 +103,36 @@ async def check_bot_api(settings: Settings, token: str | None = None) -> Check:
     if info.last_error_message:
         hook += f"; last webhook error: {info.last_error_message}"
     return Check("bot_api", OK, f"@{me.username}{hook}")
+
+
+def _bot(settings: Settings, token: str) -> Bot:
+    from telegram import Bot
+
+    return Bot(token, base_url=settings.bot_api_base_url, base_file_url=settings.bot_api_file_url)
+
+
+async def check_staff_group(settings: Settings, token: str | None = None) -> Check | None:
+    """With ``STAFF_GROUP_ID``: the group is a supergroup with topics where the bot may manage
+    topics; otherwise every ticket's topic would end as dead outbox rows (None: no staff group)."""
+    from telegram.error import TelegramError
+
+    token = token or settings.token
+    group_id = settings.staff_group_id
+    if group_id is None or not token:
+        return None
+    bot = _bot(settings, token)
+    try:
+        async with bot:
+            chat = await asyncio.wait_for(bot.get_chat(group_id), 15)
+            member = await asyncio.wait_for(bot.get_chat_member(group_id, bot.id), 15)
+    except (TelegramError, OSError, TimeoutError) as exc:
+        return Check("staff_group", FAIL, f"STAFF_GROUP_ID {group_id} cannot be read: {type(exc).__name__}")
+    if not chat.is_forum:
+        return Check("staff_group", FAIL, f"{group_id} is no supergroup with topics: turn Topics on")
+    if member.status != "creator" and not getattr(member, "can_manage_topics", False):
+        return Check("staff_group", FAIL, f"the bot may not manage topics in {group_id}: make it an "
+                                          "administrator with the right to manage topics")
+    return Check("staff_group", OK, f"{group_id}: topics on, the bot may manage them")
 
 
 def check_calendar(roster: Any, today: dt.date, stored: CalendarOverrides | None = None) -> Check:
@@ -145,6 +177,9 @@ async def run_checks(overrides: dict[str, Any] | None = None, *, token: str | No
     db_checks = await check_database(settings)
     checks += db_checks
     checks.append(await check_bot_api(settings, token))
+    staff_group = await check_staff_group(settings, token)
+    if staff_group is not None:
+        checks.append(staff_group)
     if roster is not None:
         stored = await stored_calendar(settings) if all(c.status == OK for c in db_checks) else None
         checks.append(check_calendar(roster, today or settings.clock().now().date(), stored))

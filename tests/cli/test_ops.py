@@ -18,6 +18,7 @@ from bot.cli.doctor import FAIL, OK, WARN, check_calendar, run_checks
 from bot.core import uow as uow_mod
 from bot.core.logs import JsonFormatter, RedactFilter
 from bot.roster import DEFAULT_ROSTER, load_roster
+from bot.webchat import create_staff_group
 from storage.db import Database
 from storage.models import AuditEntry, Contact, OutboxMessage
 from tests.harness import TOKEN, Harness
@@ -60,6 +61,30 @@ async def test_doctor_passes_on_a_ready_installation(harness: Harness) -> None:
         "configuration", "policy", "roster", "database", "migrations", "bot_api", "calendar"]
     assert all(c.status == OK for c in checks), [(c.name, c.detail) for c in checks]
     assert by_name["bot_api"].detail.startswith("@")
+
+
+async def test_doctor_checks_the_staff_group(harness: Harness) -> None:
+    groups = harness.sandbox.world.groups
+    forum = create_staff_group(harness.sandbox.world)
+    plain = groups.create("No topics", False, 1001)
+    groups.set_bot(plain, "administrator", 1001)
+    no_rights = groups.create("Bot without rights", True, 1001)
+    groups.set_bot(no_rights, "member", 1001)
+
+    async def staff_group(group_id: int) -> tuple[str, str]:
+        checks = await run_checks(
+            {"database_url": harness.db_url, "bot_api_base_url": harness.sandbox.bot_base_url,
+             "bot_api_file_url": harness.sandbox.file_base_url, "staff_group_id": group_id},
+            token=TOKEN, today=dt.date(2025, 6, 1),
+        )
+        return next((c.status, c.detail) for c in checks if c.name == "staff_group")
+
+    assert await staff_group(forum.id) == (OK, f"{forum.id}: topics on, the bot may manage them")
+    assert await staff_group(plain.id) == (FAIL, f"{plain.id} is no supergroup with topics: turn Topics on")
+    status, detail = await staff_group(no_rights.id)
+    assert status == FAIL and "may not manage topics" in detail
+    status, detail = await staff_group(-1009999)
+    assert status == FAIL and detail.startswith("STAFF_GROUP_ID -1009999 cannot be read: ")
 
 
 async def test_doctor_names_what_is_wrong(tmp_path: Path) -> None:
