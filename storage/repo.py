@@ -6,12 +6,22 @@ import datetime as dt
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, delete, select, update
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from storage.models import Conversation, Staff, TelegramUser
+from storage.models import Base, Conversation, Staff, TelegramUser
 
 SEEN_EVERY = dt.timedelta(minutes=1)  # how stale ``TelegramUser.last_seen_at`` may get
+
+
+def dialect_insert(session: AsyncSession, table: type[Base]) -> PgInsert | SqliteInsert:
+    """``INSERT`` into ``table`` in the session's dialect, for its ``ON CONFLICT`` clauses."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table)
 
 
 async def upsert_user(

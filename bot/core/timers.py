@@ -11,12 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import uow as uow_mod
 from storage.models import Timer
+from storage.repo import dialect_insert
 
 TimerHandler = Callable[[uow_mod.UnitOfWork, Any, dict[str, Any]], Awaitable[None]]
 StartupHook = Callable[[AsyncSession, Any, dt.datetime], Awaitable[None]]
@@ -42,9 +41,8 @@ async def schedule_once(
     for row in session.new:  # added earlier in this transaction, not flushed yet
         if isinstance(row, Timer) and row.key == key:
             return False
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     added = await session.scalar(
-        insert(Timer)
+        dialect_insert(session, Timer)
         .values(kind=kind, key=key, due_at=due_at, payload=payload, status="pending")
         .on_conflict_do_nothing(index_elements=[Timer.key])
         .returning(Timer.id)

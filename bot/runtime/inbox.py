@@ -18,8 +18,6 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy import update as sql_update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
@@ -27,7 +25,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from bot.runtime.loops import cancel_task, no_earlier_pending, start_task, wait_for_wake
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
-from storage.repo import claim_rows
+from storage.repo import claim_rows, dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +73,9 @@ async def store_updates(db: Database, updates: Sequence[Update], now: dt.datetim
         }
         for u in updates
     ]
-    insert = pg_insert if not db.is_sqlite else sqlite_insert
     async with db.write() as s:
         inserted = set((await s.scalars(
-            insert(InboxUpdate).values(rows).on_conflict_do_nothing().returning(InboxUpdate.update_id)
+            dialect_insert(s, InboxUpdate).values(rows).on_conflict_do_nothing().returning(InboxUpdate.update_id)
         )).all())
         known: dict[int, tuple[str, str | None]] = {uid: ("pending", hashes[uid]) for uid in inserted}
         seen_before = [uid for uid in payloads if uid not in inserted]

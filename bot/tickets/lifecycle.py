@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ticket, TicketCounter, TicketEvent
+from storage.repo import dialect_insert
 
 STATES = (
     "new",
@@ -71,9 +70,8 @@ async def next_number(session: AsyncSession, year: int) -> str:
     One atomic upsert, so concurrent transactions on PostgreSQL (several instances, or several
     chats at once) never both create the year's counter row or read the same value.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
-        insert(TicketCounter)
+        dialect_insert(session, TicketCounter)
         .values(year=year, last=1)
         .on_conflict_do_update(
             index_elements=[TicketCounter.year], set_={"last": TicketCounter.last + 1}
