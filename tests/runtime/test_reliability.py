@@ -83,6 +83,7 @@ async def _verify(h: Harness, api: Api, customers: list[Customer], engineers: En
         await asyncio.sleep(0.05)
     await _drain(h)
     await engineers.stop()
+    await _drain(h)  # what the engineers pressed after the first drain, before they stopped
     facts = await _facts(h)
     chats = {row[0] for row in facts["outbox"] if row[1] == "sendMessage"}
     return check(customers, engineers, facts, await _sandbox_ids(api, chats))
