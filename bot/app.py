@@ -19,6 +19,7 @@ from bot.core.timers import StartupHook, TimerHandler
 from bot.desk import Desk, load_desk_policy, load_desk_roster
 from bot.dispatch import promise_watch, routing, sla_watch, topics
 from bot.roster import calendar_reminder
+from bot.runtime.aiohttp_request import AiohttpRequest
 from bot.runtime.apprise_sender import AppriseSender
 from bot.runtime.inbox import Poller
 from bot.runtime.metrics import CountingRateLimiter
@@ -113,8 +114,8 @@ class ServiceDeskApp:
             .context_types(CONTEXT_TYPES)
             .job_queue(None)
             .rate_limiter(self._limiter(rate_limit))
-            .connection_pool_size(64)
-            .pool_timeout(10)
+            .request(AiohttpRequest(64, pool_timeout=10))
+            .get_updates_request(AiohttpRequest(1))
         )
         self._builder = builder
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None

@@ -1,0 +1,92 @@
+"""The aiohttp request layer against a real local HTTP server: form fields, multipart uploads,
+PTB's error classes on timeouts and refused connections, and no token in any error text."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from telegram import Bot, InputFile
+from telegram.error import NetworkError, TimedOut
+
+from bot.runtime.aiohttp_request import AiohttpRequest
+
+TOKEN = "123456:SECRET-token_value"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
+    seen: list[dict[str, object]] = []
+
+    async def method(request: web.Request) -> web.Response:
+        name = request.match_info["method"]
+        if name == "slow":
+            await asyncio.sleep(2)
+        form = await request.post()
+        fields = {k: (v.file.read() if isinstance(v, web.FileField) else v) for k, v in form.items()}
+        seen.append({"method": name, "type": request.content_type, "fields": fields,
+                     "agent": request.headers.get("User-Agent", "")})
+        result: dict[str, object] = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}
+        if name == "getMe":
+            result = {"id": 1, "is_bot": True, "first_name": "desk", "username": "desk_bot"}
+        return web.json_response({"ok": True, "result": result})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", method)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}/bot", seen
+    await runner.cleanup()
+
+
+async def test_sends_form_fields_and_uploads(api: tuple[str, list[dict[str, object]]]) -> None:
+    base, seen = api
+    async with Bot(TOKEN, base_url=base, request=AiohttpRequest(2)) as bot:
+        message = await bot.send_message(5, "你好 & <b>", reply_markup=None)
+        await bot.send_document(5, InputFile(b"%PDF-1 bytes", filename="report.pdf"), caption="cap")
+    assert message.message_id == 7
+    text, upload = seen[-2], seen[-1]
+    assert text["type"] == "application/x-www-form-urlencoded"
+    assert text["fields"] == {"chat_id": "5", "text": "你好 & <b>"}
+    assert "python-telegram-bot" in str(text["agent"])
+    assert upload["type"] == "multipart/form-data"
+    fields = upload["fields"]
+    assert isinstance(fields, dict) and fields["caption"] == "cap" and fields["chat_id"] == "5"
+    assert fields["document"] == b"%PDF-1 bytes"
+
+
+async def test_timeout_is_timed_out_without_the_token(
+    api: tuple[str, list[dict[str, object]]],
+) -> None:
+    base, _ = api
+    request = AiohttpRequest(1, read_timeout=0.2)
+    await request.initialize()
+    try:
+        with pytest.raises(TimedOut) as caught:
+            await request.post(f"{base}{TOKEN}/slow")
+    finally:
+        await request.shutdown()
+    assert "SECRET" not in str(caught.value)
+
+
+async def test_refused_connection_is_network_error_without_the_token() -> None:
+    request = AiohttpRequest(1)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as caught:
+            await request.post(f"http://127.0.0.1:9/bot{TOKEN}/getMe")
+    finally:
+        await request.shutdown()
+    assert not isinstance(caught.value, TimedOut)
+    assert "SECRET" not in str(caught.value)
+
+
+async def test_unstarted_request_refuses() -> None:
+    with pytest.raises(RuntimeError):
+        await AiohttpRequest(1).do_request("http://127.0.0.1:9/x", "POST")
+    assert AiohttpRequest(1, read_timeout=3).read_timeout == 3
