@@ -47,6 +47,11 @@ APPRISE_LOGGER = "apprise"
 SQL_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg")
 
 
+def redact_tokens(text: str) -> str:
+    """``text`` with every bot token (``123456:ABC…``) replaced by ``<redacted>``."""
+    return _TOKEN_RE.sub("<redacted>", text)
+
+
 def mask_phones(text: str) -> str:
     """Keep only the prefix and last digits of phone numbers: +86138****0001, 0755****6655."""
     text = text.translate(_FULL_WIDTH)
@@ -99,7 +104,7 @@ class RedactFilter(logging.Filter):
             text = text.replace(secret, "<redacted>")
         text = _INVITE_RE.sub(lambda m: f"{m.group(1) or ''}<redacted>", text)
         text = _ICAL_RE.sub(r"\1<redacted>", text)
-        return mask_phones(_TOKEN_RE.sub("<redacted>", text))
+        return mask_phones(redact_tokens(text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.sql and record.levelno < logging.WARNING and record.name.startswith(SQL_LOGGERS):

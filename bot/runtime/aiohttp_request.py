@@ -13,29 +13,31 @@ PTB prepared), files as multipart; the default timeouts are PTB's (connect 5 s, 
 5 s, 20 s when uploading); a timeout raises ``TimedOut`` and any other transport failure
 ``NetworkError``. aiohttp has no separate write or pool timeout: waiting for a free connection
 counts against ``connect`` (pool + connect), and the whole call is bounded by the sum of all four,
-so a stalled upload still ends. Error texts never carry the request URL (it holds the token).
+so a stalled upload still ends. Error texts have the bot token (part of every URL) redacted.
 """
 
 from __future__ import annotations
 
-import re
+from typing import IO
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-_TOKEN = re.compile(r"bot\d+:[\w-]+")
+from bot.core.logs import redact_tokens
+
+_Files = dict[str, tuple[str, bytes | IO[bytes], str]]  # RequestData.multipart_data: name → file
 
 
 def _seconds(value: object, default: float | None) -> float | None:
     """A PTB timeout argument: ``DEFAULT_NONE`` (any ``DefaultValue``) → this request's default."""
-    if value is None or isinstance(value, int | float):
-        return None if value is None else float(value)
-    return default
+    if value is None:
+        return None
+    return float(value) if isinstance(value, int | float) else default
 
 
 def _redacted(err: BaseException) -> str:
-    return _TOKEN.sub("bot<token>", f"aiohttp.{type(err).__name__}: {err}")
+    return redact_tokens(f"aiohttp.{type(err).__name__}: {err}")
 
 
 class AiohttpRequest(BaseRequest):
@@ -90,11 +92,12 @@ class AiohttpRequest(BaseRequest):
         )
 
     @staticmethod
-    def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
+    def _body(
+        request_data: RequestData | None, files: _Files
+    ) -> aiohttp.FormData | dict[str, str] | None:
         if request_data is None:
             return None
         fields = request_data.json_parameters
-        files = request_data.multipart_data
         if not files:
             return fields
         form = aiohttp.FormData(quote_fields=False)
@@ -117,11 +120,13 @@ class AiohttpRequest(BaseRequest):
         """See ``BaseRequest.do_request``: the HTTP status and the body of one call."""
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
-        upload = bool(request_data and request_data.multipart_data)
-        timeout = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout, upload)
+        files = request_data.multipart_data if request_data else {}  # built anew per access
+        timeout = self._timeout(
+            read_timeout, write_timeout, connect_timeout, pool_timeout, upload=bool(files)
+        )
         try:
             async with self._session.request(
-                method, url, data=self._body(request_data), timeout=timeout
+                method, url, data=self._body(request_data, files), timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:  # aiohttp's timeouts derive from it

@@ -13,7 +13,7 @@ from telegram.error import NetworkError, TimedOut
 
 from bot.runtime.aiohttp_request import AiohttpRequest
 
-TOKEN = "123456:SECRET-token_value"
+TOKEN = "123456789:SECRET-AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # a real token's shape
 
 
 @pytest.fixture
@@ -37,9 +37,8 @@ async def api() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
     app.router.add_post("/bot{token}/{method}", method)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
     yield f"http://127.0.0.1:{port}/bot", seen
     await runner.cleanup()
 
@@ -89,4 +88,7 @@ async def test_refused_connection_is_network_error_without_the_token() -> None:
 async def test_unstarted_request_refuses() -> None:
     with pytest.raises(RuntimeError):
         await AiohttpRequest(1).do_request("http://127.0.0.1:9/x", "POST")
+
+
+def test_read_timeout_is_the_default_get_updates_adds_its_long_poll_to() -> None:
     assert AiohttpRequest(1, read_timeout=3).read_timeout == 3
