@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,7 +12,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    head_revision,
+    upgrade,
+    upgrade_async,
+)
 from storage.models import Base
 
 
@@ -27,6 +37,30 @@ def test_upgrade_matches_the_models(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     upgrade(f"sqlite+aiosqlite:///{path}")
     assert _diff(path) == []
+
+
+def test_head_revision_is_alembics(tmp_path: Path) -> None:
+    """Revision ids are the version files' number prefixes, in one line of history."""
+    assert head_revision(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}") == HEAD_REVISION
+
+
+def test_upgrade_async_migrates_an_empty_database_then_skips(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    assert asyncio.run(current_revision(url)) is None
+    assert asyncio.run(upgrade_async(url)) is True
+    assert asyncio.run(current_revision(url)) == HEAD_REVISION
+    assert asyncio.run(upgrade_async(url)) is False
+
+
+def test_a_database_at_head_never_loads_alembic(tmp_path: Path) -> None:
+    """What a restarting bot does: one query, and Alembic stays unimported."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    probe = ("import asyncio, sys; from storage.migrate import upgrade_async; "
+             f"ran = asyncio.run(upgrade_async({url!r})); print(ran, 'alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
