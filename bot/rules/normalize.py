@@ -7,7 +7,7 @@
   (``_replace_cn_numbers``: a counter or unit after it, or 万/千 inside it; 一下, 一直, 千万… are
   words). ASCII digits with 万/千 become the full number ("5万元" → "50000元").
 * Homophone typos of the key terms (宝修, 保休 → 保修; 保故 → 保固) are matched by toned pinyin
-  by toned pinyin (``bot.rules.homophones``).
+  (``bot.rules.homophones``).
 """
 
 from __future__ import annotations
