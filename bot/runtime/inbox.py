@@ -23,7 +23,7 @@ from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.runtime.loops import cancel_task, no_earlier_pending, start_task, wait_for_wake
-from storage.db import Database
+from storage.db import URGENT, Database
 from storage.models import InboxUpdate, OutboxMessage
 from storage.repo import claim_rows, dialect_insert
 
@@ -73,7 +73,7 @@ async def store_updates(db: Database, updates: Sequence[Update], now: dt.datetim
         }
         for u in updates
     ]
-    async with db.write() as s:
+    async with db.write(URGENT) as s:  # every later update waits for this batch
         inserted = set((await s.scalars(
             dialect_insert(s, InboxUpdate).values(rows).on_conflict_do_nothing().returning(InboxUpdate.update_id)
         )).all())

@@ -63,6 +63,50 @@ async def _record(s: AsyncSession, row: OutboxMessage, values: dict[str, object]
     await s.execute(update(_TOPICS).where(_TOPICS.c.ticket_id == ticket_id).values({column: sent_id}))
 
 
+class OutcomeRecorder:
+    """Records sends' outcomes, those that arrive together in one write (a group commit).
+
+    Every send's outcome is committed before its ``record`` returns, as with a write of its own;
+    outcomes that come in while a write is waiting for SQLite's one writer (or under way) share
+    the next one, so at 40 replies a second the outbox costs a transaction per batch, not per
+    message. A failed write fails every ``record`` it held (the claims run out; rows are retried).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queued: list[tuple[OutboxMessage, dict[str, object], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.writes = 0
+
+    async def record(self, row: OutboxMessage, values: dict[str, object]) -> None:
+        """Write ``values`` to ``row`` (and its topic); returns once committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((row, values, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="outbox-record")
+        await asyncio.shield(done)  # a cancelled sender does not cancel the others' write
+
+    async def _write_all(self) -> None:
+        while self._queued:
+            batch: list[tuple[OutboxMessage, dict[str, object], asyncio.Future[None]]] = []
+            try:
+                async with self.db.write() as s:
+                    batch, self._queued = self._queued, []  # all that came while waiting
+                    for row, values, _ in batch:
+                        await _record(s, row, values)
+            except Exception as exc:  # handed to every waiter of this write
+                if not batch:  # failed before taking its batch (no connection): fail those queued
+                    batch, self._queued = self._queued, []
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            self.writes += 1
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+
 def _not_modified(message: str) -> bool:
     """Telegram's "message is not modified" / ``TOPIC_NOT_MODIFIED``: the wanted state is there."""
     text = message.lower()
@@ -112,6 +156,7 @@ class OutboxSender:
         self._tails: dict[int, asyncio.Task[None]] = {}  # per chat: the latest send under way here
         self.sent = 0
         self.failed = 0
+        self.outcomes = OutcomeRecorder(db)
 
     # --- claiming ---------------------------------------------------------------------------
 
@@ -179,8 +224,7 @@ class OutboxSender:
     async def deliver(self, row: OutboxMessage) -> bool:
         """Try one row once and record the outcome; True when the row is finished."""
         values = await self._attempt(row)
-        async with self.db.write() as s:
-            await _record(s, row, values)
+        await self.outcomes.record(row, values)
         return "status" in values
 
     async def _attempt(self, row: OutboxMessage) -> dict[str, object]:
