@@ -18,6 +18,8 @@ sandbox, and the JSON printed compares both.
 * ``cpu_ms_per_update``  CPU (utime + stime from /proc/PID/stat) the bot process spent during the
                      load, per update it handled; ``sandbox_cpu_ms_per_update`` the same for the
                      sandbox; ``cpu_ratio`` bot / echo bot. Steadier than wall clock on a shared box.
+* ``cpu_vs_sandbox`` the bot's CPU / the sandbox's over the same load: the steadiest figure (the
+                     box's speed swings ±20 % within minutes and moves both alike)
 * ``--count-sql``    the bot runs under ``benchmarks.sql_count``: ``sql_per_update`` gives its SQL
                      statements (by first keyword, and commits) per update during the load.
 * ``--rate R``       offered-rate mode: user actions are paced to R updates/s in total
@@ -196,6 +198,7 @@ async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[st
         "start_peak_rss_mb": start_rss,
         "cpu_ms_per_update": bot_cpu.ms_per(updates),
         "sandbox_cpu_ms_per_update": sandbox_cpu.ms_per(updates),
+        "cpu_vs_sandbox": cpu_vs_sandbox(bot_cpu.used, sandbox_cpu.used),
         "sandbox_errors": {k: v for k, v in errors.items() if v},
     }
     if args.count_sql:
@@ -204,6 +207,11 @@ async def bench_bot(procs: Procs, api: Api, args: argparse.Namespace) -> dict[st
         result["http_429"] = errors.get("429", 0)
         result["outbox_delay_by_priority"] = outbox_delays(procs.db_path)
     return result
+
+
+def cpu_vs_sandbox(bot_s: float | None, sandbox_s: float | None) -> float | None:
+    """The bot's CPU over the sandbox's in the same phase: how fast the box runs cancels out."""
+    return round(bot_s / sandbox_s, 2) if bot_s and sandbox_s else None
 
 
 async def bench_echo(procs: Procs, api: Api, args: argparse.Namespace) -> dict[str, Any]:

@@ -18,8 +18,11 @@ from storage.models import Base, Conversation, Staff, TelegramUser
 SEEN_EVERY = dt.timedelta(minutes=1)  # how stale ``TelegramUser.last_seen_at`` may get
 
 
-def dialect_insert(session: AsyncSession, table: type[Base]) -> PgInsert | SqliteInsert:
-    """``INSERT`` into ``table`` in the session's dialect, for its ``ON CONFLICT`` clauses."""
+def dialect_insert(session: AsyncSession, table: type[Base] | Table) -> PgInsert | SqliteInsert:
+    """``INSERT`` into ``table`` in the session's dialect, for its ``ON CONFLICT`` clauses.
+
+    Given the ``Table`` rather than the mapped class, the statement runs as plain Core: no ORM
+    bulk-insert machinery (about half the CPU for the inbox's one-row batches)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(table)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import uow as uow_mod
@@ -19,6 +19,8 @@ from storage.repo import dialect_insert
 
 TimerHandler = Callable[[uow_mod.UnitOfWork, Any, dict[str, Any]], Awaitable[None]]
 StartupHook = Callable[[AsyncSession, Any, dt.datetime], Awaitable[None]]
+
+_TIMERS = cast(Table, Timer.__table__)
 
 
 def schedule(
@@ -42,10 +44,10 @@ async def schedule_once(
         if isinstance(row, Timer) and row.key == key:
             return False
     added = await session.scalar(
-        dialect_insert(session, Timer)
+        dialect_insert(session, _TIMERS)
         .values(kind=kind, key=key, due_at=due_at, payload=payload, status="pending")
-        .on_conflict_do_nothing(index_elements=[Timer.key])
-        .returning(Timer.id)
+        .on_conflict_do_nothing(index_elements=[_TIMERS.c.key])
+        .returning(_TIMERS.c.id)
     )
     return added is not None
 

@@ -14,9 +14,9 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import DBAPIError
 from telegram import Bot, Update
@@ -30,6 +30,7 @@ from storage.repo import claim_rows, dialect_insert
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+_INBOX = cast(Table, InboxUpdate.__table__)
 HELD_RETRY_SECONDS = 0.5  # how soon to ask again for an update held back (see ``Stored.held``)
 
 
@@ -74,9 +75,10 @@ async def store_updates(db: Database, updates: Sequence[Update], now: dt.datetim
         for u in updates
     ]
     async with db.write(URGENT) as s:  # every later update waits for this batch
-        inserted = set((await s.scalars(
-            dialect_insert(s, InboxUpdate).values(rows).on_conflict_do_nothing().returning(InboxUpdate.update_id)
-        )).all())
+        # one statement with the rows as its parameters (SQLAlchemy's "insertmanyvalues"): its
+        # compiled form is cached, where ``.values(rows)`` made a new statement per batch size
+        stored_now = dialect_insert(s, _INBOX).on_conflict_do_nothing().returning(_INBOX.c.update_id)
+        inserted = set((await s.scalars(stored_now, rows)).all())
         known: dict[int, tuple[str, str | None]] = {uid: ("pending", hashes[uid]) for uid in inserted}
         seen_before = [uid for uid in payloads if uid not in inserted]
         if seen_before:  # re-deliveries and re-used ids: what is stored under them

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Ticket, TicketCounter, TicketEvent
 from storage.repo import dialect_insert
+
+_COUNTERS = cast(Table, TicketCounter.__table__)
 
 STATES = (
     "new",
@@ -71,12 +73,10 @@ async def next_number(session: AsyncSession, year: int) -> str:
     chats at once) never both create the year's counter row or read the same value.
     """
     stmt = (
-        dialect_insert(session, TicketCounter)
+        dialect_insert(session, _COUNTERS)
         .values(year=year, last=1)
-        .on_conflict_do_update(
-            index_elements=[TicketCounter.year], set_={"last": TicketCounter.last + 1}
-        )
-        .returning(TicketCounter.last)
+        .on_conflict_do_update(index_elements=[_COUNTERS.c.year], set_={"last": _COUNTERS.c.last + 1})
+        .returning(_COUNTERS.c.last)
     )
     seq = (await session.execute(stmt)).scalar_one()
     return format_number(year, seq)

@@ -107,6 +107,7 @@ async def test_stored_updates_come_back_from_the_insert(db: Database) -> None:
     stored = await store_updates(db, [_message(11, "a"), _message(12, "b")], NOW)
     assert [u.update_id for u in stored.fresh] == [11, 12]
     assert statements.count("SELECT") == 0  # new ids: RETURNING says what was inserted
+    assert statements.count("INSERT") == 1  # the batch's rows as one statement's parameters
     again = await store_updates(db, [_message(11, "a"), _message(13, "c")], NOW)
     assert [u.update_id for u in again.fresh] == [11, 13]  # 11 still pending: handed on again, its claim runs it once
     async with db.write() as s:
