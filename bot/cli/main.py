@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, json_lines=settings.log_json, secrets=[settings.token or ""],
                   sql=settings.log_sql)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings, webhook=args.webhook))
+        asyncio.run(run(settings, webhook=args.webhook, settle=True))
     return 0
 
 

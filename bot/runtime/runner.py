@@ -12,6 +12,7 @@ from bot.app import ServiceDeskApp
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.demo import load_demo
+from bot.runtime.heap import settle_heap
 from bot.runtime.ical_feed import FeedServer
 from bot.runtime.inbox import seen_ids
 from bot.runtime.webhook import WebhookServer, derive_secret
@@ -34,8 +35,11 @@ async def _wait_for_stop() -> None:
     await stop.wait()
 
 
-async def run(settings: Settings, *, webhook: bool = False) -> None:
-    """Run until Ctrl-C / SIGTERM, then shut down cleanly (polling, or ``webhook`` mode)."""
+async def run(settings: Settings, *, webhook: bool = False, settle: bool = False) -> None:
+    """Run until Ctrl-C / SIGTERM, then shut down cleanly (polling, or ``webhook`` mode).
+
+    ``settle``: freeze the start-up heap once up (``bot.runtime.heap``; the command's own process
+    only: a test running this in its process keeps its collector as it is)."""
     sandbox = webchat = None
     clock = settings.clock()  # one clock: bot, timers, sandbox and the web page's controls
     if settings.token:
@@ -57,7 +61,7 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
         rate_limit=settings.bot_api_max_rate,
     )
     if webhook:
-        await run_webhook(settings, desk, sandbox, token)
+        await run_webhook(settings, desk, sandbox, token, settle=settle)
         return
     feed = None
     try:
@@ -69,6 +73,8 @@ async def run(settings: Settings, *, webhook: bool = False) -> None:
             print(sandbox_banner(sandbox.url, webchat.url), flush=True)
         else:
             log.info("polling Telegram; press Ctrl-C to stop")
+        if settle:
+            log.debug("start-up heap frozen: %d objects", settle_heap())
         await _wait_for_stop()
     finally:
         print("shutting down…", flush=True)
@@ -112,7 +118,7 @@ async def start_sandbox(settings: Settings, clock: Clock) -> SandboxServer:
 
 
 async def run_webhook(
-    settings: Settings, desk: ServiceDeskApp, sandbox: Any, token: str
+    settings: Settings, desk: ServiceDeskApp, sandbox: Any, token: str, *, settle: bool = False
 ) -> None:
     """Webhook mode: serve until SIGTERM, then stop accepting, finish, flush and exit."""
 
@@ -139,6 +145,8 @@ async def run_webhook(
             print(f"Bot API sandbox (no token set): {sandbox.url}/sandbox/", flush=True)
         print(f"webhook: {server.webhook_url}  health: {server.url}/healthz  "
               f"metrics: {server.url}/metrics", flush=True)
+        if settle:
+            log.debug("start-up heap frozen: %d objects", settle_heap())
         await _wait_for_stop()
     finally:
         print("shutting down: finishing updates in flight, flushing the outbox…", flush=True)

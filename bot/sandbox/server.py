@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.runtime.heap import settle_heap
 from bot.sandbox import group_methods  # noqa: F401  (registers the group methods)
 from bot.sandbox.groups import TOPIC_COLORS
 from bot.sandbox.methods import Params, Upload, call, canonical
@@ -628,6 +629,7 @@ async def serve_forever(host: str = "127.0.0.1", port: int = 8081, **kw: Any) ->
     server = SandboxServer(host, port, **kw)
     await server.start()
     print(f"Bot API sandbox on {server.url} (control API: {server.url}/sandbox/)", flush=True)
+    settle_heap()  # its own process (``sdbot sandbox``): no collector pauses in a benchmark's answers
     try:
         await asyncio.Event().wait()
     finally:
