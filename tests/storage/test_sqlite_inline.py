@@ -28,6 +28,8 @@ async def test_writer_statements_run_inline_and_commit(tmp_path: Path) -> None:
         async with db.engine.connect() as conn:  # the writer's driver is the inline one
             raw = await conn.get_raw_connection()
             assert isinstance(raw.driver_connection, sqlite_inline.InlineConnection)
+        assert db.checkpointer is not None
+        db.checkpointer.interval = float("inf")  # its WAL checkpoints have a thread (test_wal_checkpoint)
         threads = threading.active_count()
         async with db.write() as s:
             await s.execute(text("INSERT INTO t (v) VALUES ('a'), ('b')"))
