@@ -47,7 +47,7 @@ def _tune_sqlite(
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         if autocheckpoint is not None:
-            cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+            cur.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint}")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -78,7 +78,7 @@ class WalCheckpointer:
     with ``synchronous=NORMAL`` that commit also syncs the WAL and the database file to disk. The
     inline writer (``storage.sqlite_inline``) commits on the event loop's thread, so the loop stood
     still for it: 18 commits of 3,200 took over 5 ms (up to 37 ms) in a run at 40 updates/s, the
-    rest 0.07 ms at the median (docs/benchmarks.md, round 10). Here, after a write, at most once per
+    median one 0.07 ms (docs/benchmarks.md, round 10). Here, after a write, at most once per
     ``interval`` seconds, a ``PASSIVE`` checkpoint runs on a connection of its own in a thread
     (SQLite releases the GIL meanwhile): it waits for no lock and never holds up the writer or
     the readers, and what it leaves (a reader still on older pages) the next one takes.
@@ -90,7 +90,7 @@ class WalCheckpointer:
         self.interval = interval
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
-        self._last: float | None = None  # loop time of the last checkpoint (or the first write)
+        self._last_at: float | None = None  # loop time of the last checkpoint (or the first write)
         self.checkpoints = 0
         #: ``PRAGMA wal_checkpoint``'s answer the last time: (busy, WAL frames, frames checkpointed)
         self.last: tuple[int, int, int] | None = None
@@ -103,12 +103,12 @@ class WalCheckpointer:
         if task is not None and not task.done() and task.get_loop() is loop:
             return
         now = loop.time()
-        if self._last is None:
-            self._last = now
+        if self._last_at is None:
+            self._last_at = now
             return
-        if now - self._last < self.interval:
+        if now - self._last_at < self.interval:
             return
-        self._last = now
+        self._last_at = now
         self._task = loop.create_task(self._run(), name="wal-checkpoint")
 
     async def _run(self) -> None:
